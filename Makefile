@@ -1,0 +1,143 @@
+# wardd: ward telemetry server for a high-dose IL-2 ward.
+#
+#   make          build build/wardd (installs missing Debian packages first)
+#   make run      build, create ./var/ward.db with a demo ward, serve on 127.0.0.1:8080
+#   make test     build, then every test: unit, integration, browser, lint, and
+#                 the unit + integration suites again under ASan + UBSan
+#   make bench    the benchmark suite (not part of make test)
+#
+# Sources are found by wildcard: a new server/x.c joins the daemon, a new
+# tests/unit/test_x.c becomes a unit-test binary, a new
+# tests/integration/it_x.c an integration-test binary. Nobody edits this file
+# to add a module.
+
+.DEFAULT_GOAL := all
+BUILD  ?= build
+SAN    ?=
+CC     ?= cc
+LISTEN ?= 127.0.0.1:8080
+DB     ?= ./var/ward.db
+
+PKGS := libmicrohttpd jansson sqlite3 libsodium
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wformat=2 -Wmissing-prototypes \
+        -Wstrict-prototypes -Wvla -Wno-sign-conversion
+CFLAGS ?= -O2 -g
+ifneq ($(SAN),)
+CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -Iinclude $(WARN) $(CFLAGS) -MMD -MP $(PKG_CFLAGS)
+
+# Package flags are computed once, after tools/deps.sh has installed the
+# packages, and cached in $(BUILD)/config.mk (make rebuilds it, then restarts).
+NODEPS_GOALS := clean distclean format
+ifeq ($(filter $(NODEPS_GOALS),$(MAKECMDGOALS)),)
+-include $(BUILD)/config.mk
+endif
+$(BUILD)/config.mk: tools/deps.sh Makefile
+	@tools/deps.sh build
+	@mkdir -p $(BUILD)
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS)) -lpthread -lm"; \
+	   echo "CURL_LIBS := $$(pkg-config --libs libcurl)"; \
+	   echo "CMOCKA_LIBS := $$(pkg-config --libs cmocka)"; } > $@
+
+SRV_SRC  := $(sort $(wildcard server/*.c))
+SRV_OBJ  := $(SRV_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(filter-out $(BUILD)/obj/server/main.o,$(SRV_OBJ))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+IT_SRC   := $(sort $(wildcard tests/integration/it_*.c))
+IT_BIN   := $(IT_SRC:tests/integration/%.c=$(BUILD)/tests/%)
+IT_LIB   := $(filter-out $(IT_SRC),$(wildcard tests/integration/*.c))
+IT_LIBO  := $(IT_LIB:%.c=$(BUILD)/obj/%.o)
+TOOL_SRC := $(sort $(wildcard tools/*/main.c))
+TOOL_BIN := $(TOOL_SRC:tools/%/main.c=$(BUILD)/%)
+EMBED    := $(BUILD)/gen/embedded_migrations.h
+
+.PHONY: all run demo test check unit integration browser lint format sanitize bench clean deps
+all: $(BUILD)/wardd $(TOOL_BIN)
+
+deps:
+	@tools/deps.sh build
+
+$(BUILD)/wardd: $(SRV_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/gen -c -o $@ $<
+
+# Migrations are compiled into the binary: schema/migrations/NNNN_name.sql.
+$(BUILD)/obj/server/migrate.o: $(EMBED)
+$(EMBED): $(sort $(wildcard schema/migrations/*.sql)) tools/embed.sh
+	@mkdir -p $(dir $@)
+	tools/embed.sh $(sort $(wildcard schema/migrations/*.sql)) > $@
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/it_%: tests/integration/it_%.c $(IT_LIBO) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/integration $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURL_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/obj/tests/integration/%.o: tests/integration/%.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/integration -c -o $@ $<
+
+$(BUILD)/%: tools/%/main.c $(wildcard tools/%/*.c) $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CURL_LIBS)
+
+# --- running --------------------------------------------------------------
+run: all
+	@mkdir -p $(dir $(DB))
+	$(BUILD)/wardd demo --db $(DB) --out $(dir $(DB))demo-devices.json
+	exec $(BUILD)/wardd serve --listen $(LISTEN) --db $(DB) --web web
+
+# --- tests ----------------------------------------------------------------
+# check: unit + integration for one build (BUILD/SAN select which).
+check: unit integration
+
+unit: $(UNIT_BIN)
+	@tests/run-suite.sh unit $(UNIT_BIN)
+
+integration: $(IT_BIN) $(BUILD)/wardd
+	@WARDD_BIN=$(abspath $(BUILD)/wardd) WARDD_WEB=$(abspath web) \
+	  tests/run-suite.sh integration $(IT_BIN)
+
+sanitize:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
+
+browser: all
+	@tools/deps.sh test
+	@tests/e2e/run.sh $(abspath $(BUILD)/wardd)
+
+lint:
+	@tools/deps.sh test
+	@clang-format --dry-run -Werror server/*.c include/*.h tests/unit/*.c tests/integration/*.c
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --std=c11 -Iinclude -I$(BUILD)/gen server tests/unit tests/integration
+	@echo "lint: clang-format and cppcheck clean"
+
+format:
+	clang-format -i server/*.c include/*.h tests/unit/*.c tests/integration/*.c
+
+test:
+	@tools/deps.sh test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory sanitize
+	@if [ -x tests/e2e/run.sh ]; then $(MAKE) --no-print-directory browser; fi
+	@tests/run-suite.sh total
+
+bench: all
+	@tools/deps.sh bench
+	@bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(SRV_OBJ:.o=.d)

@@ -1,0 +1,46 @@
+/* api: the handlers, one file per resource (server/api_<resource>.c),
+ * named api_<resource>_<verb>. Each runs after the dispatcher's generic
+ * checks (http.h) and returns what its reply function returned. */
+#ifndef WARDD_API_H
+#define WARDD_API_H
+
+#include "http.h"
+
+/* api_ops.c */
+enum MHD_Result api_ops_healthz(struct req *r);
+enum MHD_Result api_ops_readyz(struct req *r);
+enum MHD_Result api_ops_metrics(struct req *r);
+/* api_session.c */
+enum MHD_Result api_session_post(struct req *r);
+enum MHD_Result api_session_get(struct req *r);
+enum MHD_Result api_session_delete(struct req *r);
+/* api_users.c */
+enum MHD_Result api_users_get(struct req *r);
+enum MHD_Result api_users_post(struct req *r);
+enum MHD_Result api_users_patch(struct req *r);
+/* api_beds.c */
+enum MHD_Result api_beds_get(struct req *r);
+enum MHD_Result api_beds_post(struct req *r);
+/* api_patients.c */
+enum MHD_Result api_patients_list(struct req *r);
+enum MHD_Result api_patients_post(struct req *r);
+enum MHD_Result api_patients_get(struct req *r);
+enum MHD_Result api_patients_patch(struct req *r);
+enum MHD_Result api_patients_discharge(struct req *r);
+enum MHD_Result api_patients_transfer(struct req *r);
+/* api_devices.c */
+enum MHD_Result api_devices_get(struct req *r);
+enum MHD_Result api_devices_post(struct req *r);
+enum MHD_Result api_devices_rotate(struct req *r);
+enum MHD_Result api_devices_delete(struct req *r);
+/* api_readings.c */
+enum MHD_Result api_readings_post(struct req *r);
+enum MHD_Result api_readings_observations_post(struct req *r);
+enum MHD_Result api_readings_list(struct req *r);
+enum MHD_Result api_readings_series(struct req *r);
+/* api_ward.c */
+enum MHD_Result api_ward_get(struct req *r);
+/* api_audit.c */
+enum MHD_Result api_audit_get(struct req *r);
+
+#endif

@@ -1,0 +1,125 @@
+/* http: the libmicrohttpd daemon, the per-request state and the generic
+ * checks that run before any handler (CONVENTIONS.md 2-3).
+ *
+ * One `struct req` per request, created on libmicrohttpd's first callback
+ * and freed only in the completion callback. Before a handler runs, the
+ * dispatcher has: matched the route (404, or 405 with Allow), resolved the
+ * credentials and checked the route's minimum role (401/403), bounded and
+ * read the body (413), checked its media type (415) and parsed it as JSON
+ * with a depth limit (400). Handlers never repeat those checks.
+ *
+ * Writes: a handler validates its input, then calls req_write() with an
+ * apply function. The connection is suspended (no thread waits), the
+ * function runs on the writer thread inside the shared group-commit
+ * transaction, and the reply is sent once the commit is durable. */
+#ifndef WARDD_HTTP_H
+#define WARDD_HTTP_H
+
+#include "db.h"
+#include "reply.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum role { ROLE_NONE, ROLE_DEVICE, ROLE_VIEWER, ROLE_NURSE, ROLE_PHYSICIAN, ROLE_ADMIN } role;
+
+/* "viewer" etc.; "device" and "none" for the others. */
+const char *role_name(role r);
+/* Parses a staff role name; 0 or -1. */
+int role_parse(const char *name, role *out);
+/* Whether `have` may use a route whose minimum is `need`: ROLE_NONE is
+ * public, ROLE_DEVICE only devices, staff roles by rank. */
+bool role_allows(role have, role need);
+
+/* Who is calling. */
+typedef struct principal {
+    role role;
+    int64_t id;     /* users.id or devices.id; 0 when anonymous */
+    char name[128]; /* user name or device serial */
+    char bed[64];   /* a device's bed ("" when none) */
+} principal;
+
+struct app;
+struct route;
+
+#define REQ_MAX_PARAMS 3
+#define REQ_PARAM_LEN  128
+
+/* Per-request state (CONVENTIONS.md 3). */
+struct req {
+    struct MHD_Connection *conn;
+    struct app *app;
+    const struct route *route;
+    const char *method;
+    const char *url;
+    char params[REQ_MAX_PARAMS][REQ_PARAM_LEN]; /* the {} segments of the path */
+    int nparams;
+    principal who;
+    char *body;        /* request body, NUL-terminated */
+    size_t body_len;
+    size_t body_cap;
+    bool body_too_large;
+    json_t *json;      /* parsed body for BODY_JSON routes */
+    char allow[64];    /* Allow header for 405 */
+
+    /* Deferred write (req_write). */
+    int (*apply)(db_conn *c, struct req *r);
+    bool suspended;
+    bool write_done;
+    int write_status;
+    json_t *out;          /* success body, built by apply */
+    unsigned out_status;  /* 200 or 201 */
+    char err_msg[256];    /* error message from apply ("" = registry's) */
+    json_t *err_details;  /* error details from apply (owned) */
+    void (*after_commit)(struct req *r); /* runs on the writer thread after a commit */
+    char set_cookie[512];  /* Set-Cookie header for the success reply ("" = none) */
+
+    void *ctx;                 /* handler-private state */
+    void (*ctx_free)(void *);  /* frees ctx at completion */
+
+    unsigned status_sent;
+    uint64_t start_ns;
+};
+
+/* Value of query parameter `key`, or NULL. */
+const char *req_query(struct req *r, const char *key);
+/* Request header value, or NULL. */
+const char *req_header(struct req *r, const char *name);
+
+/* Path parameter i as a positive integer id: 0, or -1 when it is not one. */
+int req_param_id(struct req *r, int i, int64_t *out);
+/* Query parameter `key` as an RFC 3339 time: 0 (absent -> dflt), -1 invalid. */
+int req_query_time(struct req *r, const char *key, int64_t dflt, int64_t *out);
+/* Query parameter `key` as an integer in [min, max]: 0 (absent -> dflt), -1 invalid. */
+int req_query_int(struct req *r, const char *key, long dflt, long min, long max, long *out);
+
+/* Runs `apply` on the writer thread; replies r->out with r->out_status on
+ * success, or the error it returned (with r->err_msg/err_details).
+ * apply returns 0, an err_code, or DB_STORAGE_FAILURE (-> 503). */
+enum MHD_Result req_write(struct req *r, int (*apply)(db_conn *c, struct req *r));
+/* For apply functions: records an error message/details and returns e. */
+int req_fail(struct req *r, err_code e, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* --- the daemon ---------------------------------------------------------- */
+typedef struct http_options {
+    const char *listen;      /* "127.0.0.1:8080", "[::1]:0", ":8080" */
+    const char *tls_cert;    /* PEM files, both or neither */
+    const char *tls_key;
+    unsigned threads;        /* worker threads (0 = automatic) */
+    unsigned max_connections;
+    unsigned timeout_s;      /* idle connection timeout */
+} http_options;
+
+/* Starts serving; fills *bound_port. 0 or -1 (logged). */
+int http_start(struct app *app, const http_options *opt, uint16_t *bound_port);
+/* Stops accepting new connections. */
+void http_quiesce(struct app *app);
+/* Waits up to timeout_ms for in-flight requests to finish, then stops. */
+void http_stop(struct app *app, int timeout_ms);
+/* Requests in flight now. */
+long http_in_flight(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* reply: the one JSON error shape and the JSON success replies.
+ *
+ * Every 4xx/5xx is {"error": {"code", "message", "details"?}} with the code
+ * and status from errors.def. Replying functions return MHD_YES when a
+ * response was queued and MHD_NO when none could be (the connection is then
+ * closed): handlers pass that on (CONVENTIONS.md 5). */
+#ifndef WARDD_REPLY_H
+#define WARDD_REPLY_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+typedef enum err_code {
+    ERR_NONE = 0,
+#define X(name, code, status, message) name,
+#include "errors.def"
+#undef X
+    ERR__COUNT
+} err_code;
+
+struct req;
+
+const char *err_code_name(err_code e);
+unsigned err_http_status(err_code e);
+const char *err_default_message(err_code e);
+
+/* Queues `body` (stolen; NULL becomes {}) with `status`. */
+enum MHD_Result reply_json(struct req *r, unsigned status, json_t *body);
+/* reply_json() with one extra response header (e.g. Set-Cookie); header
+ * and value are copied. */
+enum MHD_Result reply_json_with_header(struct req *r, unsigned status, json_t *body,
+                                       const char *header, const char *value);
+/* Queues the error shape. message NULL = the registry's message; details
+ * (stolen) may be NULL. 405 adds Allow, 429/503 add Retry-After. */
+enum MHD_Result reply_error(struct req *r, err_code e, const char *message, json_t *details);
+/* printf-style message. */
+enum MHD_Result reply_errorf(struct req *r, err_code e, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A details entry {"field": f, "message": m} (new reference). */
+json_t *reply_field_detail(const char *field, const char *message);
+
+/* Builds an error body without a connection (also used for SSE/CLI). */
+json_t *reply_error_body(err_code e, const char *message, json_t *details);
+
+#endif

@@ -1,0 +1,148 @@
+/* store: every SQL statement wardd runs, behind one interface, so that a
+ * second backend (PostgreSQL, for deployments that outgrow one machine) can
+ * replace the store_*.c files without touching a handler.
+ *
+ * Conventions for every function here:
+ * - The first argument is the connection: a read connection (db_reader())
+ *   for queries, the writer's connection (inside a db_writer job) for
+ *   changes. Functions that change data must only be called from a job.
+ * - Return: 0 ok; a positive err_code (errors.def) for a refusal the caller
+ *   reports as is (e.g. ERR_BED_OCCUPIED); -1 (DB_STORAGE_FAILURE) when the
+ *   database failed. Lookups return 1 found / 0 not found / -1 failure.
+ * - JSON results are new references the caller owns, in API.md's shapes.
+ * - Times are UTC epoch ms. */
+#ifndef WARDD_STORE_H
+#define WARDD_STORE_H
+
+#include "db.h"
+#include "http.h"
+#include "obs.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* --- audit (store_audit.c) --------------------------------------------------- */
+/* Records a change made by `who` (NULL = the command line). before/after
+ * are borrowed and may be NULL. */
+int store_audit(db_conn *c, const principal *who, const char *action, const char *entity,
+                const char *entity_id, const json_t *before, const json_t *after, int64_t now);
+/* {"entries": [...]} between from and to (inclusive), newest first, at most limit. */
+int store_audit_list(db_conn *c, int64_t from, int64_t to, int limit, json_t **out);
+
+/* --- beds (store_beds.c) --------------------------------------------------- */
+int store_bed_insert(db_conn *c, const char *id, const char *label, int64_t now);
+/* 1/0/-1 */
+int store_bed_exists(db_conn *c, const char *id);
+/* [{"id", "label", "patient_id" | null}] ordered by id (natural: B2 < B10). */
+int store_bed_list(db_conn *c, json_t **out);
+
+/* --- users and sessions (store_users.c) ------------------------------------ */
+typedef struct user_row {
+    int64_t id;
+    char username[128];
+    role role;
+    char pw_hash[256];
+    bool disabled;
+} user_row;
+
+int store_user_insert(db_conn *c, const char *username, role r, const char *pw_hash, int64_t now,
+                      int64_t *id);
+int store_user_get(db_conn *c, const char *username, user_row *out);
+/* [{"username", "role", "disabled", "created_at", "updated_at"}] */
+int store_user_list(db_conn *c, json_t **out);
+/* Changes only the non-NULL fields; a disabled user or a new password also
+ * ends the user's sessions. */
+int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash,
+                      const bool *disabled, int64_t now);
+int store_user_count(db_conn *c, int64_t *n);
+
+int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, int64_t now,
+                         int64_t expires);
+int store_session_delete(db_conn *c, const char *token_hash);
+/* 1 and *who filled when the session exists, is unexpired and its user enabled. */
+int store_session_lookup(db_conn *c, const char *token_hash, int64_t now, principal *who);
+
+/* --- devices (store_devices.c) --------------------------------------------- */
+int store_device_insert(db_conn *c, const char *serial, const char *model, const char *bed,
+                        const char *token_hash, int64_t now, int64_t *id);
+/* 1 and *who filled (ROLE_DEVICE, id, serial, bed) for an active device. */
+int store_device_lookup_token(db_conn *c, const char *token_hash, principal *who);
+/* [{"id", "serial", "model", "bed", "created_at", "revoked_at", "last_seen"}] */
+int store_device_list(db_conn *c, json_t **out);
+/* {"id", "serial", ...} for one device; 1/0/-1. */
+int store_device_get(db_conn *c, int64_t id, json_t **out);
+/* New token hash for an active device; 1 done / 0 no such active device / -1. */
+int store_device_set_token(db_conn *c, int64_t id, const char *token_hash);
+/* Revokes; 1 done / 0 no such active device / -1. */
+int store_device_revoke(db_conn *c, int64_t id, int64_t now);
+int store_device_touch(db_conn *c, int64_t id, int64_t now);
+
+/* --- patients (store_patients.c) -------------------------------------------- */
+/* Admits: inserts the patient and opens a stay in `bed`. p is the checked
+ * POST /patients body. ERR_BED_OCCUPIED, ERR_NOT_FOUND (no such bed). */
+int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_t now,
+                        int64_t *id);
+/* The patient in API.md's shape (id, mrn, name, birth_date, sex, diagnosis,
+ * status, bed, admitted_at, discharged_at, news2_scale, baseline,
+ * reference_ranges). 1/0/-1. */
+int store_patient_get(db_conn *c, int64_t id, json_t **out);
+/* status: "admitted", "discharged" or "all". Array of patients. */
+int store_patient_list(db_conn *c, const char *status, json_t **out);
+/* Applies a checked PATCH body (name, mrn, birth_date, sex, diagnosis,
+ * news2_scale, baseline, reference_ranges; baseline/reference_ranges merge
+ * key by key, null removes a key). */
+int store_patient_update(db_conn *c, int64_t id, const json_t *patch, int64_t now);
+/* Closes the stay and frees the bed. ERR_NOT_ADMITTED. */
+int store_patient_discharge(db_conn *c, int64_t id, int64_t at, int64_t now);
+/* Moves to another bed at `at`. ERR_BED_OCCUPIED, ERR_NOT_FOUND, ERR_NOT_ADMITTED. */
+int store_patient_transfer(db_conn *c, int64_t id, const char *bed, int64_t at, int64_t now);
+/* The patient who occupied `bed` at time t: 1 with *patient_id, 0 none. */
+int store_stay_at(db_conn *c, const char *bed, int64_t t, int64_t *patient_id);
+/* The baseline weight of the patient now in `bed` (for ug/min); 1/0/-1. */
+int store_bed_patient_weight(db_conn *c, const char *bed, double *weight_kg);
+/* The baseline weight of a patient; 1/0/-1. */
+int store_patient_weight(db_conn *c, int64_t patient_id, double *weight_kg);
+
+/* --- observations (store_obs.c) --------------------------------------------- */
+typedef struct obs_source {
+    int64_t device_id; /* 0 when entered by staff */
+    int64_t user_id;   /* 0 when from a device */
+    const char *bed;   /* the device's bed, or NULL */
+} obs_source;
+
+/* Stores one reading for patient_id (0 = unassigned). Returns 0 stored,
+ * 1 duplicate of (source, id), -1 failure. *obs_id gets the new row id. */
+int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
+                     int64_t received_ms, int64_t *obs_id);
+
+typedef struct obs_query {
+    int64_t patient_id;
+    const char *code; /* NULL = every code */
+    int64_t from, to; /* inclusive bounds */
+    int limit;
+    int64_t after_time; /* cursor: strictly after (time, id) */
+    int64_t after_id;
+    bool has_cursor;
+} obs_query;
+
+/* {"readings": [{"code", "value", "unit", "time", "source", "device"}], "next": C|null} */
+int store_obs_list(db_conn *c, const obs_query *q, json_t **out);
+/* Bucketed min/max/mean/n per code (API.md series). codes is a NULL-terminated list. */
+int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
+                     int64_t to, int buckets, json_t **out);
+/* The latest reading of each code for a patient at or before `at`:
+ * {"hr": {"value", "unit", "time", "age_s"}, ...}. */
+int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out);
+
+/* For store_ward.c: {"value", "unit", "time", "age_s"} from a row's
+ * (value_num, value_text, time_ms) columns. New reference. */
+json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
+                               int time_col, int64_t now);
+
+/* --- ward (store_ward.c) ---------------------------------------------------- */
+/* API.md GET /api/v1/ward without the clinical fields: every bed with its
+ * patient, latest values and devices. */
+int store_ward(db_conn *c, int64_t now, json_t **out);
+
+#endif

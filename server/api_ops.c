@@ -1,0 +1,55 @@
+/* api_ops: /healthz (process alive), /readyz (database writable) and
+ * /metrics (Prometheus text). */
+#include "api.h"
+#include "app.h"
+#include "metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum MHD_Result api_ops_healthz(struct req *r)
+{
+    return reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* An empty write job: it succeeds only if BEGIN IMMEDIATE and COMMIT do. */
+static int readyz_apply(db_conn *c, struct req *r)
+{
+    sqlite3_stmt *st = db_prep(c, "SELECT count(*) FROM beds");
+    int rc;
+
+    if (!st)
+        return DB_STORAGE_FAILURE;
+    rc = sqlite3_step(st);
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return DB_STORAGE_FAILURE;
+    r->out = json_pack("{s:s}", "status", "ready");
+    return 0;
+}
+
+enum MHD_Result api_ops_readyz(struct req *r)
+{
+    return req_write(r, readyz_apply);
+}
+
+enum MHD_Result api_ops_metrics(struct req *r)
+{
+    char *text = metrics_render(r->app);
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (!text)
+        return reply_error(r, ERR_INTERNAL, NULL, NULL);
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
+    ret = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    r->status_sent = 200;
+    return ret;
+}

@@ -1,0 +1,468 @@
+/* cli: see cli.h. */
+#include "cli.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "secret.h"
+#include "store.h"
+#include "timefmt.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One line on stderr; returns -1. */
+__attribute__((format(printf, 1, 2))) static int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "wardd: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return -1;
+}
+
+static bool allowed_flag(const char *const *allowed, const char *name)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(*allowed, name) == 0)
+            return true;
+    return false;
+}
+
+/* Sets a flag unless already set (the command line is parsed first, so it
+ * wins over the config file). */
+static int set_flag(cli_args *a, const char *const *allowed, const char *name, const char *value)
+{
+    for (int i = 0; i < a->nflags; i++)
+        if (strcmp(a->names[i], name) == 0)
+            return 0;
+    for (; *allowed; allowed++) {
+        if (strcmp(*allowed, name) != 0)
+            continue;
+        if (a->nflags >= CLI_MAX_FLAGS)
+            return -1;
+        a->names[a->nflags] = *allowed;
+        a->values[a->nflags] = strdup(value);
+        if (!a->values[a->nflags])
+            return -1;
+        a->nflags++;
+        return 0;
+    }
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+static int load_config(cli_args *a, const char *path, const char *const *allowed)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int lineno = 0;
+    int rc = 0;
+
+    if (!f)
+        return cli_error("cannot read config file %s", path);
+    while (fgets(line, sizeof line, f)) {
+        char *eq, *key, *value;
+        lineno++;
+        key = trim(line);
+        if (*key == '\0' || *key == '#')
+            continue;
+        eq = strchr(key, '=');
+        if (!eq) {
+            fprintf(stderr, "wardd: %s:%d: expected 'name = value'\n", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        key = trim(key);
+        value = trim(eq + 1);
+        if (strcmp(key, "config") == 0 || !allowed_flag(allowed, key) ||
+            set_flag(a, allowed, key, value) != 0) {
+            fprintf(stderr, "wardd: %s:%d: unknown setting '%s'\n", path, lineno, key);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int cli_parse(cli_args *a, int argc, char **argv, const char *const *allowed)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        char name[64];
+        const char *value;
+        const char *eq;
+
+        if (strncmp(arg, "--", 2) != 0) {
+            if (a->npositional >= CLI_MAX_POS)
+                goto fail_msg;
+            a->positional[a->npositional++] = arg;
+            continue;
+        }
+        arg += 2;
+        eq = strchr(arg, '=');
+        if (eq) {
+            if ((size_t)(eq - arg) >= sizeof name)
+                goto fail_msg;
+            memcpy(name, arg, (size_t)(eq - arg));
+            name[eq - arg] = '\0';
+            value = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", arg);
+            if (i + 1 >= argc) {
+                cli_error("--%s needs a value", name);
+                goto fail;
+            }
+            value = argv[++i];
+        }
+        if (!allowed_flag(allowed, name)) {
+            cli_error("unknown option --%s", name);
+            goto fail;
+        }
+        if (set_flag(a, allowed, name, value) != 0)
+            goto fail_msg;
+    }
+    if (cli_get(a, "config", NULL) && load_config(a, cli_get(a, "config", NULL), allowed) != 0)
+        goto fail;
+    return 0;
+fail_msg:
+    cli_error("too many arguments");
+fail:
+    cli_free(a);
+    return -1;
+}
+
+void cli_free(cli_args *a)
+{
+    for (int i = 0; i < a->nflags; i++)
+        free(a->values[i]);
+    a->nflags = 0;
+}
+
+const char *cli_get(const cli_args *a, const char *name, const char *dflt)
+{
+    for (int i = 0; i < a->nflags; i++)
+        if (strcmp(a->names[i], name) == 0)
+            return a->values[i];
+    return dflt;
+}
+
+int cli_get_long(const cli_args *a, const char *name, long dflt, long min, long max, long *out)
+{
+    const char *v = cli_get(a, name, NULL);
+    char *end = NULL;
+    long n;
+
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    n = strtol(v, &end, 10);
+    if (!*v || *end || n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* --- subcommands that write -------------------------------------------------- */
+
+db_conn *cli_open_db(const cli_args *a)
+{
+    const char *path = cli_get(a, "db", NULL);
+    db_conn *c;
+
+    if (!path) {
+        cli_error("--db PATH is required");
+        return NULL;
+    }
+    c = db_open(path, true);
+    if (!c) {
+        cli_error("cannot open the database %s", path);
+        return NULL;
+    }
+    if (migrate_apply(c) != 0) {
+        cli_error("cannot migrate the database %s", path);
+        db_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Runs fn in one transaction; 0 or its error. */
+static int in_transaction(db_conn *c, int (*fn)(db_conn *c, const cli_args *a, void *out),
+                          const cli_args *a, void *out)
+{
+    int rc;
+
+    if (db_exec(c, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return -1;
+    rc = fn(c, a, out);
+    if (rc == 0 && db_exec(c, "COMMIT") == SQLITE_OK)
+        return 0;
+    db_exec(c, "ROLLBACK");
+    return rc ? rc : -1;
+}
+
+static int read_password(char *buf, size_t len)
+{
+    size_t n;
+
+    if (!fgets(buf, (int)len, stdin))
+        return -1;
+    n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return 0;
+}
+
+struct user_add {
+    role role;
+    char pw_hash[SECRET_PWHASH_LEN];
+};
+
+static int user_add_tx(db_conn *c, const cli_args *a, void *arg)
+{
+    struct user_add *u = arg;
+    const char *name = cli_get(a, "username", "");
+    int64_t now = timefmt_now_ms(), id = 0;
+    int rc = store_user_insert(c, name, u->role, u->pw_hash, now, &id);
+    json_t *after;
+
+    if (rc != 0)
+        return rc;
+    after = json_pack("{s:s, s:s}", "username", name, "role", role_name(u->role));
+    rc = store_audit(c, NULL, "user.add", "user", name, NULL, after, now);
+    json_decref(after);
+    return rc;
+}
+
+int cli_user_add(cli_args *a)
+{
+    struct user_add u;
+    char password[1100];
+    const char *why = NULL;
+    const char *name = cli_get(a, "username", NULL);
+    db_conn *c = NULL;
+    int rc = 1;
+
+    if (!name || !*name || strlen(name) > 64)
+        return cli_error("--username NAME is required (1-64 characters)"), 1;
+    if (role_parse(cli_get(a, "role", ""), &u.role) != 0)
+        return cli_error("--role must be viewer, nurse, physician or admin"), 1;
+    if (read_password(password, sizeof password) != 0)
+        return cli_error("expected the password on standard input"), 1;
+    if (secret_password_acceptable(password, &why) != 0)
+        return cli_error("password rejected: %s", why), 1;
+    if (secret_password_hash(password, u.pw_hash) != 0)
+        return cli_error("cannot hash the password"), 1;
+    c = cli_open_db(a);
+    if (!c)
+        return 1;
+    switch (in_transaction(c, user_add_tx, a, &u)) {
+    case 0:
+        printf("{\"username\":\"%s\",\"role\":\"%s\"}\n", name, role_name(u.role));
+        rc = 0;
+        break;
+    case ERR_ALREADY_EXISTS:
+        cli_error("user %s already exists", name);
+        break;
+    default:
+        cli_error("cannot add user %s", name);
+    }
+    db_close(c);
+    return rc;
+}
+
+struct device_add {
+    char token[SECRET_TOKEN_LEN];
+    int64_t id;
+};
+
+static int device_add_tx(db_conn *c, const cli_args *a, void *arg)
+{
+    struct device_add *d = arg;
+    char hash[SECRET_HASH_HEX];
+    const char *bed = cli_get(a, "bed", NULL);
+    int64_t now = timefmt_now_ms();
+    json_t *after;
+    char id[32];
+    int rc;
+
+    if (bed) {
+        rc = store_bed_exists(c, bed);
+        if (rc != 1)
+            return rc == 0 ? ERR_NOT_FOUND : -1;
+    }
+    secret_token_hash(d->token, hash);
+    rc = store_device_insert(c, cli_get(a, "serial", ""), cli_get(a, "model", NULL), bed, hash,
+                             now, &d->id);
+    if (rc != 0)
+        return rc;
+    snprintf(id, sizeof id, "%lld", (long long)d->id);
+    after = json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)d->id, "serial",
+                      cli_get(a, "serial", ""), "bed", bed);
+    rc = store_audit(c, NULL, "device.add", "device", id, NULL, after, now);
+    json_decref(after);
+    return rc;
+}
+
+int cli_device_add(cli_args *a)
+{
+    struct device_add d = {.id = 0};
+    const char *serial = cli_get(a, "serial", NULL);
+    db_conn *c;
+    json_t *out;
+    int rc = 1;
+
+    if (!serial || !*serial || strlen(serial) > 64)
+        return cli_error("--serial SERIAL is required (1-64 characters)"), 1;
+    if (secret_token_new(d.token, sizeof d.token) != 0)
+        return cli_error("cannot make a token"), 1;
+    c = cli_open_db(a);
+    if (!c)
+        return 1;
+    switch (in_transaction(c, device_add_tx, a, &d)) {
+    case 0:
+        out = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)d.id, "serial", serial, "token",
+                        d.token);
+        json_dumpf(out, stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(out);
+        rc = 0;
+        break;
+    case ERR_ALREADY_EXISTS:
+        cli_error("a device with serial %s already exists", serial);
+        break;
+    case ERR_NOT_FOUND:
+        cli_error("no bed %s; add it first with 'wardd bed add'", cli_get(a, "bed", ""));
+        break;
+    default:
+        cli_error("cannot add device %s", serial);
+    }
+    db_close(c);
+    return rc;
+}
+
+static int bed_add_tx(db_conn *c, const cli_args *a, void *arg)
+{
+    const char *id = cli_get(a, "id", "");
+    const char *label = cli_get(a, "label", id);
+    int64_t now = timefmt_now_ms();
+    json_t *after;
+    int rc = store_bed_insert(c, id, label, now);
+    (void)arg;
+
+    if (rc != 0)
+        return rc;
+    after = json_pack("{s:s, s:s}", "id", id, "label", label);
+    rc = store_audit(c, NULL, "bed.add", "bed", id, NULL, after, now);
+    json_decref(after);
+    return rc;
+}
+
+int cli_bed_add(cli_args *a)
+{
+    const char *id = cli_get(a, "id", NULL);
+    db_conn *c;
+    int rc = 1;
+
+    if (!id || !*id || strlen(id) > 32 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                                                     "qrstuvwxyz0123456789-_") != strlen(id))
+        return cli_error("--id must be 1-32 letters, digits, - or _"), 1;
+    c = cli_open_db(a);
+    if (!c)
+        return 1;
+    switch (in_transaction(c, bed_add_tx, a, NULL)) {
+    case 0:
+        printf("{\"id\":\"%s\"}\n", id);
+        rc = 0;
+        break;
+    case ERR_ALREADY_EXISTS:
+        cli_error("bed %s already exists", id);
+        break;
+    default:
+        cli_error("cannot add bed %s", id);
+    }
+    db_close(c);
+    return rc;
+}
+
+int cli_migrate(cli_args *a)
+{
+    db_conn *c = cli_open_db(a);
+
+    if (!c)
+        return 1;
+    db_close(c);
+    printf("{\"schema_version\":%d}\n", migrate_latest());
+    return 0;
+}
+
+/* Online, consistent copy through SQLite's backup API into OUTFILE.tmp,
+ * renamed over OUTFILE only when complete. */
+int cli_backup(cli_args *a)
+{
+    const char *out = a->positional[0];
+    char tmp[4096];
+    sqlite3 *dst = NULL;
+    sqlite3_backup *b = NULL;
+    db_conn *src;
+    int rc = 1;
+
+    src = cli_open_db(a);
+    if (!src)
+        return 1;
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    remove(tmp);
+    if (sqlite3_open(tmp, &dst) != SQLITE_OK) {
+        cli_error("cannot create %s", tmp);
+        goto out;
+    }
+    b = sqlite3_backup_init(dst, "main", db_handle(src), "main");
+    if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE) {
+        cli_error("backup failed: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    if (sqlite3_backup_finish(b) != SQLITE_OK) {
+        b = NULL;
+        cli_error("backup failed: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    b = NULL;
+    if (sqlite3_close(dst) != SQLITE_OK || rename(tmp, out) != 0) {
+        dst = NULL;
+        cli_error("cannot write %s", out);
+        goto out;
+    }
+    dst = NULL;
+    printf("{\"backup\":\"%s\"}\n", out);
+    rc = 0;
+out:
+    if (b)
+        sqlite3_backup_finish(b);
+    if (dst) {
+        sqlite3_close(dst);
+        remove(tmp);
+    }
+    db_close(src);
+    return rc;
+}

@@ -1,0 +1,491 @@
+/* db: see db.h. */
+#include "db.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Statement cache: open addressing on the SQL string's address. A
+ * connection prepares few distinct statements (tens), so 256 slots never
+ * fill; db_prep refuses rather than evicts if they ever do. */
+#define STMT_SLOTS 256
+
+struct stmt_slot {
+    const char *sql;
+    sqlite3_stmt *st;
+};
+
+struct db_conn {
+    sqlite3 *db;
+    struct stmt_slot slots[STMT_SLOTS];
+    db_conn *next_reader; /* list of all read connections, for closing */
+};
+
+static int exec_pragmas(sqlite3 *db, bool writer)
+{
+    const char *common = "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+                         "PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;";
+    char *err = NULL;
+    int rc;
+
+    rc = sqlite3_exec(db, common, NULL, NULL, &err);
+    if (rc == SQLITE_OK && writer)
+        rc = sqlite3_exec(db,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                          "PRAGMA wal_autocheckpoint=4000;",
+                          NULL, NULL, &err);
+    if (rc == SQLITE_OK && !writer)
+        rc = sqlite3_exec(db, "PRAGMA query_only=ON;", NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        log_error("database pragmas failed: %s", err ? err : sqlite3_errstr(rc));
+        sqlite3_free(err);
+    }
+    return rc;
+}
+
+db_conn *db_open(const char *path, bool writer)
+{
+    db_conn *c = calloc(1, sizeof *c);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    if (!c)
+        return NULL;
+    if (writer)
+        flags |= SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("cannot open database %s: %s", path,
+                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    if (exec_pragmas(c->db, writer) != SQLITE_OK)
+        goto fail;
+    return c;
+fail:
+    db_close(c);
+    return NULL;
+}
+
+void db_close(db_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < STMT_SLOTS; i++)
+        sqlite3_finalize(c->slots[i].st);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+sqlite3 *db_handle(db_conn *c)
+{
+    return c->db;
+}
+
+sqlite3_stmt *db_prep(db_conn *c, const char *sql)
+{
+    size_t h = ((uintptr_t)sql >> 3) % STMT_SLOTS;
+
+    for (size_t probe = 0; probe < STMT_SLOTS; probe++) {
+        struct stmt_slot *s = &c->slots[(h + probe) % STMT_SLOTS];
+        if (s->sql == sql)
+            return s->st;
+        if (s->sql == NULL) {
+            int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL);
+            if (rc != SQLITE_OK) {
+                log_error("prepare failed: %s in: %.120s", sqlite3_errmsg(c->db), sql);
+                sqlite3_finalize(s->st);
+                s->st = NULL;
+                return NULL;
+            }
+            s->sql = sql;
+            return s->st;
+        }
+    }
+    log_error("statement cache full");
+    return NULL;
+}
+
+void db_done(sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+int db_exec(db_conn *c, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &err);
+
+    if (rc != SQLITE_OK) {
+        log_error("sql failed: %s", err ? err : sqlite3_errstr(rc));
+        sqlite3_free(err);
+    }
+    return rc;
+}
+
+static int param_index(sqlite3_stmt *st, const char *name)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+
+    if (i == 0)
+        log_error("no SQL parameter %s", name);
+    return i;
+}
+
+int db_bind_text(sqlite3_stmt *st, const char *name, const char *value)
+{
+    int i = param_index(st, name);
+
+    if (i == 0)
+        return SQLITE_RANGE;
+    if (!value)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, value, -1, SQLITE_TRANSIENT);
+}
+
+int db_bind_int64(sqlite3_stmt *st, const char *name, int64_t value)
+{
+    int i = param_index(st, name);
+
+    return i == 0 ? SQLITE_RANGE : sqlite3_bind_int64(st, i, value);
+}
+
+int db_bind_double(sqlite3_stmt *st, const char *name, double value)
+{
+    int i = param_index(st, name);
+
+    return i == 0 ? SQLITE_RANGE : sqlite3_bind_double(st, i, value);
+}
+
+int db_bind_null(sqlite3_stmt *st, const char *name)
+{
+    int i = param_index(st, name);
+
+    return i == 0 ? SQLITE_RANGE : sqlite3_bind_null(st, i);
+}
+
+const char *db_col_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    return t ? (const char *)t : "";
+}
+
+/* --- read connections ------------------------------------------------------ */
+
+static char *reader_path;
+static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
+static db_conn *readers;
+static _Thread_local db_conn *this_reader;
+
+void db_readers_init(const char *path)
+{
+    pthread_mutex_lock(&readers_lock);
+    free(reader_path);
+    reader_path = strdup(path);
+    pthread_mutex_unlock(&readers_lock);
+}
+
+db_conn *db_reader(void)
+{
+    db_conn *c;
+
+    if (this_reader)
+        return this_reader;
+    pthread_mutex_lock(&readers_lock);
+    c = reader_path ? db_open(reader_path, false) : NULL;
+    if (c) {
+        c->next_reader = readers;
+        readers = c;
+    }
+    pthread_mutex_unlock(&readers_lock);
+    this_reader = c;
+    return c;
+}
+
+void db_readers_close_all(void)
+{
+    pthread_mutex_lock(&readers_lock);
+    while (readers) {
+        db_conn *next = readers->next_reader;
+        db_close(readers);
+        readers = next;
+    }
+    free(reader_path);
+    reader_path = NULL;
+    pthread_mutex_unlock(&readers_lock);
+    /* Only the calling thread's cached pointer can be cleared here; other
+     * threads using a reader must have stopped (db.h). */
+    this_reader = NULL;
+}
+
+/* --- the writer ---------------------------------------------------------- */
+
+struct job {
+    db_apply_fn apply;
+    db_done_fn done;
+    void *arg;
+    int status;
+    struct job *next;
+};
+
+/* Jobs per transaction at most: bounds the latency one commit adds. */
+#define BATCH_MAX 4096
+
+struct db_writer {
+    db_conn *conn;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct job *head, *tail;
+    bool stopping;
+    uint64_t commits, jobs, commit_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* BEGIN IMMEDIATE, retried briefly while another process (the CLI) holds
+ * the write lock; busy_timeout already waits inside each attempt. */
+static int begin_immediate(db_conn *c)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+            log_error("BEGIN IMMEDIATE failed: %s", sqlite3_errmsg(c->db));
+            return -1;
+        }
+    }
+    log_error("database stayed locked; giving up on this batch");
+    return -1;
+}
+
+static void run_one(db_conn *c, struct job *j)
+{
+    int rc;
+
+    if (sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL) != SQLITE_OK) {
+        j->status = DB_STORAGE_FAILURE;
+        return;
+    }
+    rc = j->apply(c, j->arg);
+    if (rc != 0) {
+        sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
+        j->status = rc;
+    }
+    sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
+}
+
+/* Runs one batch in one transaction; returns its duration in ns. */
+static uint64_t run_batch(db_writer *w, struct job *batch)
+{
+    db_conn *c = w->conn;
+    uint64_t t0 = mono_ns();
+    bool ok = begin_immediate(c) == 0;
+
+    for (struct job *j = batch; j; j = j->next) {
+        j->status = 0;
+        if (!ok) {
+            j->status = DB_STORAGE_FAILURE;
+            continue;
+        }
+        run_one(c, j);
+        /* An I/O error can make SQLite roll the whole transaction back:
+         * then nothing of this batch is kept, so every job fails. */
+        if (sqlite3_get_autocommit(c->db)) {
+            log_error("transaction aborted by the database: %s", sqlite3_errmsg(c->db));
+            ok = false;
+        }
+    }
+    if (ok && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        log_error("COMMIT failed: %s", sqlite3_errmsg(c->db));
+        ok = false;
+    }
+    if (!ok) {
+        if (!sqlite3_get_autocommit(c->db))
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        for (struct job *j = batch; j; j = j->next)
+            j->status = DB_STORAGE_FAILURE;
+    }
+    return mono_ns() - t0;
+}
+
+static void *writer_main(void *arg)
+{
+    db_writer *w = arg;
+
+    for (;;) {
+        struct job *batch = NULL, **tailp = &batch;
+        int n = 0;
+
+        pthread_mutex_lock(&w->lock);
+        while (!w->head && !w->stopping)
+            pthread_cond_wait(&w->wake, &w->lock);
+        if (!w->head && w->stopping) {
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+        while (w->head && n < BATCH_MAX) {
+            struct job *j = w->head;
+            w->head = j->next;
+            j->next = NULL;
+            *tailp = j;
+            tailp = &j->next;
+            n++;
+        }
+        if (!w->head)
+            w->tail = NULL;
+        w->jobs += (uint64_t)n;
+        pthread_mutex_unlock(&w->lock);
+
+        uint64_t ns = run_batch(w, batch);
+        pthread_mutex_lock(&w->lock);
+        w->commits++;
+        w->commit_ns += ns;
+        pthread_mutex_unlock(&w->lock);
+        while (batch) {
+            struct job *next = batch->next;
+            batch->done(batch->arg, batch->status);
+            free(batch);
+            batch = next;
+        }
+    }
+    return NULL;
+}
+
+db_writer *db_writer_start(const char *path)
+{
+    db_writer *w = calloc(1, sizeof *w);
+
+    if (!w)
+        return NULL;
+    w->conn = db_open(path, true);
+    if (!w->conn)
+        goto fail;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        log_error("cannot start the writer thread: %s", strerror(errno));
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->wake);
+        goto fail;
+    }
+    return w;
+fail:
+    if (w->conn)
+        db_close(w->conn);
+    free(w);
+    return NULL;
+}
+
+void db_writer_stop(db_writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake);
+    db_close(w->conn);
+    free(w);
+}
+
+int db_writer_submit(db_writer *w, db_apply_fn apply, db_done_fn done, void *arg)
+{
+    struct job *j = calloc(1, sizeof *j);
+
+    if (!j)
+        return -1;
+    j->apply = apply;
+    j->done = done;
+    j->arg = arg;
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->lock);
+        free(j);
+        return -1;
+    }
+    if (w->tail)
+        w->tail->next = j;
+    else
+        w->head = j;
+    w->tail = j;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+struct sync_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool finished;
+    int status;
+    db_apply_fn apply;
+    void *arg;
+};
+
+static int sync_apply(db_conn *c, void *arg)
+{
+    struct sync_wait *s = arg;
+
+    return s->apply(c, s->arg);
+}
+
+static void sync_done(void *arg, int status)
+{
+    struct sync_wait *s = arg;
+
+    pthread_mutex_lock(&s->lock);
+    s->status = status;
+    s->finished = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int db_writer_run(db_writer *w, db_apply_fn apply, void *arg)
+{
+    struct sync_wait s = {.finished = false, .status = 0, .apply = apply, .arg = arg};
+    int status;
+
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    if (db_writer_submit(w, sync_apply, sync_done, &s) != 0) {
+        status = DB_STORAGE_FAILURE;
+        goto out;
+    }
+    pthread_mutex_lock(&s.lock);
+    while (!s.finished)
+        pthread_cond_wait(&s.cond, &s.lock);
+    status = s.status;
+    pthread_mutex_unlock(&s.lock);
+out:
+    pthread_mutex_destroy(&s.lock);
+    pthread_cond_destroy(&s.cond);
+    return status;
+}
+
+void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *commit_ns_total)
+{
+    pthread_mutex_lock(&w->lock);
+    *commits = w->commits;
+    *jobs = w->jobs;
+    *commit_ns_total = w->commit_ns;
+    pthread_mutex_unlock(&w->lock);
+}

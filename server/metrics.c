@@ -1,0 +1,96 @@
+/* metrics: see metrics.h. */
+#include "metrics.h"
+#include "app.h"
+#include "http.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Request latency histogram bounds, seconds (Prometheus `le`). */
+static const double bucket_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0};
+#define N_BUCKETS (sizeof bucket_le / sizeof bucket_le[0])
+
+static atomic_uint_fast64_t req_by_class[6]; /* index = status / 100 */
+static atomic_uint_fast64_t req_buckets[N_BUCKETS];
+static atomic_uint_fast64_t req_count, req_ns_sum;
+static atomic_uint_fast64_t readings_accepted, readings_duplicate, readings_rejected;
+static atomic_uint_fast64_t storage_failures;
+
+void metrics_observe_request(unsigned status, uint64_t ns)
+{
+    double s = (double)ns / 1e9;
+
+    atomic_fetch_add(&req_by_class[status / 100 < 6 ? status / 100 : 0], 1);
+    atomic_fetch_add(&req_count, 1);
+    atomic_fetch_add(&req_ns_sum, ns);
+    for (size_t i = 0; i < N_BUCKETS; i++)
+        if (s <= bucket_le[i])
+            atomic_fetch_add(&req_buckets[i], 1);
+}
+
+void metrics_count_readings(unsigned accepted, unsigned duplicates, unsigned rejected)
+{
+    atomic_fetch_add(&readings_accepted, accepted);
+    atomic_fetch_add(&readings_duplicate, duplicates);
+    atomic_fetch_add(&readings_rejected, rejected);
+}
+
+void metrics_count_storage_failure(void)
+{
+    atomic_fetch_add(&storage_failures, 1);
+}
+
+char *metrics_render(struct app *app)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    uint64_t commits = 0, jobs = 0, commit_ns = 0;
+
+    if (!f)
+        return NULL;
+    fprintf(f, "# HELP wardd_http_requests_total HTTP requests by status class.\n"
+               "# TYPE wardd_http_requests_total counter\n");
+    for (int c = 1; c < 6; c++)
+        fprintf(f, "wardd_http_requests_total{class=\"%dxx\"} %llu\n", c,
+                (unsigned long long)atomic_load(&req_by_class[c]));
+    fprintf(f, "# HELP wardd_http_request_seconds Request latency.\n"
+               "# TYPE wardd_http_request_seconds histogram\n");
+    for (size_t i = 0; i < N_BUCKETS; i++)
+        fprintf(f, "wardd_http_request_seconds_bucket{le=\"%g\"} %llu\n", bucket_le[i],
+                (unsigned long long)atomic_load(&req_buckets[i]));
+    fprintf(f, "wardd_http_request_seconds_bucket{le=\"+Inf\"} %llu\n",
+            (unsigned long long)atomic_load(&req_count));
+    fprintf(f, "wardd_http_request_seconds_sum %.6f\n", (double)atomic_load(&req_ns_sum) / 1e9);
+    fprintf(f, "wardd_http_request_seconds_count %llu\n",
+            (unsigned long long)atomic_load(&req_count));
+    fprintf(f, "# HELP wardd_http_in_flight Requests being handled now.\n"
+               "# TYPE wardd_http_in_flight gauge\nwardd_http_in_flight %ld\n",
+            http_in_flight());
+    fprintf(f,
+            "# HELP wardd_readings_total Readings received, by outcome.\n"
+            "# TYPE wardd_readings_total counter\n"
+            "wardd_readings_total{outcome=\"accepted\"} %llu\n"
+            "wardd_readings_total{outcome=\"duplicate\"} %llu\n"
+            "wardd_readings_total{outcome=\"rejected\"} %llu\n",
+            (unsigned long long)atomic_load(&readings_accepted),
+            (unsigned long long)atomic_load(&readings_duplicate),
+            (unsigned long long)atomic_load(&readings_rejected));
+    if (app && app->writer)
+        db_writer_stats(app->writer, &commits, &jobs, &commit_ns);
+    fprintf(f,
+            "# HELP wardd_db_commits_total Group commits (one fsync each).\n"
+            "# TYPE wardd_db_commits_total counter\nwardd_db_commits_total %llu\n"
+            "# HELP wardd_db_jobs_total Write jobs committed or rolled back.\n"
+            "# TYPE wardd_db_jobs_total counter\nwardd_db_jobs_total %llu\n"
+            "# HELP wardd_db_commit_seconds_total Time spent in write transactions.\n"
+            "# TYPE wardd_db_commit_seconds_total counter\nwardd_db_commit_seconds_total %.6f\n"
+            "# HELP wardd_db_storage_failures_total Requests answered 503 for storage.\n"
+            "# TYPE wardd_db_storage_failures_total counter\n"
+            "wardd_db_storage_failures_total %llu\n",
+            (unsigned long long)commits, (unsigned long long)jobs, (double)commit_ns / 1e9,
+            (unsigned long long)atomic_load(&storage_failures));
+    fclose(f);
+    return buf;
+}

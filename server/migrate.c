@@ -1,0 +1,65 @@
+/* migrate: see migrate.h. */
+#include "migrate.h"
+#include "log.h"
+
+#include <stdio.h>
+
+#include "embedded_migrations.h"
+
+#define N_MIGRATIONS (sizeof embedded_migrations / sizeof embedded_migrations[0])
+
+int migrate_latest(void)
+{
+    return N_MIGRATIONS ? embedded_migrations[N_MIGRATIONS - 1].version : 0;
+}
+
+static int user_version(db_conn *c, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db_handle(c), "PRAGMA user_version", -1, &st, NULL);
+
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    else
+        rc = SQLITE_ERROR;
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int apply_one(db_conn *c, const struct embedded_migration *m)
+{
+    char pragma[64];
+
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", m->version);
+    if (db_exec(c, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return -1;
+    if (db_exec(c, m->sql) != SQLITE_OK || db_exec(c, pragma) != SQLITE_OK) {
+        db_exec(c, "ROLLBACK");
+        log_error("migration %s failed; database left at the previous version", m->name);
+        return -1;
+    }
+    if (db_exec(c, "COMMIT") != SQLITE_OK)
+        return -1;
+    log_info("applied migration %s", m->name);
+    return 0;
+}
+
+int migrate_apply(db_conn *c)
+{
+    int current = 0;
+
+    if (user_version(c, &current) != 0)
+        return -1;
+    if (current > migrate_latest()) {
+        log_error("database schema version %d is newer than this wardd (%d)", current,
+                  migrate_latest());
+        return -1;
+    }
+    for (size_t i = 0; i < N_MIGRATIONS; i++) {
+        if (embedded_migrations[i].version <= current)
+            continue;
+        if (apply_one(c, &embedded_migrations[i]) != 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* routes: the one route table (CONVENTIONS.md 2). Sorted by path, then
+ * method. Each row: method, path ("{}" = one segment), minimum role, body
+ * kind, handler. Roles: ROLE_NONE public; ROLE_DEVICE devices only;
+ * viewer < nurse < physician < admin (API.md "Authentication and roles"). */
+#include "api.h"
+#include "route.h"
+
+const struct route route_table[] = {
+    {"GET", "/api/v1/audit", ROLE_ADMIN, BODY_NONE, api_audit_get},
+    {"GET", "/api/v1/beds", ROLE_VIEWER, BODY_NONE, api_beds_get},
+    {"POST", "/api/v1/beds", ROLE_ADMIN, BODY_JSON, api_beds_post},
+    {"GET", "/api/v1/devices", ROLE_ADMIN, BODY_NONE, api_devices_get},
+    {"POST", "/api/v1/devices", ROLE_ADMIN, BODY_JSON, api_devices_post},
+    {"DELETE", "/api/v1/devices/{}", ROLE_ADMIN, BODY_NONE, api_devices_delete},
+    {"POST", "/api/v1/devices/{}/rotate-token", ROLE_ADMIN, BODY_NONE, api_devices_rotate},
+    {"GET", "/api/v1/patients", ROLE_VIEWER, BODY_NONE, api_patients_list},
+    {"POST", "/api/v1/patients", ROLE_NURSE, BODY_JSON, api_patients_post},
+    {"GET", "/api/v1/patients/{}", ROLE_VIEWER, BODY_NONE, api_patients_get},
+    {"PATCH", "/api/v1/patients/{}", ROLE_NURSE, BODY_JSON, api_patients_patch},
+    {"POST", "/api/v1/patients/{}/discharge", ROLE_NURSE, BODY_NONE, api_patients_discharge},
+    {"POST", "/api/v1/patients/{}/observations", ROLE_NURSE, BODY_JSON,
+     api_readings_observations_post},
+    {"GET", "/api/v1/patients/{}/readings", ROLE_VIEWER, BODY_NONE, api_readings_list},
+    {"GET", "/api/v1/patients/{}/series", ROLE_VIEWER, BODY_NONE, api_readings_series},
+    {"POST", "/api/v1/patients/{}/transfer", ROLE_NURSE, BODY_JSON, api_patients_transfer},
+    {"POST", "/api/v1/readings", ROLE_DEVICE, BODY_JSON, api_readings_post},
+    {"DELETE", "/api/v1/session", ROLE_VIEWER, BODY_NONE, api_session_delete},
+    {"GET", "/api/v1/session", ROLE_VIEWER, BODY_NONE, api_session_get},
+    {"POST", "/api/v1/session", ROLE_NONE, BODY_JSON, api_session_post},
+    {"GET", "/api/v1/users", ROLE_ADMIN, BODY_NONE, api_users_get},
+    {"POST", "/api/v1/users", ROLE_ADMIN, BODY_JSON, api_users_post},
+    {"PATCH", "/api/v1/users/{}", ROLE_ADMIN, BODY_JSON, api_users_patch},
+    {"GET", "/api/v1/ward", ROLE_VIEWER, BODY_NONE, api_ward_get},
+    {"GET", "/healthz", ROLE_NONE, BODY_NONE, api_ops_healthz},
+    {"GET", "/metrics", ROLE_NONE, BODY_NONE, api_ops_metrics},
+    {"GET", "/readyz", ROLE_NONE, BODY_NONE, api_ops_readyz},
+};
+
+const size_t route_count = sizeof route_table / sizeof route_table[0];

@@ -1,0 +1,277 @@
+/* store_obs: observations — insert (idempotent per source and message id),
+ * time-ordered pages, bucketed series, latest values. */
+#include "store.h"
+#include "timefmt.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Used in #store_obs_insert(). ON CONFLICT DO NOTHING covers only the
+ * unique (source, msg_id) indexes: a retried reading is a no-op. */
+static const char SQL_OBS_INSERT[] =
+    "INSERT INTO observations (patient_id, bed_id, code, value_num, value_text, time_ms, "
+    "received_ms, device_id, user_id, msg_id) VALUES (:patient, :bed, :code, :num, :text, "
+    ":time, :received, :device, :user, :msg) ON CONFLICT DO NOTHING";
+
+/* Used in #store_obs_insert(): keep `latest` at the newest observation. */
+static const char SQL_LATEST_UPSERT[] =
+    "INSERT INTO latest (patient_id, code, value_num, value_text, time_ms, obs_id) "
+    "VALUES (:patient, :code, :num, :text, :time, :obs) "
+    "ON CONFLICT (patient_id, code) DO UPDATE SET value_num = excluded.value_num, "
+    "value_text = excluded.value_text, time_ms = excluded.time_ms, obs_id = excluded.obs_id "
+    "WHERE excluded.time_ms >= latest.time_ms";
+
+/* Used in #store_obs_list(), with and without a code (two statements so
+ * that each uses its own index). Cursor: strictly after (time, id). */
+static const char SQL_OBS_PAGE_CODE[] =
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username "
+    "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
+    "LEFT JOIN users u ON u.id = o.user_id "
+    "WHERE o.patient_id = :patient AND o.code = :code AND o.time_ms BETWEEN :from AND :to "
+    "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
+    "ORDER BY o.time_ms, o.id LIMIT :limit";
+static const char SQL_OBS_PAGE_ALL[] =
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username "
+    "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
+    "LEFT JOIN users u ON u.id = o.user_id "
+    "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
+    "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
+    "ORDER BY o.time_ms, o.id LIMIT :limit";
+
+/* Used in #store_obs_series(). Integer division puts each reading in its
+ * bucket; empty buckets produce no row. */
+static const char SQL_OBS_SERIES[] =
+    "SELECT (time_ms - :from) / :bucket AS b, min(value_num), max(value_num), avg(value_num), "
+    "count(*) FROM observations WHERE patient_id = :patient AND code = :code "
+    "AND time_ms BETWEEN :from AND :to AND value_num IS NOT NULL GROUP BY b ORDER BY b";
+
+/* Used in #store_obs_latest(): one index seek per code present. */
+static const char SQL_LATEST_CODES[] = "SELECT code FROM latest WHERE patient_id = :patient";
+static const char SQL_OBS_LATEST_AT[] =
+    "SELECT value_num, value_text, time_ms FROM observations "
+    "WHERE patient_id = :patient AND code = :code AND time_ms <= :at "
+    "ORDER BY time_ms DESC, id DESC LIMIT 1";
+
+static int bind_reading(sqlite3_stmt *st, int64_t patient_id, const obs_reading *o)
+{
+    if (patient_id)
+        db_bind_int64(st, ":patient", patient_id);
+    db_bind_text(st, ":code", o->code->code);
+    if (o->code->kind == OBS_CATEGORICAL)
+        db_bind_text(st, ":text", o->text);
+    else
+        db_bind_double(st, ":num", o->value);
+    return db_bind_int64(st, ":time", o->time_ms);
+}
+
+static int upsert_latest(db_conn *c, int64_t patient_id, const obs_reading *o, int64_t obs_id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_LATEST_UPSERT);
+    int rc;
+
+    if (!st)
+        return -1;
+    bind_reading(st, patient_id, o);
+    db_bind_int64(st, ":obs", obs_id);
+    rc = sqlite3_step(st);
+    db_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
+                     int64_t received_ms, int64_t *obs_id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_OBS_INSERT);
+    int rc;
+
+    if (!st)
+        return -1;
+    bind_reading(st, patient_id, o);
+    db_bind_text(st, ":bed", src->bed);
+    db_bind_int64(st, ":received", received_ms);
+    if (src->device_id)
+        db_bind_int64(st, ":device", src->device_id);
+    if (src->user_id)
+        db_bind_int64(st, ":user", src->user_id);
+    db_bind_text(st, ":msg", o->id[0] ? o->id : NULL);
+    rc = sqlite3_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sqlite3_changes(db_handle(c)) == 0)
+        return 1;
+    *obs_id = sqlite3_last_insert_rowid(db_handle(c));
+    if (patient_id && upsert_latest(c, patient_id, o, *obs_id) != 0)
+        return -1;
+    return 0;
+}
+
+/* The stored value of row columns (num, text) as JSON for `code`. */
+static json_t *value_json(const char *code, sqlite3_stmt *st, int num_col, int text_col)
+{
+    const obs_code *oc = obs_code_lookup(code);
+
+    if (sqlite3_column_type(st, text_col) != SQLITE_NULL)
+        return json_string(db_col_text(st, text_col));
+    if (sqlite3_column_type(st, num_col) == SQLITE_NULL)
+        return json_null();
+    if (!oc)
+        return json_real(sqlite3_column_double(st, num_col));
+    return obs_value_json(oc, sqlite3_column_double(st, num_col), NULL);
+}
+
+static const char *unit_of(const char *code)
+{
+    const obs_code *oc = obs_code_lookup(code);
+
+    return oc ? oc->unit : NULL;
+}
+
+int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
+{
+    sqlite3_stmt *st = db_prep(c, q->code ? SQL_OBS_PAGE_CODE : SQL_OBS_PAGE_ALL);
+    json_t *rows = json_array();
+    char when[TIMEFMT_LEN], cursor[64];
+    int64_t last_time = 0, last_id = 0;
+    int n = 0, rc;
+
+    if (!st)
+        goto fail;
+    db_bind_int64(st, ":patient", q->patient_id);
+    if (q->code)
+        db_bind_text(st, ":code", q->code);
+    db_bind_int64(st, ":from", q->from);
+    db_bind_int64(st, ":to", q->to);
+    db_bind_int64(st, ":after_time", q->has_cursor ? q->after_time : INT64_MIN);
+    db_bind_int64(st, ":after_id", q->has_cursor ? q->after_id : 0);
+    /* One row more than asked tells whether a next page exists. */
+    db_bind_int64(st, ":limit", q->limit + 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *code = db_col_text(st, 1);
+        bool by_device = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        if (n == q->limit)
+            break;
+        last_id = sqlite3_column_int64(st, 0);
+        last_time = sqlite3_column_int64(st, 4);
+        json_array_append_new(
+            rows, json_pack("{s:s, s:o, s:s?, s:s, s:s, s:s?, s:s?}", "code", code, "value",
+                            value_json(code, st, 2, 3), "unit", unit_of(code), "time",
+                            timefmt_format(last_time, when, sizeof when), "source",
+                            by_device ? "device" : "manual", "device",
+                            by_device ? db_col_text(st, 5) : NULL, "entered_by",
+                            sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6)
+                                                                      : NULL));
+        n++;
+    }
+    db_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        goto fail;
+    if (rc == SQLITE_ROW) {
+        snprintf(cursor, sizeof cursor, "%" PRId64 ".%" PRId64, last_time, last_id);
+        *out = json_pack("{s:o, s:s}", "readings", rows, "next", cursor);
+    } else {
+        *out = json_pack("{s:o, s:n}", "readings", rows, "next");
+    }
+    return 0;
+fail:
+    json_decref(rows);
+    return -1;
+}
+
+int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
+                     int64_t to, int buckets, json_t **out)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_OBS_SERIES);
+    int64_t span = to - from + 1;
+    int64_t bucket_ms = (span + buckets - 1) / buckets;
+    json_t *series = json_object();
+    char when[TIMEFMT_LEN], until[TIMEFMT_LEN];
+    int rc = SQLITE_DONE;
+
+    if (!st)
+        goto fail;
+    if (bucket_ms < 1)
+        bucket_ms = 1;
+    for (const char *const *code = codes; *code; code++) {
+        json_t *points = json_array();
+        db_bind_int64(st, ":from", from);
+        db_bind_int64(st, ":to", to);
+        db_bind_int64(st, ":bucket", bucket_ms);
+        db_bind_int64(st, ":patient", patient_id);
+        db_bind_text(st, ":code", *code);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t start = from + sqlite3_column_int64(st, 0) * bucket_ms;
+            json_array_append_new(
+                points, json_pack("{s:s, s:f, s:f, s:f, s:I}", "start",
+                                  timefmt_format(start, when, sizeof when), "min",
+                                  sqlite3_column_double(st, 1), "max",
+                                  sqlite3_column_double(st, 2), "mean",
+                                  sqlite3_column_double(st, 3), "n",
+                                  (json_int_t)sqlite3_column_int64(st, 4)));
+        }
+        db_done(st);
+        json_object_set_new(series, *code, points);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    *out = json_pack("{s:s, s:s, s:I, s:o}", "from", timefmt_format(from, when, sizeof when), "to",
+                     timefmt_format(to, until, sizeof until), "bucket_ms", (json_int_t)bucket_ms,
+                     "series", series);
+    return 0;
+fail:
+    json_decref(series);
+    return -1;
+}
+
+/* {"value", "unit", "time", "age_s"} for one latest row. */
+static json_t *latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
+                            int time_col, int64_t now)
+{
+    char when[TIMEFMT_LEN];
+    int64_t t = sqlite3_column_int64(st, time_col);
+
+    return json_pack("{s:o, s:s?, s:s, s:I}", "value", value_json(code, st, num_col, text_col),
+                     "unit", unit_of(code), "time", timefmt_format(t, when, sizeof when),
+                     "age_s", (json_int_t)((now - t) / 1000));
+}
+
+int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out)
+{
+    sqlite3_stmt *codes = db_prep(c, SQL_LATEST_CODES);
+    sqlite3_stmt *st = db_prep(c, SQL_OBS_LATEST_AT);
+    json_t *latest = json_object();
+    int rc;
+
+    if (!codes || !st)
+        goto fail;
+    db_bind_int64(codes, ":patient", patient_id);
+    while ((rc = sqlite3_step(codes)) == SQLITE_ROW) {
+        const char *code = db_col_text(codes, 0);
+        db_bind_int64(st, ":patient", patient_id);
+        db_bind_text(st, ":code", code);
+        db_bind_int64(st, ":at", at);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            json_object_set_new(latest, code, latest_entry(code, st, 0, 1, 2, at));
+        db_done(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            break;
+        rc = SQLITE_ROW;
+    }
+    db_done(codes);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    *out = latest;
+    return 0;
+fail:
+    db_done(codes);
+    json_decref(latest);
+    return -1;
+}
+
+json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
+                               int time_col, int64_t now)
+{
+    return latest_entry(code, st, num_col, text_col, time_col, now);
+}
