@@ -12,11 +12,11 @@
 struct MHD_Daemon;
 
 struct app {
-    db_writer *writer;          /* the one writer (group commit) */
+    db_writer *writer; /* the one writer (group commit) */
     const char *db_path;
-    const char *web_dir;        /* static files root, or NULL */
-    bool tls;                   /* cookies get Secure */
-    int64_t session_ttl_ms;     /* staff session lifetime */
+    const char *web_dir;    /* static files root, or NULL */
+    bool tls;               /* cookies get Secure */
+    int64_t session_ttl_ms; /* staff session lifetime */
     atomic_bool shutting_down;
     struct MHD_Daemon *daemon;
     uint64_t started_ms;

@@ -32,6 +32,10 @@ typedef struct field_spec {
  * field "(body)". */
 json_t *body_check(const json_t *obj, const field_spec *specs, size_t n);
 
+/* Deepest nesting of arrays and objects in JSON text (strings skipped),
+ * checked before parsing so that deep input never reaches the parser. */
+int body_json_depth(const char *s, size_t n);
+
 /* Convenience readers for checked objects: the value or the default. */
 const char *body_str(const json_t *obj, const char *key, const char *dflt);
 

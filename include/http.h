@@ -23,7 +23,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum role { ROLE_NONE, ROLE_DEVICE, ROLE_VIEWER, ROLE_NURSE, ROLE_PHYSICIAN, ROLE_ADMIN } role;
+typedef enum role {
+    ROLE_NONE,
+    ROLE_DEVICE,
+    ROLE_VIEWER,
+    ROLE_NURSE,
+    ROLE_PHYSICIAN,
+    ROLE_ADMIN
+} role;
 
 /* "viewer" etc.; "device" and "none" for the others. */
 const char *role_name(role r);
@@ -57,27 +64,27 @@ struct req {
     char params[REQ_MAX_PARAMS][REQ_PARAM_LEN]; /* the {} segments of the path */
     int nparams;
     principal who;
-    char *body;        /* request body, NUL-terminated */
+    char *body; /* request body, NUL-terminated */
     size_t body_len;
     size_t body_cap;
     bool body_too_large;
-    json_t *json;      /* parsed body for BODY_JSON routes */
-    char allow[64];    /* Allow header for 405 */
+    json_t *json;   /* parsed body for BODY_JSON routes */
+    char allow[64]; /* Allow header for 405 */
 
     /* Deferred write (req_write). */
     int (*apply)(db_conn *c, struct req *r);
     bool suspended;
     bool write_done;
     int write_status;
-    json_t *out;          /* success body, built by apply */
-    unsigned out_status;  /* 200 or 201 */
-    char err_msg[256];    /* error message from apply ("" = registry's) */
-    json_t *err_details;  /* error details from apply (owned) */
+    json_t *out;                         /* success body, built by apply */
+    unsigned out_status;                 /* 200 or 201 */
+    char err_msg[256];                   /* error message from apply ("" = registry's) */
+    json_t *err_details;                 /* error details from apply (owned) */
     void (*after_commit)(struct req *r); /* runs on the writer thread after a commit */
-    char set_cookie[512];  /* Set-Cookie header for the success reply ("" = none) */
+    char set_cookie[512];                /* Set-Cookie header for the success reply ("" = none) */
 
-    void *ctx;                 /* handler-private state */
-    void (*ctx_free)(void *);  /* frees ctx at completion */
+    void *ctx;                /* handler-private state */
+    void (*ctx_free)(void *); /* frees ctx at completion */
 
     unsigned status_sent;
     uint64_t start_ns;
@@ -105,12 +112,12 @@ int req_fail(struct req *r, err_code e, json_t *details, const char *fmt, ...)
 
 /* --- the daemon ---------------------------------------------------------- */
 typedef struct http_options {
-    const char *listen;      /* "127.0.0.1:8080", "[::1]:0", ":8080" */
-    const char *tls_cert;    /* PEM files, both or neither */
+    const char *listen;   /* "127.0.0.1:8080", "[::1]:0", ":8080" */
+    const char *tls_cert; /* PEM files, both or neither */
     const char *tls_key;
-    unsigned threads;        /* worker threads (0 = automatic) */
+    unsigned threads; /* worker threads (0 = automatic) */
     unsigned max_connections;
-    unsigned timeout_s;      /* idle connection timeout */
+    unsigned timeout_s; /* idle connection timeout */
 } http_options;
 
 /* Starts serving; fills *bound_port. 0 or -1 (logged). */

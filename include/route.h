@@ -34,9 +34,8 @@ typedef enum route_outcome { ROUTE_FOUND, ROUTE_NO_METHOD, ROUTE_NO_PATH } route
  * On ROUTE_FOUND, *found and params are set; on ROUTE_NO_METHOD, `allow`
  * lists the path's methods ("GET, POST"). Segments longer than
  * REQ_PARAM_LEN-1 never match. */
-route_outcome route_match(const struct route *table, size_t n, const char *method,
-                          const char *path, const struct route **found,
-                          char params[][REQ_PARAM_LEN], int *nparams, char *allow,
-                          size_t allow_len);
+route_outcome route_match(const struct route *table, size_t n, const char *method, const char *path,
+                          const struct route **found, char params[][REQ_PARAM_LEN], int *nparams,
+                          char *allow, size_t allow_len);
 
 #endif

@@ -81,8 +81,7 @@ int store_device_touch(db_conn *c, int64_t id, int64_t now);
 /* --- patients (store_patients.c) -------------------------------------------- */
 /* Admits: inserts the patient and opens a stay in `bed`. p is the checked
  * POST /patients body. ERR_BED_OCCUPIED, ERR_NOT_FOUND (no such bed). */
-int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_t now,
-                        int64_t *id);
+int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_t now, int64_t *id);
 /* The patient in API.md's shape (id, mrn, name, birth_date, sex, diagnosis,
  * status, bed, admitted_at, discharged_at, news2_scale, baseline,
  * reference_ranges). 1/0/-1. */
@@ -134,6 +133,17 @@ int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, i
 /* The latest reading of each code for a patient at or before `at`:
  * {"hr": {"value", "unit", "time", "age_s"}, ...}. */
 int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out);
+
+/* Re-filing when a stay is dated in the past (store_patients.c): device
+ * readings of `bed` from `from` on that were filed to nobody go to the
+ * patient; the patient's device readings of `bed` from `at` on go back to
+ * nobody. *moved is set when any reading changed hands; then call
+ * store_obs_rebuild_latest() for the patient. Staff entries never move. */
+int store_obs_claim_unassigned(db_conn *c, int64_t patient_id, const char *bed, int64_t from,
+                               bool *moved);
+int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t at, bool *moved);
+/* Recomputes a patient's `latest` rows from observations. */
+int store_obs_rebuild_latest(db_conn *c, int64_t patient_id);
 
 /* For store_ward.c: {"value", "unit", "time", "age_s"} from a row's
  * (value_num, value_text, time_ms) columns. New reference. */

@@ -59,8 +59,8 @@ enum MHD_Result api_beds_post(struct req *r)
     if (details)
         return reply_error(r, ERR_VALIDATION, "The bed is invalid.", details);
     if (!bed_id_valid(body_str(r->json, "id", "")))
-        return reply_error(r, ERR_VALIDATION, "The bed is invalid.",
-                           json_pack("[o]", reply_field_detail(
-                                                "id", "must be 1-32 letters, digits, - or _")));
+        return reply_error(
+            r, ERR_VALIDATION, "The bed is invalid.",
+            json_pack("[o]", reply_field_detail("id", "must be 1-32 letters, digits, - or _")));
     return req_write(r, beds_post_apply);
 }

@@ -105,8 +105,8 @@ static int validate_batch(struct req *r, double weight_kg, bool require_id, enum
     static const field_spec specs[] = {{"readings", F_ARRAY, true, false, 0}};
     json_t *details = body_check(r->json, BODY_SPECS(specs));
     const json_t *items = json_object_get(r->json, "readings");
-    obs_context ctx = {.now_ms = timefmt_now_ms(), .weight_kg = weight_kg,
-                       .require_id = require_id};
+    obs_context ctx = {
+        .now_ms = timefmt_now_ms(), .weight_kg = weight_kg, .require_id = require_id};
     struct ingest *in = r->ctx;
     size_t n = json_array_size(items);
 
@@ -135,9 +135,9 @@ static int validate_batch(struct req *r, double weight_kg, bool require_id, enum
         if (obs_parse_reading(json_array_get(items, i), &ctx, &in->valid[in->n_valid], &err) == 0)
             in->n_valid++;
         else
-            json_array_append_new(in->rejected, json_pack("{s:I, s:s, s:s}", "index",
-                                                          (json_int_t)i, "code", err.code,
-                                                          "message", err.message));
+            json_array_append_new(in->rejected,
+                                  json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "code",
+                                            err.code, "message", err.message));
     }
     if (in->n_valid == 0) {
         json_t *body = reply_error_body(ERR_NO_READING_ACCEPTED, NULL, json_copy(in->rejected));

@@ -93,6 +93,31 @@ json_t *body_check(const json_t *obj, const field_spec *specs, size_t n)
     return details;
 }
 
+/* Deepest nesting of arrays/objects in text, strings skipped. */
+int body_json_depth(const char *s, size_t n)
+{
+    int depth = 0, max = 0;
+    bool in_string = false;
+
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (in_string) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > max)
+                max = depth;
+        } else if (ch == ']' || ch == '}') {
+            depth--;
+        }
+    }
+    return max;
+}
+
 const char *body_str(const json_t *obj, const char *key, const char *dflt)
 {
     const json_t *v = json_object_get(obj, key);

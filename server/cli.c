@@ -313,8 +313,8 @@ static int device_add_tx(db_conn *c, const cli_args *a, void *arg)
             return rc == 0 ? ERR_NOT_FOUND : -1;
     }
     secret_token_hash(d->token, hash);
-    rc = store_device_insert(c, cli_get(a, "serial", ""), cli_get(a, "model", NULL), bed, hash,
-                             now, &d->id);
+    rc = store_device_insert(c, cli_get(a, "serial", ""), cli_get(a, "model", NULL), bed, hash, now,
+                             &d->id);
     if (rc != 0)
         return rc;
     snprintf(id, sizeof id, "%lld", (long long)d->id);
@@ -385,8 +385,9 @@ int cli_bed_add(cli_args *a)
     db_conn *c;
     int rc = 1;
 
-    if (!id || !*id || strlen(id) > 32 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-                                                     "qrstuvwxyz0123456789-_") != strlen(id))
+    if (!id || !*id || strlen(id) > 32 ||
+        strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                   "qrstuvwxyz0123456789-_") != strlen(id))
         return cli_error("--id must be 1-32 letters, digits, - or _"), 1;
     c = cli_open_db(a);
     if (!c)

@@ -38,8 +38,8 @@ static const struct demo_patient {
     const char *json; /* POST /patients body without admitted_at */
     double hr, sbp, spo2, temp, rr;
     double hr_drift, sbp_drift, spo2_drift; /* change over the 12 hours */
-    double fever_peak; /* extra Cel after each dose; 0 = none */
-    const char *extra; /* a story told by extra observations */
+    double fever_peak;                      /* extra Cel after each dose; 0 = none */
+    const char *extra;                      /* a story told by extra observations */
 } demo_patients[] = {
     {"B1",
      "{\"mrn\":\"MRN-100231\",\"name\":\"Ada Lindqvist\",\"birth_date\":\"1968-03-14\","
@@ -138,8 +138,8 @@ static int seed_vitals(db_conn *c, const struct demo_patient *p, const obs_sourc
             add_reading(c, src, patient, "spo2", round(spo2), NULL, t, seq) ||
             add_reading(c, src, patient, "rr", round(p->rr + 4 * f + noise(&rng, 1.5)), NULL, t,
                         seq) ||
-            add_reading(c, src, patient, "temp", round((p->temp + fever + noise(&rng, 0.1)) * 10) / 10,
-                        NULL, t, seq))
+            add_reading(c, src, patient, "temp",
+                        round((p->temp + fever + noise(&rng, 0.1)) * 10) / 10, NULL, t, seq))
             return -1;
     }
     return 0;
@@ -162,9 +162,8 @@ static int seed_story(db_conn *c, const struct demo_patient *p, const obs_source
     rc |= add_reading(c, s, patient, "o2_flow", strcmp(p->extra, "hypoxia") == 0 ? 4 : 0, NULL,
                       now - HOUR_MS, seq);
     rc |= add_reading(c, s, patient, "rhythm", 0, "sinus", now - 30 * 60 * 1000LL, seq);
-    rc |= add_reading(c, s, patient, "creatinine",
-                      strcmp(p->extra, "oliguria") == 0 ? 2.6 : 1.1, NULL, now - 6 * HOUR_MS,
-                      seq);
+    rc |= add_reading(c, s, patient, "creatinine", strcmp(p->extra, "oliguria") == 0 ? 2.6 : 1.1,
+                      NULL, now - 6 * HOUR_MS, seq);
     if (strcmp(p->extra, "confusion") == 0)
         rc |= add_reading(c, s, patient, "ctcae.confusion", 2, NULL, now - 2 * HOUR_MS, seq);
     return rc ? -1 : 0;
@@ -178,7 +177,7 @@ static int seed(db_conn *c, const cli_args *a, struct demo_tokens *tok)
 {
     int64_t now = timefmt_now_ms(), id = 0;
     unsigned seq = 0;
-    char bed[8], label[16], serial[32];
+    char bed[16], label[24], serial[32];
     (void)a;
 
     for (int i = 1; i <= N_BEDS; i++) {
@@ -204,9 +203,9 @@ static int seed(db_conn *c, const cli_args *a, struct demo_tokens *tok)
         secret_token_hash(token, hash);
         if (store_device_insert(c, serial, "Demo bedside monitor", bed, hash, now, &id) != 0)
             return -1;
-        json_array_append_new(tok->devices, json_pack("{s:s, s:s, s:I, s:s}", "bed", bed,
-                                                      "serial", serial, "id", (json_int_t)id,
-                                                      "token", token));
+        json_array_append_new(tok->devices,
+                              json_pack("{s:s, s:s, s:I, s:s}", "bed", bed, "serial", serial, "id",
+                                        (json_int_t)id, "token", token));
     }
     for (size_t i = 0; i < sizeof demo_patients / sizeof demo_patients[0]; i++) {
         const struct demo_patient *p = &demo_patients[i];

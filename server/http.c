@@ -2,6 +2,7 @@
 #include "http.h"
 #include "app.h"
 #include "auth.h"
+#include "body.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -87,8 +88,7 @@ int req_param_id(struct req *r, int i, int64_t *out)
     char *end = NULL;
     long long v;
 
-    if (i >= r->nparams || !r->params[i][0] || r->params[i][0] == '-' ||
-        r->params[i][0] == '+')
+    if (i >= r->nparams || !r->params[i][0] || r->params[i][0] == '-' || r->params[i][0] == '+')
         return -1;
     errno = 0;
     v = strtoll(r->params[i], &end, 10);
@@ -220,31 +220,6 @@ static bool content_type_is_json(const char *ct)
             strncasecmp(ct, "application/fhir+json", len) == 0);
 }
 
-/* Deepest nesting of arrays/objects in text, strings skipped. */
-static int json_depth(const char *s, size_t n)
-{
-    int depth = 0, max = 0;
-    bool in_string = false;
-
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (in_string) {
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                in_string = false;
-        } else if (ch == '"') {
-            in_string = true;
-        } else if (ch == '[' || ch == '{') {
-            if (++depth > max)
-                max = depth;
-        } else if (ch == ']' || ch == '}') {
-            depth--;
-        }
-    }
-    return max;
-}
-
 static int body_append(struct req *r, const char *data, size_t size)
 {
     if (r->body_too_large || r->body_len + size > BODY_MAX) {
@@ -274,7 +249,7 @@ static enum MHD_Result parse_body(struct req *r)
 
     if (r->body_len == 0)
         return reply_error(r, ERR_MALFORMED_JSON, "A JSON body is required.", NULL);
-    if (json_depth(r->body, r->body_len) > JSON_DEPTH_MAX)
+    if (body_json_depth(r->body, r->body_len) > JSON_DEPTH_MAX)
         return reply_errorf(r, ERR_MALFORMED_JSON, NULL, "JSON nests deeper than %d levels.",
                             JSON_DEPTH_MAX);
     r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -353,8 +328,8 @@ static enum MHD_Result on_first(struct req *r)
     route_outcome o;
     err_code e;
 
-    o = route_match(route_table, route_count, r->method, r->url, &r->route, r->params,
-                    &r->nparams, r->allow, sizeof r->allow);
+    o = route_match(route_table, route_count, r->method, r->url, &r->route, r->params, &r->nparams,
+                    r->allow, sizeof r->allow);
     if (o == ROUTE_NO_PATH && is_static_path(r->url) &&
         (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))
         return static_serve(r);
@@ -372,9 +347,8 @@ static enum MHD_Result on_first(struct req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct req *r = *con_cls;
     (void)version;
@@ -547,12 +521,12 @@ int http_start(struct app *app, const http_options *opt, uint16_t *bound_port)
     }
     app->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-        opt->max_connections ? opt->max_connections : 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
-        opt->timeout_s ? opt->timeout_s : 60u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, app, MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, opt->max_connections ? opt->max_connections : 1024u,
+        MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s ? opt->timeout_s : 60u,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!app->daemon) {
         log_error("cannot listen on %s: %s", opt->listen, strerror(errno));
         return -1;

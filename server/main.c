@@ -127,7 +127,7 @@ out:
 
 /* --- the table -------------------------------------------------------------- */
 
-static const char *const serve_flags[] = {"listen", "db",      "web",       "rules",  "tls-cert",
+static const char *const serve_flags[] = {"listen",  "db",     "web",       "rules",   "tls-cert",
                                           "tls-key", "config", "port-file", "threads", NULL};
 static const char *const user_flags[] = {"db", "username", "role", NULL};
 static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL};

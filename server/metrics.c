@@ -65,8 +65,9 @@ char *metrics_render(struct app *app)
     fprintf(f, "wardd_http_request_seconds_sum %.6f\n", (double)atomic_load(&req_ns_sum) / 1e9);
     fprintf(f, "wardd_http_request_seconds_count %llu\n",
             (unsigned long long)atomic_load(&req_count));
-    fprintf(f, "# HELP wardd_http_in_flight Requests being handled now.\n"
-               "# TYPE wardd_http_in_flight gauge\nwardd_http_in_flight %ld\n",
+    fprintf(f,
+            "# HELP wardd_http_in_flight Requests being handled now.\n"
+            "# TYPE wardd_http_in_flight gauge\nwardd_http_in_flight %ld\n",
             http_in_flight());
     fprintf(f,
             "# HELP wardd_readings_total Readings received, by outcome.\n"

@@ -47,10 +47,9 @@ static void allow_add(char *allow, size_t allow_len, const char *method)
     strcat(allow, method);
 }
 
-route_outcome route_match(const struct route *table, size_t n, const char *method,
-                          const char *path, const struct route **found,
-                          char params[][REQ_PARAM_LEN], int *nparams, char *allow,
-                          size_t allow_len)
+route_outcome route_match(const struct route *table, size_t n, const char *method, const char *path,
+                          const struct route **found, char params[][REQ_PARAM_LEN], int *nparams,
+                          char *allow, size_t allow_len)
 {
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     bool path_known = false;

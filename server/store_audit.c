@@ -4,6 +4,9 @@
 
 #include <stdlib.h>
 
+/* Numbers at 15 significant digits: 0.9 reads back as 0.9. */
+#define AUDIT_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
+
 /* Used in #store_audit(). */
 static const char SQL_AUDIT_INSERT[] =
     "INSERT INTO audit (at_ms, user_id, username, action, entity, entity_id, before, after) "
@@ -18,8 +21,8 @@ int store_audit(db_conn *c, const principal *who, const char *action, const char
                 const char *entity_id, const json_t *before, const json_t *after, int64_t now)
 {
     sqlite3_stmt *st = db_prep(c, SQL_AUDIT_INSERT);
-    char *b = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *b = before ? json_dumps(before, AUDIT_JSON_FLAGS) : NULL;
+    char *a = after ? json_dumps(after, AUDIT_JSON_FLAGS) : NULL;
     int rc = -1;
 
     if (!st)

@@ -59,8 +59,8 @@ int store_bed_list(db_conn *c, json_t **out)
         json_t *pid = sqlite3_column_type(st, 2) == SQLITE_NULL
                           ? json_null()
                           : json_integer(sqlite3_column_int64(st, 2));
-        json_array_append_new(beds, json_pack("{s:s, s:s, s:o}", "id", db_col_text(st, 0),
-                                              "label", db_col_text(st, 1), "patient_id", pid));
+        json_array_append_new(beds, json_pack("{s:s, s:s, s:o}", "id", db_col_text(st, 0), "label",
+                                              db_col_text(st, 1), "patient_id", pid));
     }
     db_done(st);
     if (rc != SQLITE_DONE) {

@@ -53,6 +53,30 @@ static const char SQL_OBS_LATEST_AT[] =
     "WHERE patient_id = :patient AND code = :code AND time_ms <= :at "
     "ORDER BY time_ms DESC, id DESC LIMIT 1";
 
+/* Used in #store_obs_claim_unassigned(): device readings of the bed from :from on that
+ * were filed to nobody (the bed looked empty) belong to the new occupant. */
+static const char SQL_OBS_CLAIM[] =
+    "UPDATE observations SET patient_id = :patient WHERE patient_id IS NULL AND bed_id = :bed "
+    "AND device_id IS NOT NULL AND time_ms >= :from";
+
+/* Used in #store_obs_release(): device readings of the bed the patient left
+ * at :at, taken at or after :at, are no longer theirs. */
+static const char SQL_OBS_RELEASE[] =
+    "UPDATE observations SET patient_id = NULL WHERE patient_id = :patient AND bed_id = :bed "
+    "AND device_id IS NOT NULL AND time_ms >= :at";
+
+/* Used in #store_obs_rebuild_latest(): the `latest` table (newest observation per
+ * code, kept by store_obs_insert) follows re-filed readings. */
+static const char SQL_LATEST_CLEAR[] = "DELETE FROM latest WHERE patient_id = :patient";
+
+/* Used in #store_obs_rebuild_latest(). Ties on time go to the later row, as
+ * store_obs_insert's upsert does. */
+static const char SQL_LATEST_REBUILD[] =
+    "INSERT INTO latest (patient_id, code, value_num, value_text, time_ms, obs_id) "
+    "SELECT patient_id, code, value_num, value_text, time_ms, id FROM ("
+    "SELECT *, row_number() OVER (PARTITION BY code ORDER BY time_ms DESC, id DESC) AS rn "
+    "FROM observations WHERE patient_id = :patient) WHERE rn = 1";
+
 static int bind_reading(sqlite3_stmt *st, int64_t patient_id, const obs_reading *o)
 {
     if (patient_id)
@@ -160,8 +184,7 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
                             timefmt_format(last_time, when, sizeof when), "source",
                             by_device ? "device" : "manual", "device",
                             by_device ? db_col_text(st, 5) : NULL, "entered_by",
-                            sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6)
-                                                                      : NULL));
+                            sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6) : NULL));
         n++;
     }
     db_done(st);
@@ -202,13 +225,12 @@ int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, i
         db_bind_text(st, ":code", *code);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             int64_t start = from + sqlite3_column_int64(st, 0) * bucket_ms;
-            json_array_append_new(
-                points, json_pack("{s:s, s:f, s:f, s:f, s:I}", "start",
-                                  timefmt_format(start, when, sizeof when), "min",
-                                  sqlite3_column_double(st, 1), "max",
-                                  sqlite3_column_double(st, 2), "mean",
-                                  sqlite3_column_double(st, 3), "n",
-                                  (json_int_t)sqlite3_column_int64(st, 4)));
+            json_array_append_new(points, json_pack("{s:s, s:f, s:f, s:f, s:I}", "start",
+                                                    timefmt_format(start, when, sizeof when), "min",
+                                                    sqlite3_column_double(st, 1), "max",
+                                                    sqlite3_column_double(st, 2), "mean",
+                                                    sqlite3_column_double(st, 3), "n",
+                                                    (json_int_t)sqlite3_column_int64(st, 4)));
         }
         db_done(st);
         json_object_set_new(series, *code, points);
@@ -232,8 +254,8 @@ static json_t *latest_entry(const char *code, sqlite3_stmt *st, int num_col, int
     int64_t t = sqlite3_column_int64(st, time_col);
 
     return json_pack("{s:o, s:s?, s:s, s:I}", "value", value_json(code, st, num_col, text_col),
-                     "unit", unit_of(code), "time", timefmt_format(t, when, sizeof when),
-                     "age_s", (json_int_t)((now - t) / 1000));
+                     "unit", unit_of(code), "time", timefmt_format(t, when, sizeof when), "age_s",
+                     (json_int_t)((now - t) / 1000));
 }
 
 int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out)
@@ -274,4 +296,69 @@ json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, 
                                int time_col, int64_t now)
 {
     return latest_entry(code, st, num_col, text_col, time_col, now);
+}
+
+/* Steps a statement that returns no rows; resets it. 0 or -1. */
+static int obs_step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    db_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* --- re-filing after a back-dated admission or transfer ---------------------- */
+
+/* Recomputes a patient's `latest` rows after readings moved to or from them. */
+int store_obs_rebuild_latest(db_conn *c, int64_t patient_id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_LATEST_CLEAR);
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    if (obs_step_done(st) != 0)
+        return -1;
+    st = db_prep(c, SQL_LATEST_REBUILD);
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    return obs_step_done(st);
+}
+
+/* Claims the unassigned device readings of `bed` from `from` on. Sets
+ * *moved when any reading changed hands. */
+int store_obs_claim_unassigned(db_conn *c, int64_t patient_id, const char *bed, int64_t from,
+                               bool *moved)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_OBS_CLAIM);
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_text(st, ":bed", bed);
+    db_bind_int64(st, ":from", from);
+    if (obs_step_done(st) != 0)
+        return -1;
+    if (sqlite3_changes(db_handle(c)) > 0)
+        *moved = true;
+    return 0;
+}
+
+/* Releases the patient's device readings of `bed` from `at` on. Sets
+ * *moved when any reading changed hands. */
+int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t at, bool *moved)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_OBS_RELEASE);
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_text(st, ":bed", bed);
+    db_bind_int64(st, ":at", at);
+    if (obs_step_done(st) != 0)
+        return -1;
+    if (sqlite3_changes(db_handle(c)) > 0)
+        *moved = true;
+    return 0;
 }

@@ -34,8 +34,8 @@ static int add_beds(db_conn *c, json_t *beds, json_t *by_patient, json_t *by_bed
             int64_t pid = sqlite3_column_int64(st, 2);
             json_object_set_new(
                 bed, "patient",
-                json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)pid, "name",
-                          db_col_text(st, 3), "mrn", db_col_text(st, 4), "admitted_at",
+                json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)pid, "name", db_col_text(st, 3),
+                          "mrn", db_col_text(st, 4), "admitted_at",
                           timefmt_format(sqlite3_column_int64(st, 5), when, sizeof when)));
             snprintf(key, sizeof key, "%" PRId64, pid);
             json_object_set(by_patient, key, bed);

@@ -28,6 +28,9 @@ CREATE TABLE patients (
 ) STRICT;
 -- At most one admitted patient per bed: the database enforces the 409.
 CREATE UNIQUE INDEX patients_one_per_bed ON patients(bed_id) WHERE status = 'admitted';
+-- One admitted record per person: a second admission of the same MRN
+-- would split a patient's readings and grades across two records.
+CREATE UNIQUE INDEX patients_one_admission ON patients(mrn) WHERE status = 'admitted';
 CREATE INDEX patients_status ON patients(status, id);
 
 -- Who occupied which bed when: readings are filed by the reading's time.

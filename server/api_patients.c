@@ -1,0 +1,584 @@
+/* api_patients: admission, discharge, transfer and the patient record
+ * (API.md "Beds, patients, devices").
+ *
+ *   GET   /api/v1/patients?status=admitted|discharged|all   viewer
+ *   POST  /api/v1/patients                                   nurse
+ *   GET   /api/v1/patients/{id}                              viewer
+ *   PATCH /api/v1/patients/{id}                              nurse; physician for
+ *                                                            baseline, reference_ranges,
+ *                                                            news2_scale
+ *   POST  /api/v1/patients/{id}/discharge                    nurse
+ *   POST  /api/v1/patients/{id}/transfer {"bed", "time"?}    nurse
+ *
+ * Every change is audited with the patient before and after. */
+#include "api.h"
+#include "body.h"
+#include "store.h"
+#include "timefmt.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Times may lie at most this far in the future (clock skew), as readings. */
+#define FUTURE_SLACK_MS (5 * 60 * 1000)
+#define DAY_MS          INT64_C(86400000)
+
+/* A numeric member of baseline or reference_ranges and its accepted range
+ * (inclusive). The ranges are plausibility limits, wide enough for any adult
+ * on the ward and narrow enough to catch a unit slip (a weight in lb, a
+ * creatinine in umol/L, a platelet count per uL). */
+struct num_field {
+    const char *key;
+    double min, max;
+    const char *unit;
+};
+
+/* Pre-treatment baselines (CLINICAL.md 9). All must be positive except
+ * stools_per_day, where 0 is a real baseline. */
+static const struct num_field baseline_fields[] = {
+    {"weight_kg", 20, 400, "kg"},
+    {"creatinine_mg_dl", 0.1, 20, "mg/dL"},
+    {"bilirubin_mg_dl", 0.05, 50, "mg/dL"},
+    {"ast_u_l", 1, 5000, "U/L"},
+    {"alt_u_l", 1, 5000, "U/L"},
+    {"sbp_mm_hg", 50, 250, "mm[Hg]"},
+    {"stools_per_day", 0, 20, "stools/day"},
+};
+
+/* Per-patient reference limits overriding the rule file's defaults
+ * (CLINICAL.md 10: creatinine and bilirubin ULN 1.2 mg/dL, AST/ALT ULN
+ * 40 U/L, platelets LLN 150, potassium 3.5-5.0 mmol/L, pH 7.35-7.45). Each
+ * range spans every laboratory's limits by a wide margin. */
+static const struct num_field range_fields[] = {
+    {"creatinine_uln", 0.3, 5, "mg/dL"},
+    {"bilirubin_uln", 0.3, 5, "mg/dL"},
+    {"ast_uln", 5, 500, "U/L"},
+    {"alt_uln", 5, 500, "U/L"},
+    {"platelets_lln", 10, 1000, "10*3/uL"},
+    {"potassium_lln", 2, 6, "mmol/L"},
+    {"potassium_uln", 3, 8, "mmol/L"},
+    {"ph_lln", 6.8, 7.8, "[pH]"},
+    {"ph_uln", 6.8, 7.8, "[pH]"},
+};
+
+/* Lower/upper limit pairs that must be ordered when both are on the record. */
+static const char *const range_pairs[][2] = {
+    {"potassium_lln", "potassium_uln"},
+    {"ph_lln", "ph_uln"},
+};
+
+static const char *const diagnoses[] = {"melanoma", "rcc", "other"};
+
+/* --- validation -------------------------------------------------------------- */
+
+static void add_detail(json_t *details, const char *field, const char *message)
+{
+    json_array_append_new(details, reply_field_detail(field, message));
+}
+
+/* Names, MRNs and the like are shown on the wall: no control characters,
+ * not blank. NULL when fine. */
+static const char *text_problem(const char *s)
+{
+    bool blank = true;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return "must not contain control characters";
+        if (*p != ' ')
+            blank = false;
+    }
+    return blank ? "must not be blank" : NULL;
+}
+
+static void check_text(const json_t *body, const char *key, json_t *details)
+{
+    const json_t *v = json_object_get(body, key);
+    const char *problem = json_is_string(v) ? text_problem(json_string_value(v)) : NULL;
+
+    if (problem)
+        add_detail(details, key, problem);
+}
+
+/* Checks the members of `obj` (baseline or reference_ranges) against its
+ * table; details name "prefix.key". A null member is accepted: on PATCH it
+ * removes the key, on POST it is the same as leaving the key out. */
+static void check_numbers(const json_t *obj, const char *prefix, const struct num_field *fields,
+                          size_t n, json_t *details)
+{
+    const char *key;
+    json_t *v;
+    char field[96], msg[128];
+
+    if (!json_is_object(obj))
+        return;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        const struct num_field *f = NULL;
+        double x;
+
+        for (size_t i = 0; i < n && !f; i++)
+            if (strcmp(fields[i].key, key) == 0)
+                f = &fields[i];
+        snprintf(field, sizeof field, "%s.%s", prefix, key);
+        if (!f) {
+            add_detail(details, field, "is not a known field");
+            continue;
+        }
+        if (json_is_null(v))
+            continue;
+        x = json_is_number(v) ? json_number_value(v) : -1;
+        if (!json_is_number(v) || !(x >= f->min && x <= f->max)) {
+            snprintf(msg, sizeof msg, "must be a number from %g to %g %s", f->min, f->max, f->unit);
+            add_detail(details, field, msg);
+        }
+    }
+}
+
+/* Lower limits must lie below their upper limits. `ranges` is the record
+ * as it will be stored (nulls dropped). */
+static void check_range_order(const json_t *ranges, json_t *details)
+{
+    char field[96], msg[96];
+
+    for (size_t i = 0; i < sizeof range_pairs / sizeof range_pairs[0]; i++) {
+        const json_t *lo = json_object_get(ranges, range_pairs[i][0]);
+        const json_t *hi = json_object_get(ranges, range_pairs[i][1]);
+        if (json_is_number(lo) && json_is_number(hi) &&
+            json_number_value(lo) >= json_number_value(hi)) {
+            snprintf(field, sizeof field, "reference_ranges.%s", range_pairs[i][0]);
+            snprintf(msg, sizeof msg, "must be below %s", range_pairs[i][1]);
+            add_detail(details, field, msg);
+        }
+    }
+}
+
+/* `key` holds an RFC 3339 time (already checked) no more than
+ * FUTURE_SLACK_MS after now. */
+static void check_not_future(const json_t *body, const char *key, int64_t now, json_t *details)
+{
+    int64_t t;
+    const char *s = body_str(body, key, NULL);
+
+    if (s && timefmt_parse(s, &t) == 0 && t > now + FUTURE_SLACK_MS)
+        add_detail(details, key, "must not be more than 5 minutes in the future");
+}
+
+/* The checks body_check cannot express, shared by POST and PATCH. Each
+ * runs only on a member of the right type (body_check reported the rest). */
+static void check_patient_fields(const json_t *body, int64_t now, json_t *details)
+{
+    const char *birth = body_str(body, "birth_date", NULL);
+    const char *dx = body_str(body, "diagnosis", NULL);
+    const json_t *scale = json_object_get(body, "news2_scale");
+    int y, m, d;
+
+    check_text(body, "mrn", details);
+    check_text(body, "name", details);
+    check_text(body, "sex", details);
+    if (birth && timefmt_parse_date(birth, &y, &m, &d) == 0) {
+        /* Today in UTC plus a day, so that no time zone sees "tomorrow". */
+        int64_t today = now / DAY_MS;
+        if (y < 1900)
+            add_detail(details, "birth_date", "must be 1900-01-01 or later");
+        else if (timefmt_days_from_civil(y, m, d) > today + 1)
+            add_detail(details, "birth_date", "must not be in the future");
+    }
+    if (dx) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof diagnoses / sizeof diagnoses[0]; i++)
+            known = known || strcmp(dx, diagnoses[i]) == 0;
+        if (!known)
+            add_detail(details, "diagnosis", "must be one of melanoma, rcc, other");
+    }
+    if (json_is_integer(scale) && json_integer_value(scale) != 1 && json_integer_value(scale) != 2)
+        add_detail(details, "news2_scale", "must be 1 or 2");
+    check_numbers(json_object_get(body, "baseline"), "baseline", baseline_fields,
+                  sizeof baseline_fields / sizeof baseline_fields[0], details);
+    check_numbers(json_object_get(body, "reference_ranges"), "reference_ranges", range_fields,
+                  sizeof range_fields / sizeof range_fields[0], details);
+}
+
+/* Sends 422 when `details` (stolen) lists problems; NULL-safe. Returns
+ * true when a reply was queued (*result set). */
+static bool reply_if_invalid(struct req *r, json_t *details, const char *message,
+                             enum MHD_Result *result)
+{
+    if (!details || json_array_size(details) == 0) {
+        json_decref(details);
+        return false;
+    }
+    *result = reply_error(r, ERR_VALIDATION, message, details);
+    return true;
+}
+
+/* A new empty details array when body_check found nothing. */
+static json_t *details_or_new(json_t *details)
+{
+    return details ? details : json_array();
+}
+
+static void id_text(int64_t id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%" PRId64, id);
+}
+
+/* The {id} of the path; -1 when it is not a patient id (then 404). */
+static int path_id(struct req *r, int64_t *id)
+{
+    return req_param_id(r, 0, id);
+}
+
+static enum MHD_Result reply_no_patient(struct req *r)
+{
+    return reply_errorf(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->nparams ? r->params[0] : "");
+}
+
+/* --- reads ------------------------------------------------------------------- */
+
+enum MHD_Result api_patients_list(struct req *r)
+{
+    const char *status = req_query(r, "status");
+    db_conn *c = db_reader();
+    json_t *list = NULL;
+
+    if (!status)
+        status = "admitted";
+    if (strcmp(status, "admitted") != 0 && strcmp(status, "discharged") != 0 &&
+        strcmp(status, "all") != 0)
+        return reply_error(
+            r, ERR_BAD_QUERY, "status must be admitted, discharged or all.",
+            json_pack("[o]", reply_field_detail("status", "must be admitted, discharged or all")));
+    if (!c || store_patient_list(c, status, &list) != 0)
+        return reply_error(r, ERR_STORAGE, NULL, NULL);
+    return reply_json(r, 200, json_pack("{s:o}", "patients", list));
+}
+
+enum MHD_Result api_patients_get(struct req *r)
+{
+    db_conn *c = db_reader();
+    json_t *p = NULL;
+    int64_t id;
+    int rc;
+
+    if (path_id(r, &id) != 0)
+        return reply_no_patient(r);
+    if (!c)
+        return reply_error(r, ERR_STORAGE, NULL, NULL);
+    rc = store_patient_get(c, id, &p);
+    if (rc < 0)
+        return reply_error(r, ERR_STORAGE, NULL, NULL);
+    if (rc == 0)
+        return reply_no_patient(r);
+    return reply_json(r, 200, p);
+}
+
+/* --- admission ----------------------------------------------------------------- */
+
+static int admit_apply(db_conn *c, struct req *r)
+{
+    const char *bed = body_str(r->json, "bed", "");
+    const char *at_text = body_str(r->json, "admitted_at", NULL);
+    int64_t now = timefmt_now_ms(), at = now, id = 0;
+    char when[TIMEFMT_LEN], idbuf[24];
+    int rc;
+
+    if (at_text)
+        timefmt_parse(at_text, &at); /* checked by the handler */
+    rc = store_patient_admit(c, r->json, at, now, &id);
+    if (rc == ERR_NOT_FOUND)
+        return req_fail(r, ERR_VALIDATION,
+                        json_pack("[o]", reply_field_detail("bed", "no such bed")),
+                        "Bed %s does not exist.", bed);
+    if (rc == ERR_BED_OCCUPIED)
+        return req_fail(r, ERR_BED_OCCUPIED,
+                        json_pack("[o]", reply_field_detail("bed", "is occupied")),
+                        "Bed %s is occupied by another patient at %s.", bed,
+                        timefmt_format(at, when, sizeof when));
+    if (rc == ERR_ALREADY_ADMITTED)
+        return req_fail(r, ERR_ALREADY_ADMITTED,
+                        json_pack("[o]", reply_field_detail("mrn", "is already admitted")),
+                        "A patient with MRN %s is already admitted; discharge or transfer that "
+                        "record instead.",
+                        body_str(r->json, "mrn", ""));
+    if (rc != 0)
+        return rc < 0 ? DB_STORAGE_FAILURE : rc;
+    if (store_patient_get(c, id, &r->out) != 1)
+        return DB_STORAGE_FAILURE;
+    id_text(id, idbuf, sizeof idbuf);
+    if (store_audit(c, &r->who, "patient.admit", "patient", idbuf, NULL, r->out, now) != 0)
+        return DB_STORAGE_FAILURE;
+    r->out_status = 201;
+    return 0;
+}
+
+enum MHD_Result api_patients_post(struct req *r)
+{
+    static const field_spec specs[] = {
+        {"mrn", F_STRING, true, false, 64},       {"name", F_STRING, true, false, 128},
+        {"birth_date", F_DATE, false, true, 0},   {"sex", F_STRING, false, true, 32},
+        {"diagnosis", F_STRING, false, true, 16}, {"bed", F_STRING, true, false, 32},
+        {"admitted_at", F_TIME, false, true, 0},  {"news2_scale", F_INT, false, true, 0},
+        {"baseline", F_OBJECT, false, true, 0},   {"reference_ranges", F_OBJECT, false, true, 0},
+    };
+    json_t *details = body_check(r->json, BODY_SPECS(specs));
+    int64_t now = timefmt_now_ms();
+    enum MHD_Result result;
+
+    if (json_is_object(r->json)) {
+        details = details_or_new(details);
+        check_text(r->json, "bed", details);
+        check_not_future(r->json, "admitted_at", now, details);
+        check_patient_fields(r->json, now, details);
+        check_range_order(json_object_get(r->json, "reference_ranges"), details);
+    }
+    if (reply_if_invalid(r, details, "The patient is invalid.", &result))
+        return result;
+    return req_write(r, admit_apply);
+}
+
+/* --- changes to the record ------------------------------------------------------ */
+
+/* The reference ranges as they will be after applying `patch` (RFC 7396). */
+static json_t *merged_ranges(const json_t *current, const json_t *patch)
+{
+    json_t *merged = json_deep_copy(current);
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(merged)) {
+        json_decref(merged);
+        merged = json_object();
+    }
+    /* A non-object iterates as empty. */
+    json_object_foreach((json_t *)patch, key, v)
+    {
+        if (json_is_null(v))
+            json_object_del(merged, key);
+        else
+            json_object_set(merged, key, v);
+    }
+    return merged;
+}
+
+static int patch_apply(db_conn *c, struct req *r)
+{
+    int64_t now = timefmt_now_ms(), id = 0;
+    json_t *before = NULL, *after = NULL, *ranges = NULL, *details = NULL;
+    char idbuf[24];
+    int rc = DB_STORAGE_FAILURE;
+
+    if (path_id(r, &id) != 0)
+        return req_fail(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->params[0]);
+    rc = store_patient_get(c, id, &before);
+    if (rc != 1) {
+        rc = rc == 0 ? req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", id)
+                     : DB_STORAGE_FAILURE;
+        goto out;
+    }
+    /* Limit pairs are checked on the merged record: a patch may set one
+     * limit of a pair whose other limit is already stored. */
+    ranges = merged_ranges(json_object_get(before, "reference_ranges"),
+                           json_object_get(r->json, "reference_ranges"));
+    details = json_array();
+    check_range_order(ranges, details);
+    if (json_array_size(details) > 0) {
+        rc = req_fail(r, ERR_VALIDATION, details, "The patient is invalid.");
+        details = NULL;
+        goto out;
+    }
+    rc = store_patient_update(c, id, r->json, now);
+    if (rc != 0) {
+        rc = rc < 0 ? DB_STORAGE_FAILURE : rc;
+        goto out;
+    }
+    rc = DB_STORAGE_FAILURE;
+    if (store_patient_get(c, id, &after) != 1)
+        goto out;
+    id_text(id, idbuf, sizeof idbuf);
+    /* A patch that changes nothing leaves no audit row. */
+    if (!json_equal(before, after) &&
+        store_audit(c, &r->who, "patient.update", "patient", idbuf, before, after, now) != 0)
+        goto out;
+    r->out = after;
+    after = NULL;
+    rc = 0;
+out:
+    json_decref(before);
+    json_decref(after);
+    json_decref(ranges);
+    json_decref(details);
+    return rc;
+}
+
+enum MHD_Result api_patients_patch(struct req *r)
+{
+    static const field_spec specs[] = {
+        {"mrn", F_STRING, false, false, 64},      {"name", F_STRING, false, false, 128},
+        {"birth_date", F_DATE, false, true, 0},   {"sex", F_STRING, false, true, 32},
+        {"diagnosis", F_STRING, false, true, 16}, {"news2_scale", F_INT, false, false, 0},
+        {"baseline", F_OBJECT, false, false, 0},  {"reference_ranges", F_OBJECT, false, false, 0},
+    };
+    /* API.md: physician (edit baselines). The scale changes how SpO2 is
+     * scored, so it is a physician's decision as well. */
+    static const char *const physician_fields[] = {"baseline", "reference_ranges", "news2_scale"};
+    json_t *details;
+    int64_t id;
+    enum MHD_Result result;
+
+    if (path_id(r, &id) != 0)
+        return reply_no_patient(r);
+    if (!role_allows(r->who.role, ROLE_PHYSICIAN))
+        for (size_t i = 0; i < sizeof physician_fields / sizeof physician_fields[0]; i++)
+            if (json_object_get(r->json, physician_fields[i]))
+                return reply_errorf(r, ERR_FORBIDDEN, NULL,
+                                    "Changing %s needs a physician; you are signed in as %s.",
+                                    physician_fields[i], role_name(r->who.role));
+    details = body_check(r->json, BODY_SPECS(specs));
+    if (json_is_object(r->json)) {
+        details = details_or_new(details);
+        check_patient_fields(r->json, timefmt_now_ms(), details);
+    }
+    if (reply_if_invalid(r, details, "The patient is invalid.", &result))
+        return result;
+    return req_write(r, patch_apply);
+}
+
+/* --- discharge and transfer -------------------------------------------------------- */
+
+static int discharge_apply(db_conn *c, struct req *r)
+{
+    int64_t now = timefmt_now_ms(), id = 0;
+    json_t *before = NULL;
+    char idbuf[24];
+    int rc;
+
+    if (path_id(r, &id) != 0)
+        return req_fail(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->params[0]);
+    rc = store_patient_get(c, id, &before);
+    if (rc != 1)
+        return rc == 0 ? req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", id)
+                       : DB_STORAGE_FAILURE;
+    rc = store_patient_discharge(c, id, now, now);
+    if (rc == ERR_NOT_ADMITTED)
+        rc = req_fail(r, ERR_NOT_ADMITTED, NULL, "Patient %" PRId64 " is already discharged.", id);
+    else if (rc < 0)
+        rc = DB_STORAGE_FAILURE;
+    else if (rc == 0 && store_patient_get(c, id, &r->out) != 1)
+        rc = DB_STORAGE_FAILURE;
+    id_text(id, idbuf, sizeof idbuf);
+    if (rc == 0 &&
+        store_audit(c, &r->who, "patient.discharge", "patient", idbuf, before, r->out, now) != 0)
+        rc = DB_STORAGE_FAILURE;
+    json_decref(before);
+    return rc;
+}
+
+enum MHD_Result api_patients_discharge(struct req *r)
+{
+    int64_t id;
+
+    if (path_id(r, &id) != 0)
+        return reply_no_patient(r);
+    return req_write(r, discharge_apply);
+}
+
+/* Maps store_patient_transfer's refusals to replies. */
+static int transfer_refusal(struct req *r, int rc, int64_t id, const char *bed, int64_t at,
+                            const json_t *before)
+{
+    char when[TIMEFMT_LEN];
+
+    switch (rc) {
+    case ERR_NOT_ADMITTED:
+        return req_fail(r, ERR_NOT_ADMITTED, NULL,
+                        "Patient %" PRId64 " is discharged and cannot be transferred.", id);
+    case ERR_CONFLICT:
+        return req_fail(r, ERR_CONFLICT,
+                        json_pack("[o]", reply_field_detail("bed", "is the current bed")),
+                        "Patient %" PRId64 " is already in bed %s.", id, bed);
+    case ERR_NOT_FOUND:
+        return req_fail(r, ERR_VALIDATION,
+                        json_pack("[o]", reply_field_detail("bed", "no such bed")),
+                        "Bed %s does not exist.", bed);
+    case ERR_BED_OCCUPIED:
+        return req_fail(r, ERR_BED_OCCUPIED,
+                        json_pack("[o]", reply_field_detail("bed", "is occupied")),
+                        "Bed %s is occupied by another patient at %s.", bed,
+                        timefmt_format(at, when, sizeof when));
+    case ERR_VALIDATION:
+        return req_fail(r, ERR_VALIDATION,
+                        json_pack("[o]", reply_field_detail(
+                                             "time", "must not be before the current stay began")),
+                        "The transfer time is before the patient's stay in bed %s began.",
+                        body_str(before, "bed", "?"));
+    default:
+        return rc < 0 ? DB_STORAGE_FAILURE : rc;
+    }
+}
+
+static int transfer_apply(db_conn *c, struct req *r)
+{
+    const char *bed = body_str(r->json, "bed", "");
+    const char *at_text = body_str(r->json, "time", NULL);
+    int64_t now = timefmt_now_ms(), at = now, id = 0;
+    json_t *before = NULL, *audit_after = NULL;
+    char idbuf[24], when[TIMEFMT_LEN];
+    int rc;
+
+    if (path_id(r, &id) != 0)
+        return req_fail(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->params[0]);
+    if (at_text)
+        timefmt_parse(at_text, &at); /* checked by the handler */
+    rc = store_patient_get(c, id, &before);
+    if (rc != 1)
+        return rc == 0 ? req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", id)
+                       : DB_STORAGE_FAILURE;
+    rc = store_patient_transfer(c, id, bed, at, now);
+    if (rc != 0) {
+        rc = transfer_refusal(r, rc, id, bed, at, before);
+        goto out;
+    }
+    rc = DB_STORAGE_FAILURE;
+    if (store_patient_get(c, id, &r->out) != 1)
+        goto out;
+    /* The patient record does not carry the move's time: the audit does. */
+    audit_after = json_deep_copy(r->out);
+    if (!audit_after ||
+        json_object_set_new(audit_after, "transfer_time",
+                            json_string(timefmt_format(at, when, sizeof when))) != 0)
+        goto out;
+    id_text(id, idbuf, sizeof idbuf);
+    if (store_audit(c, &r->who, "patient.transfer", "patient", idbuf, before, audit_after, now) !=
+        0)
+        goto out;
+    rc = 0;
+out:
+    json_decref(before);
+    json_decref(audit_after);
+    return rc;
+}
+
+enum MHD_Result api_patients_transfer(struct req *r)
+{
+    static const field_spec specs[] = {
+        {"bed", F_STRING, true, false, 32},
+        {"time", F_TIME, false, true, 0},
+    };
+    json_t *details;
+    int64_t id;
+    enum MHD_Result result;
+
+    if (path_id(r, &id) != 0)
+        return reply_no_patient(r);
+    details = body_check(r->json, BODY_SPECS(specs));
+    if (json_is_object(r->json)) {
+        details = details_or_new(details);
+        check_text(r->json, "bed", details);
+        check_not_future(r->json, "time", timefmt_now_ms(), details);
+    }
+    if (reply_if_invalid(r, details, "The transfer is invalid.", &result))
+        return result;
+    return req_write(r, transfer_apply);
+}

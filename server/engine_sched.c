@@ -1,0 +1,204 @@
+/* engine_sched: where the patient is in the aldesleukin schedule
+ * (CLINICAL.md item 16; CLINICAL-REFERENCE.md §1, scenarios S01-S04).
+ *
+ * - Doses are q8h at the ward times (00:00, 08:00, 16:00 by default) in
+ *   ward-local time. The zone is a fixed offset from UTC (utc_offset_minutes
+ *   in the rule file; no daylight-saving rules: the IANA name is shown, not
+ *   interpreted).
+ * - Day 1 is the local date of the first dose record (given or held). Cycle
+ *   N begins at the first dose's time of day on its first day (cycle 2 at
+ *   day 15, so it starts at 08:00 when the first dose was at 08:00: S03,
+ *   S04) and ends at local midnight after its last day.
+ * - A slot is taken when a dose record (given or held) lies within half an
+ *   interval of it; held doses are not made up (S04).
+ * - At most max_doses_per_cycle given doses a cycle and
+ *   max_doses_per_course a course.
+ * Only dose records with time <= T count. Before any dose is recorded the
+ * next ward slot is dose 1 of cycle 1 (S01). */
+#include "engine_int.h"
+
+#include <string.h>
+
+#define MS_PER_DAY INT64_C(86400000)
+#define MS_PER_MIN INT64_C(60000)
+
+const char *engine_sched_status_name(engine_sched_status s)
+{
+    switch (s) {
+    case ENGINE_SCHED_DUE:
+        return "due";
+    case ENGINE_SCHED_REST:
+        return "rest";
+    case ENGINE_SCHED_CYCLE_COMPLETE:
+        return "cycle_complete";
+    case ENGINE_SCHED_COURSE_COMPLETE:
+        return "course_complete";
+    }
+    return "?";
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Local day number (days since 1970-01-01 in ward time). */
+static int64_t local_day(const rules_set *rs, int64_t t)
+{
+    return floor_div(t + rs->utc_offset_min * MS_PER_MIN, MS_PER_DAY);
+}
+
+/* UTC ms of local midnight starting local day d. */
+static int64_t day_start(const rules_set *rs, int64_t d)
+{
+    return d * MS_PER_DAY - rs->utc_offset_min * MS_PER_MIN;
+}
+
+typedef struct win {
+    int64_t start, end; /* [start, end) */
+} win;
+
+static win cycle_window(const rules_set *rs, int64_t first, size_t c)
+{
+    int64_t day1 = local_day(rs, first);
+    win w;
+    w.start = first + (rs->cycles[c].first_day - 1) * MS_PER_DAY;
+    w.end = day_start(rs, day1 + rs->cycles[c].last_day);
+    return w;
+}
+
+static bool slot_taken(const engine_patient *pt, size_t n_doses, int64_t slot, int64_t half)
+{
+    for (size_t i = 0; i < n_doses; i++) {
+        int64_t d = pt->doses[i].t_ms - slot;
+        if (d > -half && d <= half)
+            return true;
+    }
+    return false;
+}
+
+void engine_schedule_at(const rules_set *rs, const engine_patient *pt, int64_t at,
+                        engine_schedule *out)
+{
+    int64_t half = rs->interval_hours * INT64_C(3600000) / 2;
+    memset(out, 0, sizeof *out);
+    out->max_per_cycle = rs->max_per_cycle;
+    out->max_per_course = rs->max_per_course;
+    out->next_dose_ms = ENGINE_NO_TIME;
+    out->first_dose_ms = ENGINE_NO_TIME;
+    out->cycle_start_ms = ENGINE_NO_TIME;
+
+    size_t n_doses = 0; /* dose records visible at T */
+    while (n_doses < pt->n_doses && pt->doses[n_doses].t_ms <= at)
+        n_doses++;
+
+    int given_c[RULES_MAX_CYCLES] = {0}, held_c[RULES_MAX_CYCLES] = {0};
+    int64_t first = n_doses > 0 ? pt->doses[0].t_ms : ENGINE_NO_TIME;
+    for (size_t i = 0; i < n_doses; i++) {
+        if (pt->doses[i].given)
+            out->given_in_course++;
+        for (size_t c = 0; c < rs->n_cycles; c++) {
+            win w = cycle_window(rs, first, c);
+            if (pt->doses[i].t_ms >= w.start - half && pt->doses[i].t_ms < w.end) {
+                given_c[c] += pt->doses[i].given;
+                held_c[c] += !pt->doses[i].given;
+            }
+        }
+    }
+
+    /* the first open slot from half an interval before T */
+    int64_t from = at - half;
+    int64_t d0 = local_day(rs, from);
+    int64_t slot = ENGINE_NO_TIME;
+    for (int64_t d = d0; d < d0 + 400 && slot == ENGINE_NO_TIME; d++)
+        for (size_t k = 0; k < rs->n_ward_times; k++) {
+            int64_t s = day_start(rs, d) + rs->ward_minutes[k] * MS_PER_MIN;
+            if (s <= from || slot_taken(pt, n_doses, s, half))
+                continue;
+            if (first != ENGINE_NO_TIME && s < first)
+                continue;
+            /* skip slots between cycles and before a cycle's start */
+            if (first != ENGINE_NO_TIME) {
+                bool in_any = false, later = false;
+                for (size_t c = 0; c < rs->n_cycles; c++) {
+                    win w = cycle_window(rs, first, c);
+                    in_any |= s >= w.start - half && s < w.end;
+                    later |= s < w.start - half;
+                }
+                if (!in_any && later)
+                    continue; /* a rest day: the next slot is in a later cycle */
+            }
+            slot = s;
+            break;
+        }
+
+    if (first == ENGINE_NO_TIME) {
+        out->status = ENGINE_SCHED_DUE;
+        out->dose_due = true;
+        out->cycle = 1;
+        out->day = 0;
+        out->dose_in_cycle = 1;
+        out->dose_in_course = 1;
+        out->next_dose_ms = slot;
+        return;
+    }
+    out->first_dose_ms = first;
+    out->day = (int)(local_day(rs, at) - local_day(rs, first)) + 1;
+
+    /* which cycle the open slot belongs to, or the gap it falls in */
+    size_t cyc = rs->n_cycles; /* none */
+    for (size_t c = 0; c < rs->n_cycles && slot != ENGINE_NO_TIME; c++) {
+        win w = cycle_window(rs, first, c);
+        if (slot >= w.start - half && slot < w.end)
+            cyc = c;
+    }
+    /* the cycle T is in or has most recently begun */
+    size_t cur = 0;
+    for (size_t c = 0; c < rs->n_cycles; c++)
+        if (at >= cycle_window(rs, first, c).start - half)
+            cur = c;
+    win wcur = cycle_window(rs, first, cur);
+    bool t_in_cycle = at < wcur.end;
+
+    out->cycle = rs->cycles[cur].number;
+    out->cycle_start_ms = wcur.start;
+    out->given_in_cycle = given_c[cur];
+    out->held_in_cycle = held_c[cur];
+    out->next_dose_ms = ENGINE_NO_TIME;
+
+    if (out->given_in_course >= rs->max_per_course || slot == ENGINE_NO_TIME ||
+        cyc == rs->n_cycles) {
+        out->status = ENGINE_SCHED_COURSE_COMPLETE;
+        return;
+    }
+    if (cyc != cur || !t_in_cycle) {
+        /* T is after the end of cycle `cur`: rest until cycle `cyc` begins */
+        out->status = ENGINE_SCHED_REST;
+        out->next_dose_ms = slot;
+        return;
+    }
+    if (given_c[cyc] >= rs->max_per_cycle) {
+        /* cap reached inside the cycle window: next is the following cycle */
+        out->status =
+            cyc + 1 < rs->n_cycles ? ENGINE_SCHED_CYCLE_COMPLETE : ENGINE_SCHED_COURSE_COMPLETE;
+        if (cyc + 1 < rs->n_cycles) {
+            win wn = cycle_window(rs, first, cyc + 1);
+            for (int64_t d = local_day(rs, wn.start);
+                 out->next_dose_ms == ENGINE_NO_TIME && d <= local_day(rs, wn.end - 1); d++)
+                for (size_t k = 0; k < rs->n_ward_times; k++) {
+                    int64_t s = day_start(rs, d) + rs->ward_minutes[k] * MS_PER_MIN;
+                    if (s >= wn.start - half) {
+                        out->next_dose_ms = s;
+                        break;
+                    }
+                }
+        }
+        return;
+    }
+    out->status = ENGINE_SCHED_DUE;
+    out->dose_due = true;
+    out->dose_in_cycle = given_c[cyc] + 1;
+    out->dose_in_course = out->given_in_course + 1;
+    out->next_dose_ms = slot;
+}

@@ -1,0 +1,216 @@
+/* Unit tests for db.c: statement cache, the writer's group commit, per-job
+ * rollback inside a shared transaction, and draining on stop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+    db_conn *c;
+    (void)state;
+
+    snprintf(dir, sizeof dir, "/tmp/wardd-db-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    c = db_open(path, true);
+    if (!c)
+        return -1;
+    db_exec(c, "CREATE TABLE t (v INTEGER NOT NULL)");
+    db_close(c);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[160];
+    (void)state;
+
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char SQL_INSERT[] = "INSERT INTO t (v) VALUES (:v)";
+static const char SQL_COUNT[] = "SELECT count(*), coalesce(sum(v), 0) FROM t";
+
+struct result;
+
+/* One queued job: the value it inserts and where it reports. */
+struct job_arg {
+    int value;
+    struct result *res;
+};
+
+static int insert_value(db_conn *c, void *arg)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_INSERT);
+    int rc;
+
+    if (!st)
+        return DB_STORAGE_FAILURE;
+    db_bind_int64(st, ":v", *(int *)arg);
+    rc = sqlite3_step(st);
+    db_done(st);
+    /* Negative values insert, then refuse: their row must be rolled back. */
+    if (*(int *)arg < 0)
+        return 42;
+    return rc == SQLITE_DONE ? 0 : DB_STORAGE_FAILURE;
+}
+
+static void count_rows(int64_t *n, int64_t *sum)
+{
+    db_conn *c = db_open(path, false);
+    sqlite3_stmt *st;
+
+    assert_non_null(c);
+    st = db_prep(c, SQL_COUNT);
+    assert_non_null(st);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    *n = sqlite3_column_int64(st, 0);
+    *sum = sqlite3_column_int64(st, 1);
+    db_done(st);
+    db_close(c);
+}
+
+static void test_statement_cache(void **state)
+{
+    db_conn *c = db_open(path, true);
+    (void)state;
+
+    assert_non_null(c);
+    assert_ptr_equal(db_prep(c, SQL_COUNT), db_prep(c, SQL_COUNT));
+    assert_null(db_prep(c, "SELECT nonsense FROM nowhere"));
+    db_close(c);
+}
+
+static void test_run_and_refusal(void **state)
+{
+    db_writer *w = db_writer_start(path);
+    int good = 5, bad = -7;
+    int64_t n = 0, sum = 0;
+    (void)state;
+
+    assert_non_null(w);
+    assert_int_equal(db_writer_run(w, insert_value, &good), 0);
+    assert_int_equal(db_writer_run(w, insert_value, &bad), 42);
+    db_writer_stop(w);
+    count_rows(&n, &sum);
+    assert_int_equal(n, 1);
+    assert_int_equal(sum, 5);
+}
+
+struct result {
+    pthread_mutex_t lock;
+    int done, failed, ok;
+};
+
+static int insert_job(db_conn *c, void *arg)
+{
+    return insert_value(c, &((struct job_arg *)arg)->value);
+}
+
+static void on_done(void *arg, int status)
+{
+    struct result *r = ((struct job_arg *)arg)->res;
+
+    pthread_mutex_lock(&r->lock);
+    r->done++;
+    if (status == 0)
+        r->ok++;
+    else
+        r->failed++;
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Many queued jobs share few commits; a refusing job among them rolls back
+ * alone; stop() commits everything still queued. */
+static void test_group_commit(void **state)
+{
+    enum { JOBS = 400 };
+    static struct job_arg args[JOBS];
+    struct result res = {.done = 0};
+    db_writer *w = db_writer_start(path);
+    uint64_t commits = 0, jobs = 0, ns = 0;
+    int64_t n = 0, sum = 0, want_sum = 0;
+    (void)state;
+
+    assert_non_null(w);
+    pthread_mutex_init(&res.lock, NULL);
+    for (int i = 0; i < JOBS; i++) {
+        args[i] = (struct job_arg){.value = (i % 10 == 9) ? -1 : i, .res = &res};
+        if (args[i].value > 0)
+            want_sum += args[i].value;
+        assert_int_equal(db_writer_submit(w, insert_job, on_done, &args[i]), 0);
+    }
+    db_writer_stats(w, &commits, &jobs, &ns);
+    db_writer_stop(w);
+    assert_int_equal(res.done, JOBS);
+    assert_int_equal(res.failed, JOBS / 10);
+    count_rows(&n, &sum);
+    assert_int_equal(n, JOBS - JOBS / 10);
+    assert_int_equal(sum, want_sum);
+    pthread_mutex_destroy(&res.lock);
+}
+
+static void test_commits_fewer_than_jobs(void **state)
+{
+    enum { JOBS = 200 };
+    static struct job_arg args[JOBS];
+    struct result res = {.done = 0};
+    db_writer *w = db_writer_start(path);
+    uint64_t commits = 0, jobs = 0, ns = 0;
+    (void)state;
+
+    pthread_mutex_init(&res.lock, NULL);
+    for (int i = 0; i < JOBS; i++) {
+        args[i] = (struct job_arg){.value = 1, .res = &res};
+        assert_int_equal(db_writer_submit(w, insert_job, on_done, &args[i]), 0);
+    }
+    /* Wait for completion, then read the counters. */
+    for (int spin = 0; spin < 1000; spin++) {
+        pthread_mutex_lock(&res.lock);
+        int done = res.done;
+        pthread_mutex_unlock(&res.lock);
+        if (done == JOBS)
+            break;
+        usleep(10000);
+    }
+    db_writer_stats(w, &commits, &jobs, &ns);
+    assert_int_equal(jobs, JOBS);
+    /* Jobs queued while a commit is in flight join the next one. */
+    assert_true(commits < JOBS);
+    db_writer_stop(w);
+    pthread_mutex_destroy(&res.lock);
+}
+
+static void test_submit_after_stop_refused_by_run(void **state)
+{
+    db_writer *w = db_writer_start("/nonexistent-dir/x.db");
+    (void)state;
+
+    assert_null(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_and_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commits_fewer_than_jobs, setup, teardown),
+        cmocka_unit_test(test_submit_after_stop_refused_by_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
