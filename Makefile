@@ -83,18 +83,38 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c $(IT_LIBO) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURL_LIBS) $(CMOCKA_LIBS)
 
+# The harness objects are shared by every it_* binary: keep them.
+.SECONDARY: $(IT_LIBO)
 $(BUILD)/obj/tests/integration/%.o: tests/integration/%.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration -c -o $@ $<
 
-$(BUILD)/%: tools/%/main.c $(wildcard tools/%/*.c) $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CURL_LIBS)
+# Tools: tools/NAME/*.c -> build/NAME, linked with the daemon's modules.
+.SECONDEXPANSION:
+$(TOOL_BIN): $(BUILD)/%: $$(wildcard tools/$$*/*.c) $(LIB_OBJ) $(BUILD)/config.mk
+	$(CC) $(ALL_CFLAGS) -Itools/$* $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CURL_LIBS)
 
 # --- running --------------------------------------------------------------
 run: all
 	@mkdir -p $(dir $(DB))
 	$(BUILD)/wardd demo --db $(DB) --out $(dir $(DB))demo-devices.json
 	exec $(BUILD)/wardd serve --listen $(LISTEN) --db $(DB) --web web
+
+# demo: the dashboard comes alive. Seeds $(DB) with the demo ward when it is
+# new, serves it with the dashboard on $(LISTEN) in the background, and runs
+# build/wardsim against it at 60x (a 5-day cycle in 2 hours) with the demo
+# devices and the demo nurse; the profiles follow the seeded beds' stories
+# (server/demo.c). When wardsim exits, or on Ctrl-C, the trap stops wardd
+# (SIGTERM) and waits for its clean shutdown.
+demo: all
+	@mkdir -p $(dir $(DB))
+	@test -f $(DB) || $(BUILD)/wardd demo --db $(DB) --out $(dir $(DB))demo-devices.json
+	@$(BUILD)/wardd serve --listen $(LISTEN) --db $(DB) --web web & wardd=$$!; \
+	 trap 'kill $$wardd 2>/dev/null; wait $$wardd' EXIT; trap 'exit 130' INT TERM; \
+	 echo "demo: dashboard on http://$(LISTEN)/ (nurse / wardd-nurse-demo); Ctrl-C stops"; \
+	 $(BUILD)/wardsim --url http://$(LISTEN) --devices $(dir $(DB))demo-devices.json \
+	   --speed 60 --start-day 2 --profiles well,leak,leak,af,oliguria,confusion \
+	   --nurse nurse:wardd-nurse-demo
 
 # --- tests ----------------------------------------------------------------
 # check: unit + integration for one build (BUILD/SAN select which).
@@ -114,28 +134,40 @@ browser: all
 	@tools/deps.sh test
 	@tests/e2e/run.sh $(abspath $(BUILD)/wardd)
 
+LINT_SRC = $(wildcard server/*.[ch] include/*.h tests/unit/*.c tests/integration/*.[ch] \
+             tools/*/*.[ch] bench/*.c)
 lint:
 	@tools/deps.sh test
-	@clang-format --dry-run -Werror server/*.c include/*.h tests/unit/*.c tests/integration/*.c
+	@clang-format --dry-run -Werror $(LINT_SRC)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --std=c11 -Iinclude -I$(BUILD)/gen server tests/unit tests/integration
+	  --inline-suppr --std=c11 -Iinclude -I$(BUILD)/gen server tests/unit tests/integration \
+	  tools $(wildcard bench/*.c)
 	@echo "lint: clang-format and cppcheck clean"
 
 format:
-	clang-format -i server/*.c include/*.h tests/unit/*.c tests/integration/*.c
+	clang-format -i $(LINT_SRC)
 
 test:
 	@tools/deps.sh test
+	@rm -f build/.results
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory sanitize
-	@if [ -x tests/e2e/run.sh ]; then $(MAKE) --no-print-directory browser; fi
+	@$(MAKE) --no-print-directory browser
 	@tests/run-suite.sh total
 
-bench: all
+# Benchmarks (docs/performance.md): bench/NAME.c -> build/bench/NAME;
+# engine_cost also links the daemon's modules.
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
+$(BUILD)/bench/engine_cost: $(LIB_OBJ)
+$(BENCH_BIN): $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CURL_LIBS)
+
+bench: all $(BENCH_BIN)
 	@tools/deps.sh bench
-	@bench/run.sh
+	@BUILD=$(BUILD) bench/run.sh
 
 clean:
 	rm -rf build

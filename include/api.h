@@ -6,6 +6,18 @@
 
 #include "http.h"
 
+/* api_alerts.c */
+enum MHD_Result api_alerts_get(struct req *r);
+enum MHD_Result api_alerts_ack(struct req *r);
+/* api_doses.c */
+enum MHD_Result api_doses_get(struct req *r);
+enum MHD_Result api_doses_post(struct req *r);
+/* api_rules.c */
+enum MHD_Result api_rules_get(struct req *r);
+enum MHD_Result api_rules_put(struct req *r);
+enum MHD_Result api_rules_versions(struct req *r);
+/* api_toxicity.c */
+enum MHD_Result api_toxicity_get(struct req *r);
 /* api_ops.c */
 enum MHD_Result api_ops_healthz(struct req *r);
 enum MHD_Result api_ops_readyz(struct req *r);
@@ -33,6 +45,8 @@ enum MHD_Result api_devices_get(struct req *r);
 enum MHD_Result api_devices_post(struct req *r);
 enum MHD_Result api_devices_rotate(struct req *r);
 enum MHD_Result api_devices_delete(struct req *r);
+/* api_events.c */
+enum MHD_Result api_events_get(struct req *r);
 /* api_readings.c */
 enum MHD_Result api_readings_post(struct req *r);
 enum MHD_Result api_readings_observations_post(struct req *r);

@@ -86,6 +86,7 @@ struct req {
     void *ctx;                /* handler-private state */
     void (*ctx_free)(void *); /* frees ctx at completion */
 
+    bool streaming; /* a long-lived stream (SSE): kept out of latency metrics */
     unsigned status_sent;
     uint64_t start_ns;
 };

@@ -12,6 +12,7 @@
  * id (store_device_insert); an active serial is a 409. */
 #include "api.h"
 #include "body.h"
+#include "events.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
@@ -39,13 +40,49 @@ static bool serial_valid(const char *s)
 struct device_token {
     int64_t id;                   /* the device (rotate, revoke) */
     char token[SECRET_TOKEN_LEN]; /* the new token (create, rotate) */
+    json_t *event;                /* {"id", "serial", "bed"} for the `device` event */
 };
 
 static void device_token_free(void *p)
 {
-    if (p)
+    if (p) {
+        json_decref(((struct device_token *)p)->event);
         explicit_bzero(p, sizeof(struct device_token));
+    }
     free(p);
+}
+
+/* The `device` event's view of a device: never its token (docs/events.md). */
+static void set_event_device(struct device_token *d, const json_t *dev)
+{
+    json_t *bed = json_object_get(dev, "bed");
+
+    json_decref(d->event);
+    d->event = json_pack("{s:O, s:O, s:O}", "id", json_object_get(dev, "id"), "serial",
+                         json_object_get(dev, "serial"), "bed", bed ? bed : json_null());
+}
+
+/* after_commit (writer thread): {"action", "device"}. */
+static void publish_device(struct req *r, const char *action)
+{
+    const struct device_token *d = r->ctx;
+
+    events_publish("device", json_pack("{s:s, s:O}", "action", action, "device", d->event));
+}
+
+static void created(struct req *r)
+{
+    publish_device(r, "create");
+}
+
+static void rotated(struct req *r)
+{
+    publish_device(r, "rotate");
+}
+
+static void revoked(struct req *r)
+{
+    publish_device(r, "revoke");
 }
 
 /* Allocates r->ctx; with_token also makes a new token. 0 or -1. */
@@ -76,7 +113,7 @@ enum MHD_Result api_devices_get(struct req *r)
 
 static int devices_post_apply(db_conn *c, struct req *r)
 {
-    const struct device_token *d = r->ctx;
+    struct device_token *d = r->ctx;
     const char *serial = body_str(r->json, "serial", "");
     const char *model = body_str(r->json, "model", NULL);
     const char *bed = body_str(r->json, "bed", NULL);
@@ -107,6 +144,7 @@ static int devices_post_apply(db_conn *c, struct req *r)
                        model, "bed", bed);
     if (!r->out || store_audit(c, &r->who, "device.add", "device", id_text, NULL, r->out, now) != 0)
         return DB_STORAGE_FAILURE;
+    set_event_device(d, r->out);
     /* After the audit row: the token never reaches it. */
     json_object_set_new(r->out, "token", json_string(d->token));
     r->out_status = 201;
@@ -132,6 +170,7 @@ enum MHD_Result api_devices_post(struct req *r)
                                                    "characters without surrounding spaces")));
     if (device_token_create(r, true) != 0)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
+    r->after_commit = created;
     return req_write(r, devices_post_apply);
 }
 
@@ -139,7 +178,7 @@ enum MHD_Result api_devices_post(struct req *r)
 
 static int devices_rotate_apply(db_conn *c, struct req *r)
 {
-    const struct device_token *d = r->ctx;
+    struct device_token *d = r->ctx;
     char hash[SECRET_HASH_HEX], id_text[24];
     int64_t now = timefmt_now_ms();
     json_t *dev = NULL, *after;
@@ -159,6 +198,7 @@ static int devices_rotate_apply(db_conn *c, struct req *r)
     if (rc == 0)
         r->out = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)d->id, "serial",
                            body_str(dev, "serial", ""), "token", d->token);
+    set_event_device(d, dev);
     json_decref(dev);
     return rc == 0 && r->out ? 0 : DB_STORAGE_FAILURE;
 }
@@ -172,6 +212,7 @@ enum MHD_Result api_devices_rotate(struct req *r)
     if (device_token_create(r, true) != 0)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
     ((struct device_token *)r->ctx)->id = id;
+    r->after_commit = rotated;
     return req_write(r, devices_rotate_apply);
 }
 
@@ -179,7 +220,7 @@ enum MHD_Result api_devices_rotate(struct req *r)
 
 static int devices_delete_apply(db_conn *c, struct req *r)
 {
-    const struct device_token *d = r->ctx;
+    struct device_token *d = r->ctx;
     char id_text[24];
     int64_t now = timefmt_now_ms();
     json_t *before = NULL, *after = NULL;
@@ -200,6 +241,7 @@ static int devices_delete_apply(db_conn *c, struct req *r)
     if (rc == 0)
         r->out = json_pack("{s:I, s:O}", "id", (json_int_t)d->id, "revoked_at",
                            json_object_get(after, "revoked_at"));
+    set_event_device(d, after);
     json_decref(before);
     json_decref(after);
     return rc == 0 && r->out ? 0 : DB_STORAGE_FAILURE;
@@ -214,5 +256,6 @@ enum MHD_Result api_devices_delete(struct req *r)
     if (device_token_create(r, false) != 0)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
     ((struct device_token *)r->ctx)->id = id;
+    r->after_commit = revoked;
     return req_write(r, devices_delete_apply);
 }

@@ -70,6 +70,12 @@ static struct login_failures *failures_find(const char *username)
     return NULL;
 }
 
+/* Whether a slot currently blocks its user name. */
+static bool failures_blocking(const struct login_failures *f, int64_t now)
+{
+    return f->count == LOGIN_MAX_FAILURES && now - f->at[f->next] < LOGIN_WINDOW_MS;
+}
+
 static int64_t failures_latest(const struct login_failures *f)
 {
     return f->at[(f->next + LOGIN_MAX_FAILURES - 1) % LOGIN_MAX_FAILURES];
@@ -86,28 +92,36 @@ static int64_t login_blocked_ms(const char *username, int64_t now)
     pthread_mutex_lock(&failures_lock);
     f = failures_find(username);
     /* With a full ring, at[next] is the oldest of the last N failures. */
-    if (f && f->count == LOGIN_MAX_FAILURES && now - f->at[f->next] < LOGIN_WINDOW_MS)
+    if (f && failures_blocking(f, now))
         left = LOGIN_WINDOW_MS - (now - f->at[f->next]);
     pthread_mutex_unlock(&failures_lock);
     return left;
 }
 
-/* The slot for `username`: its own, a free one, or the one whose latest
- * failure is oldest (forgotten). Call with failures_lock held. */
-static struct login_failures *failures_slot(const char *username)
+/* The slot for `username`: its own, a free one, else the one whose latest
+ * failure is oldest among those not blocking now. A name that is blocked
+ * is never forgotten while any other slot can go, so failing on many other
+ * names cannot reset a guessed account's counter. Call with failures_lock
+ * held. */
+static struct login_failures *failures_slot(const char *username, int64_t now)
 {
-    struct login_failures *f = failures_find(username), *victim = &failures[0];
+    struct login_failures *f = failures_find(username), *victim = NULL;
 
     if (f)
         return f;
     for (size_t i = 0; i < LOGIN_TABLE_SIZE; i++) {
-        if (!failures[i].username[0]) {
-            victim = &failures[i];
+        struct login_failures *c = &failures[i];
+        if (!c->username[0]) {
+            victim = c;
             break;
         }
-        if (failures_latest(&failures[i]) < failures_latest(victim))
-            victim = &failures[i];
+        if (failures_blocking(c, now))
+            continue;
+        if (!victim || failures_latest(c) < failures_latest(victim))
+            victim = c;
     }
+    if (!victim)
+        victim = &failures[0]; /* every slot blocked: the table is under attack */
     memset(victim, 0, sizeof *victim);
     snprintf(victim->username, sizeof victim->username, "%s", username);
     return victim;
@@ -118,7 +132,7 @@ static void login_failed(const char *username, int64_t now)
     struct login_failures *f;
 
     pthread_mutex_lock(&failures_lock);
-    f = failures_slot(username);
+    f = failures_slot(username, now);
     f->at[f->next] = now;
     f->next = (f->next + 1) % LOGIN_MAX_FAILURES;
     if (f->count < LOGIN_MAX_FAILURES)

@@ -396,7 +396,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (!r)
         return;
-    metrics_observe_request(r->status_sent, mono_ns() - r->start_ns);
+    if (!r->streaming)
+        metrics_observe_request(r->status_sent, mono_ns() - r->start_ns);
     log_debug("%s %s -> %u", r->method, r->url, r->status_sent);
     req_free(r);
     *con_cls = NULL;
@@ -477,7 +478,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(line);
     while (n && line[n - 1] == '\n')
         line[--n] = '\0';
-    log_warn("http: %s", line);
+    /* A client that goes away mid-response (an SSE viewer closing its tab)
+     * is routine, not a warning. */
+    if (strstr(line, "Failed to send") || strstr(line, "onnection reset"))
+        log_debug("http: %s", line);
+    else
+        log_warn("http: %s", line);
 }
 
 static char *tls_cert_pem, *tls_key_pem;

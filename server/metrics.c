@@ -1,6 +1,7 @@
 /* metrics: see metrics.h. */
 #include "metrics.h"
 #include "app.h"
+#include "events.h"
 #include "http.h"
 
 #include <stdatomic.h>
@@ -66,9 +67,13 @@ char *metrics_render(struct app *app)
     fprintf(f, "wardd_http_request_seconds_count %llu\n",
             (unsigned long long)atomic_load(&req_count));
     fprintf(f,
-            "# HELP wardd_http_in_flight Requests being handled now.\n"
+            "# HELP wardd_http_in_flight Requests being handled now (event streams excluded).\n"
             "# TYPE wardd_http_in_flight gauge\nwardd_http_in_flight %ld\n",
-            http_in_flight());
+            http_in_flight() - (long)events_clients());
+    fprintf(f,
+            "# HELP wardd_sse_clients Open event streams (GET /api/v1/events).\n"
+            "# TYPE wardd_sse_clients gauge\nwardd_sse_clients %zu\n",
+            events_clients());
     fprintf(f,
             "# HELP wardd_readings_total Readings received, by outcome.\n"
             "# TYPE wardd_readings_total counter\n"

@@ -42,7 +42,8 @@ static const char SQL_OBS_PAGE_ALL[] =
 /* Used in #store_obs_series(). Integer division puts each reading in its
  * bucket; empty buckets produce no row. */
 static const char SQL_OBS_SERIES[] =
-    "SELECT (time_ms - :from) / :bucket AS b, min(value_num), max(value_num), avg(value_num), "
+    "SELECT min((time_ms - :from) / :bucket, :last) AS b, min(value_num), max(value_num), "
+    "avg(value_num), "
     "count(*) FROM observations WHERE patient_id = :patient AND code = :code "
     "AND time_ms BETWEEN :from AND :to AND value_num IS NOT NULL GROUP BY b ORDER BY b";
 
@@ -206,7 +207,9 @@ int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, i
                      int64_t to, int buckets, json_t **out)
 {
     sqlite3_stmt *st = db_prep(c, SQL_OBS_SERIES);
-    int64_t span = to - from + 1;
+    /* N equal buckets of ceil(span / N); a reading exactly at `to` joins
+     * the last bucket rather than opening an N+1th. */
+    int64_t span = to - from;
     int64_t bucket_ms = (span + buckets - 1) / buckets;
     json_t *series = json_object();
     char when[TIMEFMT_LEN], until[TIMEFMT_LEN];
@@ -221,6 +224,7 @@ int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, i
         db_bind_int64(st, ":from", from);
         db_bind_int64(st, ":to", to);
         db_bind_int64(st, ":bucket", bucket_ms);
+        db_bind_int64(st, ":last", buckets - 1);
         db_bind_int64(st, ":patient", patient_id);
         db_bind_text(st, ":code", *code);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
