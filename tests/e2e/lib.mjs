@@ -1,0 +1,147 @@
+// Shared helpers of the browser tests: the server run.sh started, the
+// browser, logins, and a console watcher that fails a test on any console
+// error or uncaught exception.
+
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+export const BASE = process.env.WARDD_URL;
+export const SHOTS = process.env.WARDD_SHOTS;
+if (!BASE) throw new Error('WARDD_URL is not set: run the browser tests with tests/e2e/run.sh');
+
+// The fallback refresh interval used by the tests (web/js/live.js
+// FALLBACK_POLL_MS, overridable with ?poll=). With /api/v1/events live it
+// is not used at all.
+export const POLL_MS = 1000;
+export const app = (hash = '#/board') => `${BASE}/?poll=${POLL_MS}${hash}`;
+
+export function devices() {
+  return JSON.parse(readFileSync(process.env.WARDD_DEVICES, 'utf8'));
+}
+
+// Debian's chromium, never a downloaded browser. Without the
+// background-networking flags chromium tries to reach Google services,
+// which a closed network refuses.
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+// ---- HTTP helpers (Node's fetch) --------------------------------------------------
+export async function session(role) {
+  const r = await fetch(`${BASE}/api/v1/session`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: role, password: `wardd-${role}-demo` }),
+  });
+  if (r.status !== 200) throw new Error(`login ${role}: ${r.status}`);
+  return (await r.json()).token;
+}
+
+export async function apiJson(token, method, path, body) {
+  const r = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
+  return { status: r.status, data };
+}
+
+// Status of an endpoint without reading a (possibly endless) body.
+export async function probe(token, path) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 3000);
+  try {
+    const r = await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal });
+    const status = r.status;
+    ctl.abort();
+    return status;
+  } catch (e) {
+    return 0;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// The engine's endpoints that may not have landed yet. A page that asks
+// for one of them gets a 404 / 500, which chromium reports as a console
+// error "Failed to load resource"; the watcher tolerates exactly those
+// (and says so), for the endpoints this server lacks, and nothing else.
+export const ENGINE_ENDPOINTS = [
+  { key: 'events', path: '/api/v1/events', re: /\/api\/v1\/events(\?|$)/ },
+  { key: 'toxicity', path: '/api/v1/patients/1/toxicity', re: /\/api\/v1\/patients\/\d+\/toxicity(\?|$)/ },
+  { key: 'doses', path: '/api/v1/patients/1/doses', re: /\/api\/v1\/patients\/\d+\/doses(\?|$)/ },
+  { key: 'alerts', path: '/api/v1/alerts', re: /\/api\/v1\/alerts(\?|$)/ },
+  { key: 'rules', path: '/api/v1/rules', re: /\/api\/v1\/rules(\?|$)/ },
+  { key: 'rules/versions', path: '/api/v1/rules/versions', re: /\/api\/v1\/rules\/versions(\?|$)/ },
+];
+export async function absentEngineEndpoints(token) {
+  const absent = [];
+  for (const e of ENGINE_ENDPOINTS) {
+    const s = await probe(token, e.path);
+    if (s === 404 || s === 500 || s === 501) absent.push({ ...e, status: s });
+  }
+  return absent;
+}
+
+export class ConsoleWatch {
+  constructor(page, absent, extraAllowed = []) {
+    this.errors = [];
+    this.tolerated = new Set();
+    page.on('console', (m) => {
+      if (m.type() !== 'error' && m.type() !== 'assert') return;
+      const url = (m.location() && m.location().url) || '';
+      const text = m.text();
+      if (/^Failed to load resource: the server responded with a status of (404|500|501)/.test(text)) {
+        const hit = absent.find((e) => e.re.test(url));
+        if (hit) { this.tolerated.add(`${hit.key} (${hit.status})`); return; }
+      }
+      for (const a of extraAllowed) if (a.test(`${text} ${url}`)) return;
+      this.errors.push(`console.${m.type()}: ${text}${url ? ` [${url}]` : ''}`);
+    });
+    page.on('pageerror', (e) => this.errors.push(`uncaught: ${e.message}`));
+  }
+
+  check(assert, where) {
+    assert.deepEqual(this.errors, [], `console errors on ${where}`);
+  }
+}
+
+export async function newPage(browser, absent, opts = {}) {
+  const context = await browser.newContext({ viewport: opts.viewport || { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(8000);
+  const watch = new ConsoleWatch(page, absent, opts.allow || []);
+  return { context, page, watch };
+}
+
+export async function login(page, role, hash = '#/board') {
+  // A full load, not a hash change within the page that is already open.
+  if (page.url() !== 'about:blank') await page.goto('about:blank');
+  await page.goto(app(hash));
+  await page.waitForSelector('#login-user');
+  await page.fill('#login-user', role);
+  await page.fill('#login-pass', `wardd-${role}-demo`);
+  await page.click('.login-form button[type=submit]');
+  await page.waitForSelector('#topbar:not([hidden])');
+}
+
+// Signs in without the login page: a session made over the API, its
+// cookie given to the browser (as the login page's POST would have set it).
+// For tests that do not sign out; the login page has its own test.
+export async function signIn(page, role, hash = '#/board') {
+  const token = await session(role);
+  const context = page.context();
+  await context.addCookies([{ name: 'wardd_session', value: token, url: BASE, httpOnly: true, sameSite: 'Strict' }]);
+  await context.addInitScript(() => { try { localStorage.setItem('wardd.signedIn', '1'); } catch (e) { /* */ } });
+  await page.goto(app(hash));
+  await page.waitForSelector('#topbar:not([hidden])');
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,228 @@
+// Unit tests of the dashboard's pure modules (web/js/format.js, sse.js),
+// checks of the vendored uPlot against its lockfile, and static checks of
+// web/ (no inline scripts or handlers, every import resolves). No browser.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import * as f from '../../web/js/format.js';
+import { SSEParser } from '../../web/js/sse.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const web = join(repo, 'web');
+
+test('vendored uPlot is byte-identical to the locked npm release', () => {
+  const pkg = JSON.parse(readFileSync(join(web, 'package.json'), 'utf8'));
+  const lock = JSON.parse(readFileSync(join(web, 'package-lock.json'), 'utf8'));
+  const want = pkg.dependencies.uplot;
+  assert.match(want, /^\d+\.\d+\.\d+$/, 'web/package.json pins an exact uplot version');
+  assert.equal(lock.packages['node_modules/uplot'].version, want, 'lockfile agrees with package.json');
+  assert.deepEqual(Object.keys(pkg.dependencies), ['uplot'], 'no other runtime library');
+  const deps = process.env.WARDD_WEB_DEPS || join(repo, 'build/web-deps');
+  const dist = join(deps, 'node_modules/uplot/dist');
+  assert.ok(existsSync(dist), `${dist} missing: run.sh installs web/package-lock.json there with npm ci`);
+  const installed = JSON.parse(readFileSync(join(deps, 'node_modules/uplot/package.json'), 'utf8'));
+  assert.equal(installed.version, want);
+  for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) {
+    assert.ok(readFileSync(join(web, 'vendor', file)).equals(readFileSync(join(dist, file))),
+      `web/vendor/${file} differs from uplot ${want}: run web/vendor/update.sh`);
+  }
+});
+
+test('playwright-core is pinned to an exact 1.61 release', () => {
+  const pkg = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8'));
+  const lock = JSON.parse(readFileSync(join(here, 'package-lock.json'), 'utf8'));
+  assert.match(pkg.devDependencies['playwright-core'], /^1\.61\.\d+$/);
+  assert.equal(lock.packages['node_modules/playwright-core'].version, pkg.devDependencies['playwright-core']);
+});
+
+function webFiles(dir, ext) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...webFiles(p, ext));
+    else if (p.endsWith(ext)) out.push(p);
+  }
+  return out;
+}
+
+test('web/ has no inline scripts, inline handlers or innerHTML (strict CSP ready)', () => {
+  for (const p of webFiles(web, '.html')) {
+    const html = readFileSync(p, 'utf8');
+    for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
+      assert.match(m[1], /\bsrc=/, `${p}: inline <script>`);
+      assert.equal(m[2].trim(), '', `${p}: inline script body`);
+    }
+    assert.doesNotMatch(html, /\son[a-z]+\s*=/i, `${p}: inline event handler`);
+    assert.doesNotMatch(html, /style\s*=/i, `${p}: inline style`);
+    assert.doesNotMatch(html, /https?:\/\//i, `${p}: nothing is fetched from the internet`);
+  }
+  for (const p of webFiles(join(web, 'js'), '.js')) {
+    const js = readFileSync(p, 'utf8');
+    assert.doesNotMatch(js, /\.innerHTML\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(/, `${p}: builds markup from strings`);
+    assert.doesNotMatch(js, /console\.(log|error|warn)\(/, `${p}: leaves console output`);
+    assert.doesNotMatch(js, /https?:\/\/(?!www\.w3\.org\/2000\/svg)/, `${p}: external URL`);
+  }
+});
+
+test('every module import in web/js resolves to a file', () => {
+  for (const p of webFiles(join(web, 'js'), '.js')) {
+    const js = readFileSync(p, 'utf8');
+    for (const m of js.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+      assert.ok(existsSync(resolve(dirname(p), m[1])), `${p}: import ${m[1]}`);
+    }
+  }
+  const html = readFileSync(join(web, 'index.html'), 'utf8');
+  for (const m of html.matchAll(/(?:src|href)="([^"#][^"]*)"/g)) {
+    assert.ok(existsSync(join(web, m[1])), `index.html references ${m[1]}`);
+  }
+});
+
+test('format: staleness at 15 min and 4 h, inclusive bounds as stated', () => {
+  assert.equal(f.staleness(0), 'fresh');
+  assert.equal(f.staleness(15 * 60), 'fresh');
+  assert.equal(f.staleness(15 * 60 + 1), 'stale');
+  assert.equal(f.staleness(4 * 3600), 'stale');
+  assert.equal(f.staleness(4 * 3600 + 1), 'old');
+  assert.equal(f.staleness(null), 'none');
+  assert.equal(f.staleness(undefined), 'none');
+});
+
+test('format: ages', () => {
+  assert.equal(f.fmtAge(0), '0 s');
+  assert.equal(f.fmtAge(59.9), '59 s');
+  assert.equal(f.fmtAge(60), '1 min');
+  assert.equal(f.fmtAge(3599), '59 min');
+  assert.equal(f.fmtAge(3600 + 5 * 60), '1 h 05');
+  assert.equal(f.fmtAge(3 * 86400), '3 d');
+  assert.equal(f.fmtAge(-4), '0 s', 'clock skew never shows a negative age');
+  assert.equal(f.fmtAge(null), '');
+});
+
+test('format: schedule text "C1 D3 · dose 7/14"', () => {
+  assert.equal(f.scheduleText({ status: 'due', cycle: 1, day: 3, dose_in_cycle: 7, max_doses_per_cycle: 14 }), 'C1 D3 · dose 7/14');
+  assert.equal(f.scheduleText({ status: 'rest', cycle: 1, day: 8, dose_in_cycle: null, max_doses_per_cycle: 14 }), 'C1 D8 · rest');
+  assert.equal(f.scheduleText({ status: 'cycle_complete', cycle: 1, day: 6 }), 'C1 D6 · cycle complete');
+  assert.equal(f.scheduleText({ status: 'course_complete', cycle: 2, day: 19 }), 'Course complete');
+  assert.equal(f.scheduleText({ status: 'due', cycle: 0, day: 0, dose_in_cycle: 1 }), 'Before first dose');
+  assert.equal(f.scheduleText({ status: 'due', cycle: 1, day: 0, dose_in_cycle: 1, max_doses_per_cycle: 14, first_dose_at: null }), 'C1 · dose 1/14');
+  assert.equal(f.scheduleText(null), null);
+});
+
+test('format: decisions and grades always carry words', () => {
+  assert.equal(f.decisionInfo('give').text, 'GIVE');
+  assert.equal(f.decisionInfo('hold').text, 'HOLD');
+  assert.equal(f.decisionInfo('discontinue').text, 'DISCONTINUE');
+  assert.equal(f.decisionInfo('insufficient_data').text, 'NO DATA');
+  assert.equal(f.decisionInfo(null).text, 'NOT EVALUATED');
+  assert.equal(f.decisionInfo('something_new').text, 'NOT EVALUATED');
+  for (const a of ['give', 'hold', 'discontinue', 'insufficient_data', null]) assert.ok(f.decisionInfo(a).icon);
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((g) => f.gradeInfo(g).word), ['none', 'mild', 'moderate', 'severe', 'life-threatening', 'death']);
+  assert.equal(f.gradeInfo(null).word, 'not evaluated');
+  assert.equal(f.gradeInfo(null).num, '–');
+  assert.equal(f.gradeInfo(3).cls, 'grade-3');
+});
+
+test('format: the ward decision as a string or as the toxicity object', () => {
+  assert.deepEqual(f.normDecision('hold'), { action: 'hold', reasons: [], top: null });
+  assert.deepEqual(f.normDecision(null), { action: null, reasons: [], top: null });
+  const d = f.normDecision({ action: 'hold', reasons: [{ rule: 'r', text: 'SBP < 90' }, { text: 'x' }] });
+  assert.equal(d.top, 'SBP < 90');
+  assert.equal(f.normDecision({ action: 'insufficient_data', reasons: [], missing: ['hr', 'spo2'] }).top, 'No recent Heart rate, SpO₂');
+  assert.equal(f.normDecision({ action: 'hold', top_reason: { text: 'T' } }).top, 'T');
+});
+
+test('format: severity sort (discontinue, hold, no data, give, not evaluated; empty beds last)', () => {
+  const beds = [
+    { bed: 'B10', patient: null },
+    { bed: 'B2', patient: { id: 2 }, decision: 'give', max_grade: 1 },
+    { bed: 'B3', patient: { id: 3 }, decision: { action: 'hold' }, max_grade: 2, active_alerts: 1 },
+    { bed: 'B4', patient: { id: 4 }, decision: 'discontinue', max_grade: 4 },
+    { bed: 'B5', patient: { id: 5 }, decision: null, max_grade: null },
+    { bed: 'B6', patient: { id: 6 }, decision: 'hold', max_grade: 3 },
+    { bed: 'B7', patient: { id: 7 }, decision: 'insufficient_data', max_grade: 0 },
+    { bed: 'B1', patient: null },
+  ];
+  assert.deepEqual([...beds].sort(f.compareBySeverity).map((b) => b.bed), ['B4', 'B6', 'B3', 'B7', 'B2', 'B5', 'B1', 'B10']);
+  assert.deepEqual(['B10', 'B2', 'B1'].sort(f.compareBedIds), ['B1', 'B2', 'B10']);
+});
+
+test('format: alerts by priority, then oldest first', () => {
+  const a = [
+    { id: 1, priority: 'low', raised_at: '2026-11-27T10:00:00Z' },
+    { id: 2, priority: 'high', raised_at: '2026-11-27T12:00:00Z' },
+    { id: 3, priority: 'high', raised_at: '2026-11-27T11:00:00Z' },
+    { id: 4, priority: 'medium', raised_at: '2026-11-27T09:00:00Z' },
+  ];
+  assert.deepEqual(a.sort(f.compareAlerts).map((x) => x.id), [3, 2, 4, 1]);
+});
+
+test('format: urine rate is volume over the hours since the previous reading', () => {
+  const r = f.urineRates([
+    { time: '2026-11-27T10:00:00Z', value: 50 },
+    { time: '2026-11-27T12:00:00Z', value: 120 },
+    { time: '2026-11-27T12:30:00Z', value: 40 },
+  ]);
+  assert.deepEqual(r.map((x) => x.rate), [60, 80]);
+  assert.deepEqual(f.urineRates([{ time: '2026-11-27T10:00:00Z', value: 50 }]), []);
+});
+
+test('format: rule thresholds become chart bands, resume conditions do not', () => {
+  const bands = f.ruleBands({ name: 'x', rules: [
+    { id: 'A', action: 'hold', class: 'relative', when: { all: [{ latest: 'hr', ge: 100, le: 130 }, { flag: 'infection' }] } },
+    { id: 'B', action: 'hold', when: { latest: 'sbp', lt: 90 }, resume: { when: { latest: 'sbp', ge: 95 } } },
+    { id: 'C', action: 'discontinue', when: { any: [{ ref: 'mental' }, { latest: 'spo2', lt: 85 }] } },
+    { id: 'D', action: 'hold', when: { sum: 'urine', hours: 8, lt: 80 } },
+  ] });
+  assert.deepEqual(bands.map((b) => [b.code, b.lo, b.hi, b.rule, b.action, b.range]), [
+    ['hr', 100, 130, 'A', 'hold', '≥ 100 and ≤ 130'], ['sbp', null, 90, 'B', 'hold', '< 90'],
+    ['spo2', null, 85, 'C', 'discontinue', '< 85']]);
+  assert.deepEqual(f.ruleBands(null), []);
+  assert.deepEqual(f.ruleBands({ terms: [] }), []);
+});
+
+test('format: values and units for people', () => {
+  assert.equal(f.fmtValue('temp', 38.25), '38.3');
+  assert.equal(f.fmtValue('hr', 117.6), '118');
+  assert.equal(f.fmtValue('rhythm', 'af'), 'af');
+  assert.equal(f.fmtValue('intubated', true), 'yes');
+  assert.equal(f.fmtValue('hr', null), '—');
+  assert.equal(f.unitWord('Cel'), '°C');
+  assert.equal(f.unitWord('mm[Hg]'), 'mmHg');
+  assert.equal(f.codeLabel('ctcae.confusion'), 'CTCAE confusion');
+});
+
+test('sse: events across chunk boundaries, CRLF, comments, multi-line data', () => {
+  const p = new SSEParser();
+  const text = '\uFEFF: hello\r\nretry: 2500\r\nid: 7\r\nevent: reading\r\ndata: {"a":\r\ndata: 1}\r\n\r\n' +
+    'data: plain\n\nid: 8\nevent: alert\ndata: x\n\n';
+  const out = [];
+  for (let i = 0; i < text.length; i += 3) out.push(...p.feed(text.slice(i, i + 3)));
+  assert.deepEqual(out, [
+    { type: 'reading', data: '{"a":\n1}', id: '7' },
+    { type: 'message', data: 'plain', id: '7' },
+    { type: 'alert', data: 'x', id: '8' },
+  ]);
+  assert.equal(p.retry, 2500);
+  assert.equal(p.lastEventId, '8');
+  assert.equal(p.sawComment, true);
+});
+
+test('sse: an incomplete event is not dispatched and does not move Last-Event-ID', () => {
+  const p = new SSEParser();
+  assert.deepEqual(p.feed('id: 1\ndata: a\n\nid: 2\ndata: b\n'), [{ type: 'message', data: 'a', id: '1' }]);
+  assert.equal(p.lastEventId, '1');
+  assert.deepEqual(p.feed('\n'), [{ type: 'message', data: 'b', id: '2' }]);
+  assert.equal(p.lastEventId, '2');
+  // A CR split from its LF is one line end, not two.
+  const q = new SSEParser();
+  assert.deepEqual([...q.feed('data: z\r'), ...q.feed('\n\r\n')], [{ type: 'message', data: 'z', id: null }]);
+  // "data" with no colon is an empty data line; unknown fields are ignored.
+  const r = new SSEParser();
+  assert.deepEqual(r.feed('foo: bar\ndata\n\n'), [{ type: 'message', data: '', id: null }]);
+});
