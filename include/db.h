@@ -14,6 +14,7 @@
 #ifndef WARDD_DB_H
 #define WARDD_DB_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +43,16 @@ int db_bind_text(sqlite3_stmt *st, const char *name, const char *value);
 int db_bind_int64(sqlite3_stmt *st, const char *name, int64_t value);
 int db_bind_double(sqlite3_stmt *st, const char *name, double value);
 int db_bind_null(sqlite3_stmt *st, const char *name);
+/* Steps a statement that returns no rows, then resets it (db_done).
+ * 0 when it ran to completion, -1 otherwise. */
+int db_step_done(sqlite3_stmt *st);
+/* Steps a statement once and resets it: 1 a row, 0 none, -1 failure. */
+int db_step_exists(sqlite3_stmt *st);
+/* Steps every row of `st`, appending render(st) to a new array, then
+ * resets it. 0 with *out set (caller owns it), or -1 (st NULL or a step
+ * failed; nothing returned). */
+int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out);
+
 /* Column text or "" when NULL. */
 const char *db_col_text(sqlite3_stmt *st, int col);
 

@@ -222,6 +222,45 @@ typedef struct rules_cycle {
 
 typedef enum rules_policy { RULES_POLICY_S4B, RULES_POLICY_S5 } rules_policy;
 
+/* Alert priorities, ordered (API.md "Alerts": low < medium < high). */
+typedef enum rules_prio {
+    RULES_PRIO_NONE = 0, /* no alert */
+    RULES_PRIO_LOW,
+    RULES_PRIO_MEDIUM,
+    RULES_PRIO_HIGH
+} rules_prio;
+
+/* "low", "medium", "high" ("none" for RULES_PRIO_NONE). */
+const char *rules_prio_name(rules_prio p);
+
+#define RULES_MAX_ALERT_CODES 8
+
+/* Alert thresholds and timings: the rule file's optional "alerts" section
+ * (docs/rules.md 7.8). Every member has a default, used when the section
+ * or the member is absent, so each field is always set. */
+typedef struct rules_alerts {
+    int grade_medium_at; /* a term at this grade or above: medium (default 2) */
+    int grade_high_at;   /* ... at this grade or above: high (default 3) */
+    bool decision_hold;  /* a hold decision raises an alert (default true) */
+    bool decision_discontinue;
+    rules_prio decision_priority; /* default high */
+    int news2_medium_at;          /* aggregate score: medium (default: news2.medium_at) */
+    int news2_high_at;            /* ... high (default: news2.high_at) */
+    rules_prio news2_single_3;    /* one parameter scoring 3 (default low; none = no alert) */
+    int64_t device_silent_ms;     /* a bed's device silent this long (default 5 min) */
+    rules_prio device_priority;   /* default medium */
+    int missing_codes[RULES_MAX_ALERT_CODES]; /* vitals whose absence alerts (default:
+                                                 required.codes) */
+    size_t n_missing;
+    int64_t missing_ms;          /* ... when none for this long (default: required.hours) */
+    rules_prio missing_priority; /* default medium */
+    int64_t escalate_ms;         /* unacknowledged this long: one step up (default 10 min) */
+    int64_t resolve_ms;          /* a condition without a resume criterion must stay clear
+                                    this long, over consecutive evaluations (default 15 min) */
+    int64_t evaluate_ms;         /* the timer's period (default 30 s) */
+    const char *source;          /* NULL when the section is absent */
+} rules_alerts;
+
 #define RULES_MAX_WARD_TIMES 8
 #define RULES_MAX_CYCLES     4
 
@@ -279,6 +318,8 @@ typedef struct rules_set {
     int max_per_cycle;
     int max_per_course;
     const char *schedule_source;
+
+    rules_alerts alerts;
 
     json_t *doc; /* the source document (kept for GET /api/v1/rules) */
 

@@ -14,7 +14,9 @@
 #ifndef WARDD_STORE_H
 #define WARDD_STORE_H
 
+#include "alerts.h"
 #include "db.h"
+#include "engine.h"
 #include "http.h"
 #include "obs.h"
 
@@ -149,6 +151,110 @@ int store_obs_rebuild_latest(db_conn *c, int64_t patient_id);
  * (value_num, value_text, time_ms) columns. New reference. */
 json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
                                int time_col, int64_t now);
+
+/* --- clinical: history for the engine (store_clinical.c) ------------------- */
+/* Receives one observation in the engine's canonical form (obs.h:
+ * categorical values as the index into the code's values). */
+typedef int (*store_obs_visit)(void *arg, int code_id, int64_t t_ms, double v, int64_t obs_id);
+
+/* Every observation of a patient with time <= upto, in time order (ties by
+ * id), to `visit` (a non-zero return stops with that value). Unknown codes
+ * and values are skipped. Returns 0 or -1. */
+int store_clinical_history(db_conn *c, int64_t patient_id, int64_t upto, store_obs_visit visit,
+                           void *arg);
+/* The observations of a patient stored after obs id `after_id`, in id
+ * order (the live path's increment; the rowid range keeps it small).
+ * *max_id gets the highest id seen (unchanged when none). 0 or -1. */
+int store_clinical_history_since(db_conn *c, int64_t patient_id, int64_t after_id,
+                                 store_obs_visit visit, void *arg, int64_t *max_id);
+/* A read transaction on a read connection, so that several reads see one
+ * snapshot (the record, its doses and its history). 0 or -1. */
+int store_snapshot_begin(db_conn *c);
+void store_snapshot_end(db_conn *c);
+/* patients.updated_at and whether admitted: 1/0 (no such patient)/-1. */
+int store_clinical_patient_stamp(db_conn *c, int64_t id, int64_t *updated_at, bool *admitted);
+
+typedef struct store_admitted {
+    int64_t id;
+    int64_t updated_at; /* patients.updated_at: a change invalidates the cache */
+    char bed[64];
+} store_admitted;
+/* The admitted patients (malloc'd array, caller frees). 0 or -1. */
+int store_clinical_admitted(db_conn *c, store_admitted **out, size_t *n);
+
+typedef struct store_bed_device {
+    int64_t device_id;
+    char serial[128];
+    char bed[64];
+    int64_t patient_id;    /* the bed's admitted patient */
+    int64_t last_heard_ms; /* last_seen, or when the patient's stay in the bed began if later */
+} store_bed_device;
+/* Active devices on beds with an admitted patient (malloc'd, caller frees). */
+int store_clinical_bed_devices(db_conn *c, store_bed_device **out, size_t *n);
+
+/* --- doses (store_doses.c) ---------------------------------------------------- */
+typedef struct store_dose {
+    int64_t patient_id;
+    int64_t time_ms;
+    bool given;
+    const char *reason;          /* NULL when none */
+    const char *override_reason; /* NULL when none */
+    const char *decision;        /* engine action at time_ms: "give", "hold", ... */
+} store_dose;
+/* Records a dose. ERR_ALREADY_EXISTS when the patient has one at that time. */
+int store_dose_insert(db_conn *c, const store_dose *d, const principal *who, int64_t now,
+                      int64_t *id);
+/* {"id", "patient_id", "time", "status", "reason", "override_reason",
+ * "decision", "recorded_by", "created_at"}; 1/0/-1. */
+int store_dose_get(db_conn *c, int64_t id, json_t **out);
+/* The patient's doses in time order, as store_dose_get. */
+int store_dose_list(db_conn *c, int64_t patient_id, json_t **out);
+/* The patient's doses for the engine, in time order (malloc'd, caller
+ * frees; NULL when none). 0 or -1. */
+int store_dose_engine(db_conn *c, int64_t patient_id, engine_dose **out, size_t *n);
+
+/* --- rule sets (store_rules.c) ------------------------------------------------- */
+/* The active rule set: 1 with *version and *doc (new reference) set, 0 when
+ * none is stored, -1. meta (may be NULL) gets {"name", "version",
+ * "created_at", "created_by"}. */
+int store_ruleset_active(db_conn *c, int *version, json_t **doc, json_t **meta);
+/* The highest stored version, 0 when none. 0 or -1. */
+int store_ruleset_max_version(db_conn *c, int *version);
+/* Stores `doc` as `version` and makes it the only active set.
+ * ERR_CONFLICT when that version exists (a concurrent change). */
+int store_ruleset_activate(db_conn *c, int version, const char *name, const json_t *doc,
+                           const char *created_by, int64_t now);
+/* [{"version", "name", "created_at", "created_by", "active"}], newest first. */
+int store_ruleset_list(db_conn *c, json_t **out);
+
+/* --- alerts (store_alerts.c) --------------------------------------------------- */
+/* Inserts an active alert for `cond` (alerts.h). ERR_CONFLICT when an
+ * unresolved alert with the same condition key exists. */
+int store_alert_insert(db_conn *c, const alert_cond *cond, rules_prio priority, int64_t patient_id,
+                       const char *bed, int64_t now, int64_t *id);
+/* Worsened condition: level, grade, message, priority rise, and an
+ * acknowledged alert becomes active again (activated_at = now). 1 done, 0
+ * not open, -1. */
+int store_alert_upgrade(db_conn *c, int64_t id, const alert_cond *cond, rules_prio priority,
+                        int64_t now);
+/* 1 done, 0 no longer active (acknowledged or resolved meanwhile), -1. */
+int store_alert_escalate(db_conn *c, int64_t id, rules_prio priority, int64_t now);
+/* 1 done, 0 already resolved, -1. */
+int store_alert_resolve(db_conn *c, int64_t id, const char *resolution, int64_t now);
+/* ERR_NOT_FOUND, ERR_CONFLICT (not active), 0 done, -1. */
+int store_alert_ack(db_conn *c, int64_t id, const principal *who, const char *note, int64_t now);
+/* The API.md alert object; 1/0/-1. */
+int store_alert_get(db_conn *c, int64_t id, json_t **out);
+/* state: "active", "acknowledged", "resolved" or "all"; patient 0 = all.
+ * {"alerts": [...]} newest first, at most limit. */
+int store_alert_list(db_conn *c, const char *state, int64_t patient_id, int limit, json_t **out);
+/* Unresolved alerts: of one patient (patient_id > 0, device alerts
+ * excluded), or of one kind (patient_id == 0, kind >= 0), or all
+ * (patient_id == 0, kind < 0). malloc'd, caller frees; clear_since 0. */
+int store_alert_open(db_conn *c, int64_t patient_id, int kind, alert_open **out, size_t *n);
+/* Patient id (of each patient with any) -> number of active alerts:
+ * {"7": 2, ...}. */
+int store_alert_active_counts(db_conn *c, json_t **out);
 
 /* --- ward (store_ward.c) ---------------------------------------------------- */
 /* API.md GET /api/v1/ward without the clinical fields: every bed with its

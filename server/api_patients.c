@@ -13,6 +13,8 @@
  * Every change is audited with the patient before and after. */
 #include "api.h"
 #include "body.h"
+#include "clinical.h"
+#include "events.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -274,6 +276,37 @@ enum MHD_Result api_patients_get(struct req *r)
     return reply_json(r, 200, p);
 }
 
+/* --- events ------------------------------------------------------------------------ */
+
+/* after_commit (writer thread): a `patient` event {"action", "patient"}
+ * with the record the reply carries (docs/events.md). */
+static void publish_patient(struct req *r, const char *action)
+{
+    events_publish("patient", json_pack("{s:s, s:O}", "action", action, "patient", r->out));
+    /* the clinical cache follows the record, its bed and its stay */
+    clinical_patient_changed(json_integer_value(json_object_get(r->out, "id")));
+}
+
+static void admitted(struct req *r)
+{
+    publish_patient(r, "admit");
+}
+
+static void updated(struct req *r)
+{
+    publish_patient(r, "update");
+}
+
+static void discharged(struct req *r)
+{
+    publish_patient(r, "discharge");
+}
+
+static void transferred(struct req *r)
+{
+    publish_patient(r, "transfer");
+}
+
 /* --- admission ----------------------------------------------------------------- */
 
 static int admit_apply(db_conn *c, struct req *r)
@@ -335,6 +368,7 @@ enum MHD_Result api_patients_post(struct req *r)
     }
     if (reply_if_invalid(r, details, "The patient is invalid.", &result))
         return result;
+    r->after_commit = admitted;
     return req_write(r, admit_apply);
 }
 
@@ -442,6 +476,7 @@ enum MHD_Result api_patients_patch(struct req *r)
     }
     if (reply_if_invalid(r, details, "The patient is invalid.", &result))
         return result;
+    r->after_commit = updated;
     return req_write(r, patch_apply);
 }
 
@@ -481,6 +516,7 @@ enum MHD_Result api_patients_discharge(struct req *r)
 
     if (path_id(r, &id) != 0)
         return reply_no_patient(r);
+    r->after_commit = discharged;
     return req_write(r, discharge_apply);
 }
 
@@ -580,5 +616,6 @@ enum MHD_Result api_patients_transfer(struct req *r)
     }
     if (reply_if_invalid(r, details, "The transfer is invalid.", &result))
         return result;
+    r->after_commit = transferred;
     return req_write(r, transfer_apply);
 }

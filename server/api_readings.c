@@ -11,6 +11,8 @@
  * time (unassigned when the bed was empty); idempotent on (source, id). */
 #include "api.h"
 #include "body.h"
+#include "clinical.h"
+#include "events.h"
 #include "metrics.h"
 #include "store.h"
 #include "timefmt.h"
@@ -29,6 +31,7 @@ struct ingest {
     int64_t patient_id; /* staff entry: the patient; device: 0 (filed by stay) */
     size_t n_valid;
     obs_reading *valid;
+    int64_t *filed;   /* per valid reading: its patient (0 unassigned), -1 duplicate */
     json_t *rejected; /* [{"index", "code", "message"}] */
     unsigned accepted, duplicates;
 };
@@ -40,6 +43,7 @@ static void ingest_free(void *p)
     if (!in)
         return;
     free(in->valid);
+    free(in->filed);
     json_decref(in->rejected);
     free(in);
 }
@@ -83,6 +87,7 @@ static int ingest_apply(db_conn *c, struct req *r)
             in->accepted++;
         else
             in->duplicates++;
+        in->filed[i] = rc == 0 ? patient : -1;
     }
     if (in->src.device_id && store_device_touch(c, in->src.device_id, now) != 0)
         return DB_STORAGE_FAILURE;
@@ -91,11 +96,45 @@ static int ingest_apply(db_conn *c, struct req *r)
     return 0;
 }
 
-static void ingest_count(struct req *r)
+/* One `reading` event per patient (or unassigned bed) of the batch:
+ * {"patient_id", "bed", "device", "entered_by", "readings": [{"code", "value", "unit", "time"}]}.
+ */
+static void publish_readings(const struct ingest *in, const char *who, int64_t patient)
+{
+    json_t *items = json_array();
+    char when[TIMEFMT_LEN];
+
+    for (size_t i = 0; i < in->n_valid; i++) {
+        const obs_reading *o = &in->valid[i];
+        if (in->filed[i] != patient)
+            continue;
+        json_array_append_new(items, json_pack("{s:s, s:o, s:s?, s:s}", "code", o->code->code,
+                                               "value", obs_value_json(o->code, o->value, o->text),
+                                               "unit", o->code->unit, "time",
+                                               timefmt_format(o->time_ms, when, sizeof when)));
+    }
+    events_publish("reading",
+                   json_pack("{s:o, s:s?, s:s?, s:s?, s:o}", "patient_id",
+                             patient ? json_integer(patient) : json_null(), "bed",
+                             in->bed[0] ? in->bed : NULL, "device", in->src.device_id ? who : NULL,
+                             "entered_by", in->src.user_id ? who : NULL, "readings", items));
+}
+
+/* Runs on the writer thread once the batch is durable. */
+static void ingest_committed(struct req *r)
 {
     struct ingest *in = r->ctx;
 
     metrics_count_readings(in->accepted, in->duplicates, (unsigned)json_array_size(in->rejected));
+    for (size_t i = 0; i < in->n_valid; i++) {
+        bool first = in->filed[i] >= 0;
+        for (size_t j = 0; first && j < i; j++)
+            first = in->filed[j] != in->filed[i];
+        if (first)
+            publish_readings(in, r->who.name, in->filed[i]);
+        if (first && in->filed[i] > 0)
+            clinical_patient_ingested(in->filed[i]); /* O(1): the clinical worker evaluates */
+    }
 }
 
 /* Validates the batch into r->ctx; replies and returns MHD_YES/NO when the
@@ -125,8 +164,9 @@ static int validate_batch(struct req *r, double weight_kg, bool require_id, enum
         return 0;
     }
     in->valid = calloc(n, sizeof *in->valid);
+    in->filed = calloc(n, sizeof *in->filed);
     in->rejected = json_array();
-    if (!in->valid || !in->rejected) {
+    if (!in->valid || !in->filed || !in->rejected) {
         *ret = reply_error(r, ERR_INTERNAL, NULL, NULL);
         return 0;
     }
@@ -177,7 +217,7 @@ enum MHD_Result api_readings_post(struct req *r)
     }
     if (validate_batch(r, weight, true, &ret) == 0)
         return ret;
-    r->after_commit = ingest_count;
+    r->after_commit = ingest_committed;
     return req_write(r, ingest_apply);
 }
 
@@ -223,7 +263,7 @@ enum MHD_Result api_readings_observations_post(struct req *r)
     }
     if (validate_batch(r, weight, false, &ret) == 0)
         return ret;
-    r->after_commit = ingest_count;
+    r->after_commit = ingest_committed;
     return req_write(r, ingest_apply);
 }
 

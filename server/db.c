@@ -118,6 +118,41 @@ void db_done(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
+int db_step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    db_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_step_exists(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    db_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out)
+{
+    json_t *rows;
+    int rc;
+
+    if (!st)
+        return -1;
+    rows = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(rows, render(st));
+    db_done(st);
+    if (rc != SQLITE_DONE || !rows) {
+        json_decref(rows);
+        return -1;
+    }
+    *out = rows;
+    return 0;
+}
+
 int db_exec(db_conn *c, const char *sql)
 {
     char *err = NULL;

@@ -9,11 +9,14 @@
  *   wardd migrate    --db PATH
  *   wardd backup     --db PATH OUTFILE
  *   wardd demo       --db PATH [--out FILE]   (seed the demo ward, if empty)
+ *   wardd rules check FILE                    (validate a rule set)
  *
  * Exit 0 on success; otherwise one line on stderr and a non-zero status. */
 #include "app.h"
 #include "cli.h"
+#include "clinical.h"
 #include "db.h"
+#include "events.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
@@ -102,6 +105,14 @@ static int serve(cli_args *a)
     if (!app.writer)
         return fail("cannot start the database writer for %s", app.db_path);
     db_readers_init(app.db_path);
+    if (events_init(10000) != 0) {
+        fail("cannot start the event bus");
+        goto out;
+    }
+    if (clinical_start(&app, cli_get(a, "rules", NULL)) != 0) {
+        fail("cannot start clinical evaluation (rule set above)");
+        goto out;
+    }
     if (http_start(&app, &hopt, &port) != 0)
         goto out;
     if (write_port_file(cli_get(a, "port-file", NULL), port) != 0) {
@@ -117,12 +128,35 @@ static int serve(cli_args *a)
 out:
     atomic_store(&app.shutting_down, true);
     http_quiesce(&app);
+    events_shutdown(); /* ends open event streams, which http_stop would wait for */
     http_stop(&app, 10000);
+    clinical_stop(); /* before the writer: it may be storing alert transitions */
     db_writer_stop(app.writer);
     db_readers_close_all();
     if (status == 0)
         log_info("stopped cleanly");
     return status;
+}
+
+/* --- rules check ------------------------------------------------------------ */
+
+/* `wardd rules check FILE`: "ok: N rules, M terms" on stdout and exit 0, or
+ * every problem ("FILE: rule ID: field 'PATH': message"), one a line, on
+ * stderr and exit 1. */
+static int rules_check(cli_args *a)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    int rc;
+
+    if (!mem)
+        return fail("out of memory");
+    rc = rules_check_file(a->positional[0], mem);
+    fclose(mem);
+    fputs(text ? text : "", rc == 0 ? stdout : stderr);
+    free(text);
+    return rc == 0 ? 0 : 1;
 }
 
 /* --- the table -------------------------------------------------------------- */
@@ -134,6 +168,7 @@ static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL}
 static const char *const bed_flags[] = {"db", "id", "label", NULL};
 static const char *const db_flags[] = {"db", NULL};
 static const char *const demo_flags[] = {"db", "out", NULL};
+static const char *const no_flags[] = {NULL};
 
 static const struct command {
     const char *name;
@@ -154,6 +189,7 @@ static const struct command {
     {"migrate", NULL, db_flags, 0, cli_migrate, "migrate --db PATH"},
     {"backup", NULL, db_flags, 1, cli_backup, "backup --db PATH OUTFILE"},
     {"demo", NULL, demo_flags, 0, cli_demo, "demo --db PATH [--out FILE]"},
+    {"rules", "check", no_flags, 1, rules_check, "rules check FILE"},
 };
 
 static void usage(FILE *f)

@@ -115,23 +115,7 @@ static json_t *device_json(sqlite3_stmt *st)
 
 int store_device_list(db_conn *c, json_t **out)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_DEVICE_LIST);
-    json_t *devices = json_array();
-    int rc;
-
-    if (!st || !devices) {
-        json_decref(devices);
-        return -1;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(devices, device_json(st));
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(devices);
-        return -1;
-    }
-    *out = devices;
-    return 0;
+    return db_rows_json(db_prep(c, SQL_DEVICE_LIST), device_json, out);
 }
 
 int store_device_get(db_conn *c, int64_t id, json_t **out)

@@ -302,15 +302,6 @@ json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, 
     return latest_entry(code, st, num_col, text_col, time_col, now);
 }
 
-/* Steps a statement that returns no rows; resets it. 0 or -1. */
-static int obs_step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* --- re-filing after a back-dated admission or transfer ---------------------- */
 
 /* Recomputes a patient's `latest` rows after readings moved to or from them. */
@@ -321,13 +312,13 @@ int store_obs_rebuild_latest(db_conn *c, int64_t patient_id)
     if (!st)
         return -1;
     db_bind_int64(st, ":patient", patient_id);
-    if (obs_step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     st = db_prep(c, SQL_LATEST_REBUILD);
     if (!st)
         return -1;
     db_bind_int64(st, ":patient", patient_id);
-    return obs_step_done(st);
+    return db_step_done(st);
 }
 
 /* Claims the unassigned device readings of `bed` from `from` on. Sets
@@ -342,7 +333,7 @@ int store_obs_claim_unassigned(db_conn *c, int64_t patient_id, const char *bed, 
     db_bind_int64(st, ":patient", patient_id);
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":from", from);
-    if (obs_step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     if (sqlite3_changes(db_handle(c)) > 0)
         *moved = true;
@@ -360,7 +351,7 @@ int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t a
     db_bind_int64(st, ":patient", patient_id);
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":at", at);
-    if (obs_step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     if (sqlite3_changes(db_handle(c)) > 0)
         *moved = true;

@@ -163,14 +163,6 @@ static json_t *patient_render(sqlite3_stmt *st)
 }
 
 /* Runs a statement that returns no rows; 0 or -1. Resets it. */
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* The members of an object that are not null, as compact JSON text with
  * sorted keys (caller frees), or NULL on allocation failure. A missing or
  * non-object value gives "{}". */
@@ -219,7 +211,7 @@ static int open_stay(db_conn *c, int64_t patient_id, const char *bed, int64_t fr
     db_bind_int64(st, ":patient", patient_id);
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":from", from);
-    return step_done(st);
+    return db_step_done(st);
 }
 
 static int close_stay(db_conn *c, int64_t patient_id, int64_t at)
@@ -230,7 +222,7 @@ static int close_stay(db_conn *c, int64_t patient_id, int64_t at)
         return -1;
     db_bind_int64(st, ":patient", patient_id);
     db_bind_int64(st, ":at", at);
-    return step_done(st);
+    return db_step_done(st);
 }
 
 /* A patient's admission state for discharge and transfer. */
@@ -362,23 +354,7 @@ int store_patient_list(db_conn *c, const char *status, json_t **out)
     const char *sql = strcmp(status, "admitted") == 0     ? SQL_PATIENT_LIST_ADMITTED
                       : strcmp(status, "discharged") == 0 ? SQL_PATIENT_LIST_DISCHARGED
                                                           : SQL_PATIENT_LIST_ALL;
-    sqlite3_stmt *st = db_prep(c, sql);
-    json_t *list = json_array();
-    int rc;
-
-    if (!st || !list) {
-        json_decref(list);
-        return -1;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, patient_render(st));
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
-        return -1;
-    }
-    *out = list;
-    return 0;
+    return db_rows_json(db_prep(c, sql), patient_render, out);
 }
 
 /* Binds :set_<key> and :<key> for a plain text field of the patch. */
@@ -414,7 +390,7 @@ int store_patient_update(db_conn *c, int64_t id, const json_t *patch, int64_t no
     db_bind_text(st, ":ranges", ranges_text);
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":id", id);
-    if (step_done(st) != 0)
+    if (db_step_done(st) != 0)
         goto out;
     rc = sqlite3_changes(db_handle(c)) == 1 ? 0 : ERR_NOT_FOUND;
 out:
@@ -446,7 +422,7 @@ int store_patient_discharge(db_conn *c, int64_t id, int64_t at, int64_t now)
     db_bind_int64(st, ":at", at);
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":id", id);
-    if (step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     if (s.bed[0] && store_obs_release(c, id, s.bed, at, &moved) != 0)
         return -1;

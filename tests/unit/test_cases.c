@@ -13,6 +13,10 @@
  * through the incremental live state (engine_state_ingest per reading), and
  * the two results must be identical.
  *
+ * The comparison with expected.json lives in cases_check.h, shared with
+ * tests/integration/it_clinical.c, which replays the same folders through
+ * the HTTP API of a running wardd.
+ *
  * The repository root is the working directory, or $WARDD_ROOT. */
 #include "engine.h"
 #include "obs.h"
@@ -31,6 +35,8 @@
 
 #include <cmocka.h>
 
+#include "cases_check.h"
+
 typedef struct case_dir {
     char name[128];
     char path[1024];
@@ -40,192 +46,6 @@ static const char *root(void)
 {
     const char *r = getenv("WARDD_ROOT");
     return r != NULL && r[0] != '\0' ? r : ".";
-}
-
-static json_t *load_opt(const char *dir, const char *file)
-{
-    char p[1200];
-    snprintf(p, sizeof p, "%s/%s", dir, file);
-    FILE *f = fopen(p, "r");
-    if (f == NULL)
-        return NULL;
-    fclose(f);
-    json_error_t err;
-    json_t *j = json_load_file(p, 0, &err);
-    if (j == NULL)
-        fail_msg("%s: line %d: %s", p, err.line, err.text);
-    return j;
-}
-
-/* RFC 7396 JSON merge patch, in place. */
-static void merge_patch(json_t *target, const json_t *patch)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)patch, key, v)
-    {
-        if (json_is_null(v)) {
-            json_object_del(target, key);
-        } else if (json_is_object(v) && json_is_object(json_object_get(target, key))) {
-            merge_patch(json_object_get(target, key), v);
-        } else {
-            json_object_set(target, key, v);
-        }
-    }
-}
-
-static int failures;
-
-static void report(const char *cs, const char *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void report(const char *cs, const char *at, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "  %s at %s: ", cs, at);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    failures++;
-}
-
-static char *dump(const json_t *j)
-{
-    return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-}
-
-/* Expected value vs actual: numbers compared as numbers, null as null. */
-static bool same(const json_t *want, const json_t *got)
-{
-    if (json_is_number(want) && json_is_number(got))
-        return fabs(json_number_value(want) - json_number_value(got)) < 1e-6;
-    return json_equal((json_t *)want, (json_t *)got);
-}
-
-static void expect_field(const char *cs, const char *at, const char *what, const json_t *want,
-                         const json_t *got)
-{
-    if (got == NULL && json_is_null(want))
-        return;
-    if (got == NULL || !same(want, got)) {
-        char *w = dump(want), *g = got != NULL ? dump(got) : NULL;
-        report(cs, at, "%s: expected %s, got %s", what, w, g != NULL ? g : "(absent)");
-        free(w);
-        free(g);
-    }
-}
-
-/* Compares the keys of `want` with the same keys of object `got`. */
-static void expect_object(const char *cs, const char *at, const char *what, const json_t *want,
-                          const json_t *got)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)want, key, v)
-    {
-        char w[160];
-        snprintf(w, sizeof w, "%s.%s", what, key);
-        json_t *g = json_object_get(got, key);
-        if (json_is_object(v) && json_is_object(g))
-            expect_object(cs, at, w, v, g);
-        else
-            expect_field(cs, at, w, v, g);
-    }
-}
-
-static json_t *rule_ids(const json_t *arr)
-{
-    json_t *ids = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        json_array_append(ids, json_object_get(v, "rule"));
-    }
-    return ids;
-}
-
-static bool contains(const json_t *arr, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-            return true;
-    }
-    return false;
-}
-
-static void expect_set(const char *cs, const char *at, const char *what, const json_t *want,
-                       const json_t *got, bool exact)
-{
-    size_t i;
-    json_t *v;
-    bool ok = true;
-    json_array_foreach(want, i, v)
-    {
-        ok &= contains(got, json_string_value(v));
-    }
-    if (exact && json_array_size(want) != json_array_size(got))
-        ok = false;
-    if (!ok) {
-        char *w = dump(want), *g = dump(got);
-        report(cs, at, "%s: expected %s%s, got %s", what, exact ? "" : "to include ", w, g);
-        free(w);
-        free(g);
-    }
-}
-
-static void check_one(const char *cs, const json_t *chk, const json_t *res)
-{
-    const char *at = json_string_value(json_object_get(chk, "at"));
-    const json_t *dec = json_object_get(res, "decision");
-    json_t *v;
-    if ((v = json_object_get(chk, "decision")) != NULL)
-        expect_field(cs, at, "decision.action", v, json_object_get(dec, "action"));
-    json_t *ids = rule_ids(json_object_get(dec, "reasons"));
-    if ((v = json_object_get(chk, "reasons")) != NULL)
-        expect_set(cs, at, "decision.reasons", v, ids, true);
-    if ((v = json_object_get(chk, "reasons_include")) != NULL)
-        expect_set(cs, at, "decision.reasons", v, ids, false);
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(chk, "reasons_exclude"), i, x)
-    {
-        if (contains(ids, json_string_value(x)))
-            report(cs, at, "decision.reasons: %s must not fire", json_string_value(x));
-    }
-    json_decref(ids);
-    if ((v = json_object_get(chk, "missing")) != NULL)
-        expect_set(cs, at, "decision.missing", v, json_object_get(dec, "missing"), true);
-    if ((v = json_object_get(chk, "not_evaluated_include")) != NULL) {
-        json_t *ne = rule_ids(json_object_get(dec, "not_evaluated"));
-        expect_set(cs, at, "decision.not_evaluated", v, ne, false);
-        json_decref(ne);
-    }
-    /* terms: {"fever": 2, "hypoxia": null} or {"fever": {"grade": 2, "max_grade": 3}} */
-    const char *key;
-    json_object_foreach(json_object_get(chk, "terms"), key, v)
-    {
-        json_t *term = NULL;
-        json_array_foreach(json_object_get(res, "terms"), i,
-                           x) if (strcmp(json_string_value(json_object_get(x, "term")), key) == 0)
-            term = x;
-        char w[160];
-        snprintf(w, sizeof w, "terms.%s", key);
-        if (term == NULL)
-            report(cs, at, "%s: no such term", w);
-        else if (json_is_object(v))
-            expect_object(cs, at, w, v, term);
-        else
-            expect_field(cs, at, w, v, json_object_get(term, "grade"));
-    }
-    static const char *const parts[] = {"news2", "kdigo", "schedule"};
-    for (size_t p = 0; p < 3; p++)
-        if ((v = json_object_get(chk, parts[p])) != NULL)
-            expect_object(cs, at, parts[p], v, json_object_get(res, parts[p]));
 }
 
 static int compare_dose(const void *a, const void *b)
@@ -250,11 +70,11 @@ static void run_case(void **state)
 {
     const case_dir *cd = *state;
     const char *cs = cd->name;
-    json_t *patient = load_opt(cd->path, "patient.json");
-    json_t *obs = load_opt(cd->path, "observations.json");
-    json_t *doses = load_opt(cd->path, "doses.json");
-    json_t *patch = load_opt(cd->path, "ruleset_patch.json");
-    json_t *expected = load_opt(cd->path, "expected.json");
+    json_t *patient = cases_load_opt(cd->path, "patient.json");
+    json_t *obs = cases_load_opt(cd->path, "observations.json");
+    json_t *doses = cases_load_opt(cd->path, "doses.json");
+    json_t *patch = cases_load_opt(cd->path, "ruleset_patch.json");
+    json_t *expected = cases_load_opt(cd->path, "expected.json");
     assert_non_null(patient);
     assert_non_null(expected);
 
@@ -264,7 +84,7 @@ static void run_case(void **state)
     json_t *rdoc = json_load_file(rpath, 0, &jerr);
     assert_non_null(rdoc);
     if (patch != NULL)
-        merge_patch(rdoc, patch);
+        cases_merge_patch(rdoc, patch);
     rules_errors errs = {0};
     rules_set *rs = rules_load_json(rdoc, "il2-default.json", &errs);
     for (size_t i = 0; i < errs.n; i++)
@@ -315,7 +135,7 @@ static void run_case(void **state)
     for (size_t k = 0; k < nr; k++)
         assert_int_equal(engine_hist_add(all, rv[k].code, rv[k].t, rv[k].v), 0);
 
-    int before = failures;
+    int before = cases_failures;
     json_array_foreach(json_object_get(expected, "checks"), i, v)
     {
         const char *at_s = json_string_value(json_object_get(v, "at"));
@@ -326,7 +146,7 @@ static void run_case(void **state)
         assert_non_null(r);
         json_t *j = engine_result_to_json(r);
         assert_non_null(j);
-        check_one(cs, v, j);
+        cases_check(cs, v, j);
         if (getenv("WARDD_CASES_DUMP") != NULL) {
             char *s = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
             fprintf(stderr, "--- %s at %s\n%s\n", cs, at_s, s);
@@ -344,9 +164,10 @@ static void run_case(void **state)
         engine_result *r2 = engine_evaluate(rs, &pt, live, at, st);
         json_t *j2 = engine_result_to_json(r2);
         if (!json_equal(j, j2)) {
-            char *a = dump(j), *b = dump(j2);
-            report(cs, at_s, "live state result differs from replay:\n    replay %s\n    live   %s",
-                   a, b);
+            char *a = cases_dump(j), *b = cases_dump(j2);
+            cases_report(cs, at_s,
+                         "live state result differs from replay:\n    replay %s\n    live   %s", a,
+                         b);
             free(a);
             free(b);
         }
@@ -368,8 +189,8 @@ static void run_case(void **state)
     json_decref(doses);
     json_decref(patch);
     json_decref(expected);
-    if (failures != before)
-        fail_msg("%s: %d expectation(s) failed", cs, failures - before);
+    if (cases_failures != before)
+        fail_msg("%s: %d expectation(s) failed", cs, cases_failures - before);
 }
 
 static int compare_case(const void *a, const void *b)

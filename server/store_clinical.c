@@ -1,0 +1,218 @@
+/* store_clinical: what the clinical worker (clinical.c) and the toxicity
+ * view read: a patient's observation history in the engine's form, the
+ * admitted patients, and the devices on occupied beds. */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Used in #store_clinical_history(): index (patient_id, time_ms). */
+static const char SQL_HISTORY[] =
+    "SELECT code, value_num, value_text, time_ms, id FROM observations "
+    "WHERE patient_id = :patient AND time_ms <= :upto ORDER BY time_ms, id";
+
+/* Used in #store_clinical_history_since(). The unary + keeps SQLite off the
+ * patient index, so the scan is the rowid range of rows stored since the
+ * last load (a few), not the patient's whole history. */
+static const char SQL_HISTORY_SINCE[] =
+    "SELECT code, value_num, value_text, time_ms, id FROM observations "
+    "WHERE id > :after AND +patient_id = :patient ORDER BY id";
+
+/* Used in #store_clinical_patient_stamp(). */
+static const char SQL_PATIENT_STAMP[] = "SELECT updated_at, status FROM patients WHERE id = :id";
+
+/* Used in #store_clinical_admitted(). */
+static const char SQL_ADMITTED[] =
+    "SELECT id, updated_at, bed_id FROM patients WHERE status = 'admitted' ORDER BY id";
+
+/* Used in #store_clinical_bed_devices(): each active device on a bed with
+ * an admitted patient, with when that patient's stay in the bed began (a
+ * device is not "silent" for a patient who was not there). */
+static const char SQL_BED_DEVICES[] =
+    "SELECT d.id, d.serial, d.bed_id, p.id, d.last_seen, d.created_at, "
+    "(SELECT max(s.from_ms) FROM stays s WHERE s.bed_id = d.bed_id AND s.patient_id = p.id "
+    "AND s.to_ms IS NULL) FROM devices d "
+    "JOIN patients p ON p.bed_id = d.bed_id AND p.status = 'admitted' "
+    "WHERE d.revoked_at IS NULL ORDER BY d.id";
+
+/* The engine value of one row; -1 when the code or value is unknown to this
+ * build (e.g. a categorical value removed from the catalogue). */
+static int row_value(sqlite3_stmt *st, int *code_id, double *v)
+{
+    const obs_code *oc = obs_code_lookup(db_col_text(st, 0));
+
+    if (!oc)
+        return -1;
+    *code_id = oc->id;
+    if (oc->kind == OBS_CATEGORICAL) {
+        const char *text = db_col_text(st, 2);
+        for (int i = 0; oc->values && oc->values[i]; i++)
+            if (strcmp(oc->values[i], text) == 0) {
+                *v = i;
+                return 0;
+            }
+        return -1;
+    }
+    if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+        return -1;
+    *v = sqlite3_column_double(st, 1);
+    return 0;
+}
+
+static int visit_rows(sqlite3_stmt *st, store_obs_visit visit, void *arg, int64_t *max_id)
+{
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int code = -1, stop;
+        double v = 0;
+        int64_t id = sqlite3_column_int64(st, 4);
+        if (max_id && id > *max_id)
+            *max_id = id;
+        if (row_value(st, &code, &v) != 0)
+            continue;
+        stop = visit(arg, code, sqlite3_column_int64(st, 3), v, id);
+        if (stop != 0)
+            return stop;
+    }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_clinical_history(db_conn *c, int64_t patient_id, int64_t upto, store_obs_visit visit,
+                           void *arg)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_HISTORY);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_int64(st, ":upto", upto);
+    rc = visit_rows(st, visit, arg, NULL);
+    db_done(st);
+    return rc;
+}
+
+int store_clinical_history_since(db_conn *c, int64_t patient_id, int64_t after_id,
+                                 store_obs_visit visit, void *arg, int64_t *max_id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_HISTORY_SINCE);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_int64(st, ":after", after_id);
+    rc = visit_rows(st, visit, arg, max_id);
+    db_done(st);
+    return rc;
+}
+
+/* Grows a malloc'd array by one element; NULL when out of memory. */
+static void *grow(void **arr, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        void *p = realloc(*arr, ncap * size);
+        if (!p)
+            return NULL;
+        *arr = p;
+        *cap = ncap;
+    }
+    return (char *)*arr + (*n)++ * size;
+}
+
+int store_clinical_admitted(db_conn *c, store_admitted **out, size_t *n)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_ADMITTED);
+    void *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *n = 0;
+    *out = NULL;
+    if (!st)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_admitted *a = grow(&arr, n, &cap, sizeof *a);
+        if (!a) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        a->id = sqlite3_column_int64(st, 0);
+        a->updated_at = sqlite3_column_int64(st, 1);
+        snprintf(a->bed, sizeof a->bed, "%s", db_col_text(st, 2));
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(arr);
+        *n = 0;
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
+
+int store_clinical_bed_devices(db_conn *c, store_bed_device **out, size_t *n)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_BED_DEVICES);
+    void *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *n = 0;
+    *out = NULL;
+    if (!st)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_bed_device *d = grow(&arr, n, &cap, sizeof *d);
+        int64_t heard, stay;
+        if (!d) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        d->device_id = sqlite3_column_int64(st, 0);
+        snprintf(d->serial, sizeof d->serial, "%s", db_col_text(st, 1));
+        snprintf(d->bed, sizeof d->bed, "%s", db_col_text(st, 2));
+        d->patient_id = sqlite3_column_int64(st, 3);
+        heard = sqlite3_column_type(st, 4) != SQLITE_NULL ? sqlite3_column_int64(st, 4)
+                                                          : sqlite3_column_int64(st, 5);
+        stay = sqlite3_column_type(st, 6) != SQLITE_NULL ? sqlite3_column_int64(st, 6) : 0;
+        d->last_heard_ms = heard > stay ? heard : stay;
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(arr);
+        *n = 0;
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
+
+int store_snapshot_begin(db_conn *c)
+{
+    return db_exec(c, "BEGIN") == SQLITE_OK ? 0 : -1;
+}
+
+void store_snapshot_end(db_conn *c)
+{
+    db_exec(c, "COMMIT");
+}
+
+int store_clinical_patient_stamp(db_conn *c, int64_t id, int64_t *updated_at, bool *admitted)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_PATIENT_STAMP);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":id", id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *updated_at = sqlite3_column_int64(st, 0);
+        *admitted = strcmp(db_col_text(st, 1), "admitted") == 0;
+    }
+    db_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}

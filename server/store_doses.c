@@ -1,0 +1,150 @@
+/* store_doses: dose records (API.md "Doses"). */
+#include "store.h"
+#include "timefmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Used in #store_dose_insert(). The unique (patient_id, time_ms) index
+ * makes a second record of one slot a conflict. */
+static const char SQL_DOSE_INSERT[] =
+    "INSERT INTO doses (patient_id, time_ms, status, reason, override_reason, decision, "
+    "recorded_by, user_id, created_at) VALUES (:patient, :time, :status, :reason, :override, "
+    ":decision, :by, :user, :now) ON CONFLICT (patient_id, time_ms) DO NOTHING";
+
+#define DOSE_COLS                                                                                  \
+    "id, patient_id, time_ms, status, reason, override_reason, decision, recorded_by, created_at"
+
+/* Used in #store_dose_get(). */
+static const char SQL_DOSE_GET[] = "SELECT " DOSE_COLS " FROM doses WHERE id = :id";
+
+/* Used in #store_dose_list(). */
+static const char SQL_DOSE_LIST[] =
+    "SELECT " DOSE_COLS " FROM doses WHERE patient_id = :patient ORDER BY time_ms, id";
+
+/* Used in #store_dose_engine(). */
+static const char SQL_DOSE_ENGINE[] =
+    "SELECT time_ms, status FROM doses WHERE patient_id = :patient ORDER BY time_ms, id";
+
+int store_dose_insert(db_conn *c, const store_dose *d, const principal *who, int64_t now,
+                      int64_t *id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_DOSE_INSERT);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", d->patient_id);
+    db_bind_int64(st, ":time", d->time_ms);
+    db_bind_text(st, ":status", d->given ? "given" : "held");
+    db_bind_text(st, ":reason", d->reason);
+    db_bind_text(st, ":override", d->override_reason);
+    db_bind_text(st, ":decision", d->decision);
+    db_bind_text(st, ":by", who ? who->name : "(command line)");
+    if (who && who->id && who->role != ROLE_DEVICE)
+        db_bind_int64(st, ":user", who->id);
+    db_bind_int64(st, ":now", now);
+    rc = sqlite3_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sqlite3_changes(db_handle(c)) == 0)
+        return ERR_ALREADY_EXISTS;
+    *id = sqlite3_last_insert_rowid(db_handle(c));
+    return 0;
+}
+
+static json_t *opt_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    return t ? json_string((const char *)t) : json_null();
+}
+
+static json_t *dose_row(sqlite3_stmt *st)
+{
+    char t1[TIMEFMT_LEN], t2[TIMEFMT_LEN];
+
+    return json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "patient_id",
+                     (json_int_t)sqlite3_column_int64(st, 1), "time",
+                     timefmt_format(sqlite3_column_int64(st, 2), t1, sizeof t1), "status",
+                     db_col_text(st, 3), "reason", opt_text(st, 4), "override_reason",
+                     opt_text(st, 5), "decision", db_col_text(st, 6), "recorded_by",
+                     db_col_text(st, 7), "created_at",
+                     timefmt_format(sqlite3_column_int64(st, 8), t2, sizeof t2));
+}
+
+int store_dose_get(db_conn *c, int64_t id, json_t **out)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_DOSE_GET);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":id", id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = dose_row(st);
+    db_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_dose_list(db_conn *c, int64_t patient_id, json_t **out)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_DOSE_LIST);
+    json_t *list = json_array();
+    int rc;
+
+    if (!st || !list) {
+        json_decref(list);
+        return -1;
+    }
+    db_bind_int64(st, ":patient", patient_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(list, dose_row(st));
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return -1;
+    }
+    *out = list;
+    return 0;
+}
+
+int store_dose_engine(db_conn *c, int64_t patient_id, engine_dose **out, size_t *n)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_DOSE_ENGINE);
+    engine_dose *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            engine_dose *p = realloc(arr, ncap * sizeof *p);
+            if (!p) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            arr = p;
+            cap = ncap;
+        }
+        arr[*n].t_ms = sqlite3_column_int64(st, 0);
+        arr[*n].given = strcmp(db_col_text(st, 1), "given") == 0;
+        (*n)++;
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(arr);
+        *n = 0;
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
