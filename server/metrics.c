@@ -1,6 +1,7 @@
 /* metrics: see metrics.h. */
 #include "metrics.h"
 #include "app.h"
+#include "clinical.h"
 #include "events.h"
 #include "http.h"
 
@@ -40,6 +41,32 @@ void metrics_count_readings(unsigned accepted, unsigned duplicates, unsigned rej
 void metrics_count_storage_failure(void)
 {
     atomic_fetch_add(&storage_failures, 1);
+}
+
+/* The clinical worker's counters (clinical.h). */
+static void render_clinical(FILE *f)
+{
+    clinical_stats cs;
+
+    clinical_get_stats(&cs);
+    fprintf(f,
+            "# HELP wardd_clinical_jobs_total Patient evaluations on the live path.\n"
+            "# TYPE wardd_clinical_jobs_total counter\nwardd_clinical_jobs_total %llu\n"
+            "# HELP wardd_clinical_readings_total Readings the live path evaluated.\n"
+            "# TYPE wardd_clinical_readings_total counter\n"
+            "wardd_clinical_readings_total %llu\n"
+            "# HELP wardd_clinical_engine_seconds_total Engine CPU time on the live path.\n"
+            "# TYPE wardd_clinical_engine_seconds_total counter\n"
+            "wardd_clinical_engine_seconds_total{phase=\"ingest\"} %.6f\n"
+            "wardd_clinical_engine_seconds_total{phase=\"evaluate\"} %.6f\n"
+            "# HELP wardd_clinical_tick_seconds_total Time in timed re-evaluations.\n"
+            "# TYPE wardd_clinical_tick_seconds_total counter\n"
+            "wardd_clinical_tick_seconds_total %.6f\n"
+            "# HELP wardd_clinical_ticks_total Timed re-evaluation rounds.\n"
+            "# TYPE wardd_clinical_ticks_total counter\nwardd_clinical_ticks_total %llu\n",
+            (unsigned long long)cs.jobs, (unsigned long long)cs.readings,
+            (double)cs.ingest_ns / 1e9, (double)cs.eval_ns / 1e9, (double)cs.tick_ns / 1e9,
+            (unsigned long long)cs.ticks);
 }
 
 char *metrics_render(struct app *app)
@@ -97,6 +124,7 @@ char *metrics_render(struct app *app)
             "wardd_db_storage_failures_total %llu\n",
             (unsigned long long)commits, (unsigned long long)jobs, (double)commit_ns / 1e9,
             (unsigned long long)atomic_load(&storage_failures));
+    render_clinical(f);
     fclose(f);
     return buf;
 }
