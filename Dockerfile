@@ -24,4 +24,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
   CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["/usr/local/bin/wardd"]
 CMD ["serve", "--listen", "0.0.0.0:8080", "--db", "/var/lib/wardd/ward.db", \
-     "--web", "/usr/share/wardd/web"]
+     "--web", "/usr/share/wardd/web", "--rules", "/usr/share/wardd/rules/il2-default.json"]
