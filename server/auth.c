@@ -1,5 +1,6 @@
 /* auth: see auth.h. */
 #include "auth.h"
+#include "route.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
@@ -39,9 +40,17 @@ int auth_resolve(struct req *r)
     if (!c)
         return -1;
     secret_token_hash(token, hash);
-    rc = store_session_lookup(c, hash, timefmt_now_ms(), &r->who);
-    if (rc == 0)
+    /* Devices post far more often than staff call: on device routes look
+     * among devices first, elsewhere among sessions first. */
+    if (r->route && r->route->min_role == ROLE_DEVICE) {
         rc = store_device_lookup_token(c, hash, &r->who);
+        if (rc == 0)
+            rc = store_session_lookup(c, hash, timefmt_now_ms(), &r->who);
+    } else {
+        rc = store_session_lookup(c, hash, timefmt_now_ms(), &r->who);
+        if (rc == 0)
+            rc = store_device_lookup_token(c, hash, &r->who);
+    }
     if (rc < 0)
         return -1;
     return rc ? AUTH_OK : AUTH_INVALID;
