@@ -1,0 +1,574 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark driver behind `make bench` (docs/performance.md).
+#
+# Prints the machine and the versions, then one line per figure:
+#   NAME VALUE UNIT vs BASELINE VALUE UNIT = RATIO (target ...)
+# or "NAME NOT MEASURED: reason (target ...)". Every figure is the median of
+# three runs, its baseline measured in the same invocation (interleaved with
+# it where both are throughputs). Lines starting with "#" are context. The
+# same lines go to $BUILD/bench/results.txt.
+#
+# Everything runs on 127.0.0.1 on ports the kernel (wardd, mhd_floor) or this
+# script (influxd) picks, never 8080/18080; scratch data lives under
+# $BUILD/bench-tmp and is removed on exit; every server started here is
+# stopped by its pid. The scale database is cached under $BUILD/bench-cache,
+# keyed by its row count.
+#
+# Environment:
+#   BENCH_DURATION     seconds per load run (default 10)
+#   BENCH_SCALE_ROWS   readings in the scale database (default 50457600: a
+#                      year of 16 beds x 6 vital codes at one a minute)
+#   BENCH_ONLY         space-separated subset of: ingest alert engine query
+#                      memory scale (default: all)
+#   BENCH_KEEP=1       keep the scratch directory
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+WARDD="$BUILD/wardd"
+BB="$BUILD/bench"
+TMP="$BUILD/bench-tmp/run.$$"
+CACHE="$BUILD/bench-cache"
+RESULTS="$BB/results.txt"
+DUR=${BENCH_DURATION:-10}
+RUNS=3
+SCALE_ROWS=${BENCH_SCALE_ROWS:-50457600}
+ONLY=${BENCH_ONLY:-ingest alert engine query memory scale}
+PW="bench-password-1"
+CONNS=64
+WRK_THREADS=2
+
+for b in "$WARDD" "$BB/mhd_floor" "$BB/loadgen" "$BB/sse_probe" "$BB/engine_cost" "$BB/bulkload"; do
+    [ -x "$b" ] || { echo "bench: $b is missing (run make bench)" >&2; exit 1; }
+done
+for t in wrk influxd curl sqlite3; do
+    command -v "$t" >/dev/null || { echo "bench: $t is missing (tools/deps.sh bench)" >&2; exit 1; }
+done
+
+mkdir -p "$TMP" "$CACHE" "$BB"
+: >"$RESULTS"
+
+# --- processes ----------------------------------------------------------------
+PIDS=()
+# shellcheck disable=SC2317 # invoked by the trap
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    PIDS=()
+    if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+    local keep=() p
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]+"${keep[@]}"}")
+}
+
+# stop_pid PID: SIGTERM, wait up to 15 s, then SIGKILL.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    forget_pid "$1"
+}
+
+wait_port_file() { # FILE PID
+    for _ in $(seq 200); do
+        [ -s "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_wardd DB NAME: sets WPID and WPORT.
+start_wardd() {
+    rm -f "$TMP/$2.port"
+    "$WARDD" serve --listen 127.0.0.1:0 --port-file "$TMP/$2.port" --db "$1" \
+        >>"$TMP/$2.log" 2>&1 &
+    WPID=$!
+    PIDS+=("$WPID")
+    wait_port_file "$TMP/$2.port" "$WPID" || { echo "bench: wardd did not start (see $TMP/$2.log)" >&2; exit 1; }
+    WPORT=$(cat "$TMP/$2.port")
+}
+
+start_floor() { # sets FPID and FPORT
+    rm -f "$TMP/floor.port"
+    "$BB/mhd_floor" --port-file "$TMP/floor.port" --max-seconds 3600 >>"$TMP/floor.log" 2>&1 &
+    FPID=$!
+    PIDS+=("$FPID")
+    wait_port_file "$TMP/floor.port" "$FPID" || { echo "bench: mhd_floor did not start" >&2; exit 1; }
+    FPORT=$(cat "$TMP/floor.port")
+}
+
+# A free loopback port for influxd (which cannot use port 0 and report it),
+# below the kernel's ephemeral range so no client connection holds it.
+free_port() {
+    local p lo
+    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+    [ "$lo" -gt 12000 ] || lo=32768
+    for _ in $(seq 200); do
+        p=$((10000 + RANDOM % (lo - 10000)))
+        case "$p" in 8080|18080|8086|8088) continue ;; esac
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+# start_influx: InfluxDB 1.6 with its defaults except: loopback addresses,
+# data/meta/wal in the scratch dir, no usage reporting, no HTTP access log,
+# no _internal monitor database. wal-fsync-delay stays at its default "0s":
+# the WAL is fsynced on every write. Sets IPID and IPORT.
+start_influx() {
+    local attempt
+    for attempt in 1 2 3; do
+        start_influx_once && return 0
+        echo "# influxd did not start (attempt $attempt): $(tail -1 "$TMP/influx.log")" >&2
+    done
+    echo "bench: influxd did not start (see $TMP/influx.log)" >&2
+    exit 1
+}
+start_influx_once() {
+    local d="$TMP/influx" rpc
+    rm -rf "$d"
+    mkdir -p "$d"
+    IPORT=$(free_port)
+    rpc=$(free_port)
+    [ "$rpc" != "$IPORT" ] || rpc=$((IPORT + 1))
+    cat >"$d/influxdb.conf" <<EOF
+reporting-enabled = false
+bind-address = "127.0.0.1:$rpc"
+[meta]
+  dir = "$d/meta"
+[data]
+  dir = "$d/data"
+  wal-dir = "$d/wal"
+  wal-fsync-delay = "0s"
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$IPORT"
+  log-enabled = false
+[logging]
+  level = "warn"
+EOF
+    influxd run -config "$d/influxdb.conf" >>"$TMP/influx.log" 2>&1 &
+    IPID=$!
+    PIDS+=("$IPID")
+    for _ in $(seq 300); do
+        if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$IPORT/ping" 2>/dev/null | grep -q 204; then
+            curl -s --max-time 30 -XPOST "http://127.0.0.1:$IPORT/query" \
+                --data-urlencode "q=CREATE DATABASE bench" >/dev/null
+            return 0
+        fi
+        if ! kill -0 "$IPID" 2>/dev/null; then
+            wait "$IPID" 2>/dev/null || true
+            forget_pid "$IPID"
+            return 1
+        fi
+        sleep 0.1
+    done
+    stop_pid "$IPID"
+    return 1
+}
+
+# --- numbers --------------------------------------------------------------------
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+calc() { awk "BEGIN {printf \"%s\", $1}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
+fmt_ms() { awk -v v="$1" 'BEGIN {printf "%.2f", v}'; }
+now_ms() { date +%s%3N; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+
+emit() { echo "$*" | tee -a "$RESULTS"; }
+MET=0 MISSED=0 NOTM=0
+# verdict VALUE OP TARGET: counts met / missed.
+verdict() {
+    if awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {exit !((op == ">=") ? (v >= t) : (v <= t))}'; then
+        MET=$((MET + 1))
+    else
+        MISSED=$((MISSED + 1))
+    fi
+}
+
+# wrk_ingest URL MODE SOURCE BATCH TAG START_MS: one closed-loop run; sets
+# W_RATE (requests/s), W_REQS, W_ERRS, W_P50_MS, W_P99_MS.
+wrk_ingest() {
+    local out
+    out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DUR}s" --timeout 30s -s "$ROOT/bench/ingest.lua" \
+        "$1" -- "$2" "$3" "$4" "$5" "$6" "$WRK_THREADS" 2>&1 | grep '^WRK' || true)
+    parse_wrk "$out"
+}
+parse_wrk() {
+    [ -n "$1" ] || { echo "bench: wrk produced no result" >&2; exit 1; }
+    W_REQS=$(echo "$1" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+    local dus; dus=$(echo "$1" | sed -n 's/.*duration_us=\([0-9]*\).*/\1/p')
+    W_ERRS=$(( $(echo "$1" | sed -n 's/.*status_errors=\([0-9]*\).*/\1/p') + \
+               $(echo "$1" | sed -n 's/.*socket_errors=\([0-9]*\).*/\1/p') ))
+    W_RATE=$(calc "$W_REQS * 1000000 / $dus")
+    W_P50_MS=$(calc "$(echo "$1" | sed -n 's/.*p50_us=\([0-9]*\).*/\1/p') / 1000")
+    W_P99_MS=$(calc "$(echo "$1" | sed -n 's/.*p99_us=\([0-9]*\).*/\1/p') / 1000")
+}
+# wrk_get URL [TOKEN]: one connection, sequential GETs for 5 s.
+wrk_get() {
+    local out hdr=()
+    [ -n "${2:-}" ] && hdr=(-H "Authorization: Bearer $2")
+    out=$(wrk -t1 -c1 -d5s --timeout 30s "${hdr[@]}" -s "$ROOT/bench/get.lua" "$1" 2>&1 | grep '^WRK' || true)
+    parse_wrk "$out"
+    [ "$W_ERRS" = 0 ] || echo "# warning: $W_ERRS failed GETs on $1" | tee -a "$RESULTS"
+}
+
+json_num() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.e+-]*\).*/\1/p" <<<"$1" | head -1; }
+json_str() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" <<<"$1" | head -1; }
+
+# engine_metrics PORT: "JOBS READINGS SECONDS" of the clinical live path
+# (wardd_clinical_* in /metrics; zeros when absent).
+engine_metrics() {
+    curl -s --max-time 10 "http://127.0.0.1:$1/metrics" | awk '
+        /^wardd_clinical_jobs_total / {j = $2}
+        /^wardd_clinical_readings_total / {r = $2}
+        /^wardd_clinical_engine_seconds_total/ {s += $2}
+        END {printf "%d %d %f\n", j, r, s}'
+}
+
+login() { # PORT -> token
+    curl -s --max-time 30 -H 'Content-Type: application/json' \
+        -d "{\"username\":\"bench\",\"password\":\"$PW\"}" "http://127.0.0.1:$1/api/v1/session" |
+        sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+
+# --- the ward every figure starts from -----------------------------------------
+# prepare_ward DB: wardd schema, an admin "bench", 64 beds B1..B64 each with a
+# device and an admitted patient (DB.beds: "TOKEN PATIENT DEVICE BED").
+prepare_ward() {
+    local db=$1
+    "$WARDD" migrate --db "$db" >/dev/null 2>>"$TMP/setup.log"
+    echo "$PW" | "$WARDD" user add --db "$db" --username bench --role admin >/dev/null 2>>"$TMP/setup.log"
+    start_wardd "$db" setup
+    "$BB/loadgen" setup --url "http://127.0.0.1:$WPORT" --user bench --password "$PW" \
+        --beds 64 --prefix B --out "$db.beds" 2>>"$TMP/setup.log"
+    stop_pid "$WPID"
+}
+
+# add_series DB: 24 h of one reading a second of six vitals for the patient
+# in B1 (bulk loaded, ending at SERIES_END_MS); sets SERIES_PATIENT.
+SERIES_END_MS=$(( $(date +%s) * 1000 - 60000 ))
+SERIES_FROM_MS=$(( SERIES_END_MS - 86400000 ))
+add_series() {
+    local _token patient device bed
+    read -r _token patient device bed <"$1.beds"
+    "$BB/bulkload" series --db "$1" --patient "$patient" --device "$device" --bed "$bed" \
+        --hours 24 --hz 1 --end-ms "$SERIES_END_MS" >"$1.series.json"
+    SERIES_PATIENT=$patient
+    sync # measure on a settled disk, not during the write-back of the load
+}
+
+iso() { date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%SZ; }
+
+# Everything below runs inside main(), which bash reads whole before running
+# it: editing this file during a run cannot derail the run.
+main() {
+    # --- header ---------------------------------------------------------------------
+    {
+        echo "# wardd benchmarks ($(date -u +%Y-%m-%dT%H:%M:%SZ)); docs/performance.md"
+        echo "# machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
+        echo "# versions: $(gcc --version | head -1); sqlite $(pkg-config --modversion sqlite3); libmicrohttpd $(pkg-config --modversion libmicrohttpd); jansson $(pkg-config --modversion jansson); $(influxd version 2>/dev/null | head -1); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+        rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)")
+        if git -C "$ROOT" rev-parse -q --verify HEAD >/dev/null 2>&1 &&
+            ! git -C "$ROOT" diff --quiet HEAD -- server include schema 2>/dev/null; then
+            rev="$rev + uncommitted changes"
+        fi
+        echo "# wardd: $rev; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "# each figure: median of $RUNS runs; load runs ${DUR} s, $CONNS connections, wrk -t$WRK_THREADS on the same $(nproc) cores"
+    } | tee -a "$RESULTS"
+
+    want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+    TEMPLATE="$TMP/template.db"
+    prepare_ward "$TEMPLATE"
+    copy_template() { cp "$TEMPLATE" "$1"; cp "$TEMPLATE.beds" "$1.beds"; sync; }
+
+    SINGLE_RATE="" BATCH_RATE="" WARDD_US_PER_READING="" SERIES_MS="" EMPTY_MB_PER_M=""
+
+    # --- ingest: wardd vs the HTTP floor vs InfluxDB ------------------------------
+    if want ingest; then
+        copy_template "$TMP/ingest.db"
+        start_wardd "$TMP/ingest.db" ingest
+        INGEST_PID=$WPID INGEST_PORT=$WPORT
+        start_floor
+        start_influx
+        WURL="http://127.0.0.1:$INGEST_PORT" FURL="http://127.0.0.1:$FPORT" IURL="http://127.0.0.1:$IPORT"
+        # Reading times: each wrk run starts its device clocks one minute later
+        # than the previous one, from 20 min ago (they advance ~1 ms per sample).
+        T0=$(( $(now_ms) - 1200000 ))
+        tag=0
+        next_start() { tag=$((tag + 1)); START=$((T0 + tag * 60000)); }
+        sent_wardd=0 sent_influx=0 errs=0
+        # warm-up (not counted)
+        next_start; DUR=3 wrk_ingest "$FURL" floor "$TMP/ingest.db.beds" 1 "$tag" "$START"
+        next_start; DUR=3 wrk_ingest "$WURL" wardd "$TMP/ingest.db.beds" 1 "$tag" "$START"
+        sent_wardd=$((sent_wardd + W_REQS))
+        next_start; DUR=3 wrk_ingest "$IURL" influx 64 1 "$tag" "$START"
+        sent_influx=$((sent_influx + W_REQS))
+        F=() S=() IS=() CPU=() B=() IB=() BL=() SL=()
+        read -r e_jobs0 e_rd0 e_sec0 <<<"$(engine_metrics "$INGEST_PORT")"
+        for r in $(seq $RUNS); do
+            next_start; wrk_ingest "$FURL" floor "$TMP/ingest.db.beds" 1 "$tag" "$START"
+            F+=("$W_RATE"); errs=$((errs + W_ERRS))
+            c0=$(cpu_ticks "$INGEST_PID")
+            next_start; wrk_ingest "$WURL" wardd "$TMP/ingest.db.beds" 1 "$tag" "$START"
+            c1=$(cpu_ticks "$INGEST_PID")
+            S+=("$W_RATE"); SL+=("$W_P99_MS"); errs=$((errs + W_ERRS)); sent_wardd=$((sent_wardd + W_REQS))
+            CPU+=("$(calc "($c1 - $c0) * 1000000 / $TCK / $W_REQS")")
+            next_start; wrk_ingest "$IURL" influx 64 1 "$tag" "$START"
+            IS+=("$W_RATE"); errs=$((errs + W_ERRS)); sent_influx=$((sent_influx + W_REQS))
+        done
+        read -r e_jobs1 e_rd1 e_sec1 <<<"$(engine_metrics "$INGEST_PORT")"
+        next_start; DUR=3 wrk_ingest "$WURL" wardd "$TMP/ingest.db.beds" 100 "$tag" "$START"
+        sent_wardd=$((sent_wardd + W_REQS * 100))
+        next_start; DUR=3 wrk_ingest "$IURL" influx 64 100 "$tag" "$START"
+        sent_influx=$((sent_influx + W_REQS * 100))
+        for r in $(seq $RUNS); do
+            next_start; wrk_ingest "$WURL" wardd "$TMP/ingest.db.beds" 100 "$tag" "$START"
+            B+=("$(calc "$W_RATE * 100")"); BL+=("$W_P99_MS"); errs=$((errs + W_ERRS))
+            sent_wardd=$((sent_wardd + W_REQS * 100))
+            next_start; wrk_ingest "$IURL" influx 64 100 "$tag" "$START"
+            IB+=("$(calc "$W_RATE * 100")"); errs=$((errs + W_ERRS)); sent_influx=$((sent_influx + W_REQS * 100))
+        done
+        SINGLE_RATE=$(median "${S[@]}") FLOOR_RATE=$(median "${F[@]}") ISINGLE=$(median "${IS[@]}")
+        BATCH_RATE=$(median "${B[@]}") IBATCH=$(median "${IB[@]}")
+        WARDD_US_PER_READING=$(median "${CPU[@]}")
+        emit "ingest_single $(calc "int($SINGLE_RATE + 0.5)") req/s vs mhd_floor $(calc "int($FLOOR_RATE + 0.5)") req/s = $(ratio "$SINGLE_RATE" "$FLOOR_RATE") (target >= 0.40)"
+        verdict "$(ratio "$SINGLE_RATE" "$FLOOR_RATE")" ">=" 0.40
+        emit "ingest_batch $(calc "int($BATCH_RATE + 0.5)") readings/s vs influxdb_batch $(calc "int($IBATCH + 0.5)") readings/s = $(ratio "$BATCH_RATE" "$IBATCH") (target >= 1.2)"
+        verdict "$(ratio "$BATCH_RATE" "$IBATCH")" ">=" 1.2
+        emit "ingest_single $(calc "int($SINGLE_RATE + 0.5)") req/s vs influxdb_single $(calc "int($ISINGLE + 0.5)") req/s = $(ratio "$SINGLE_RATE" "$ISINGLE") (target >= 3.0)"
+        verdict "$(ratio "$SINGLE_RATE" "$ISINGLE")" ">=" 3.0
+        emit "# ingest runs: floor ${F[*]} | wardd single ${S[*]} (p99 ${SL[*]} ms) | influx single ${IS[*]} | wardd batch ${B[*]} (p99 ${BL[*]} ms) | influx batch ${IB[*]}; wardd CPU ${CPU[*]} us per single reading"
+        if [ "$e_rd1" != "$e_rd0" ]; then
+            emit "# in-server clinical live path during the single-reading runs (/metrics): $(fmt_ms "$(calc "($e_sec1 - $e_sec0) * 1000000 / ($e_rd1 - $e_rd0)")") us (wall) per reading, $(fmt_ms "$(calc "($e_rd1 - $e_rd0) / ($e_jobs1 - $e_jobs0 + 0.000001)")") readings per evaluation"
+        fi
+        [ "$errs" = 0 ] || emit "# warning: $errs failed requests during the ingest runs"
+        # Check that what was acknowledged was stored.
+        stop_pid "$INGEST_PID"
+        stored=$(sqlite3 "$TMP/ingest.db" "SELECT count(*) FROM observations WHERE msg_id LIKE 'r%'")
+        icount=$(curl -s --max-time 120 -G "$IURL/query" --data-urlencode "db=bench" \
+            --data-urlencode "q=SELECT count(value) FROM obs" | sed -n 's/.*"values":\[\[[^,]*,\([0-9]*\)\]\].*/\1/p')
+        emit "# stored: wardd $stored readings for $sent_wardd acknowledged; influxdb ${icount:-?} points for $sent_influx acknowledged"
+        db_bytes=$(( $(stat -c %s "$TMP/ingest.db") + $(stat -c %s "$TMP/ingest.db-wal" 2>/dev/null || echo 0) ))
+        all_rows=$(sqlite3 "$TMP/ingest.db" "SELECT count(*) FROM observations")
+        EMPTY_MB_PER_M=$(calc "$db_bytes / 1048576 / ($all_rows / 1000000)")
+        stop_pid "$FPID"
+        stop_pid "$IPID"
+        rm -rf "$TMP/influx"
+    fi
+
+    # --- alert latency -------------------------------------------------------------
+    if want alert; then
+        copy_template "$TMP/alert.db"
+        start_wardd "$TMP/alert.db" alert
+        AURL="http://127.0.0.1:$WPORT"
+        A50=() A99=() R50=() R99=() LRATE=() reason=""
+        for r in $(seq $RUNS); do
+            # background: 64 devices, one reading each every 64 ms = 1000 readings/s
+            "$BB/loadgen" run --url "$AURL" --beds-file "$TMP/alert.db.beds" --interval-ms 64 \
+                --batch 1 --duration-s 600 --tag "a$r" >"$TMP/alert-load-$r.json" 2>>"$TMP/alert.log" &
+            LPID=$!
+            PIDS+=("$LPID")
+            sleep 2
+            out=$("$BB/sse_probe" --url "$AURL" --user bench --password "$PW" --probes 100 \
+                --tag "A$r" --timeout-ms 5000 2>>"$TMP/alert.log" || true)
+            stop_pid "$LPID"
+            load=$(cat "$TMP/alert-load-$r.json")
+            LRATE+=("$(json_num "$load" readings_per_s)")
+            if [ "$(json_str "$out" status)" != ok ]; then
+                reason=$(json_str "$out" reason)
+                [ -n "$reason" ] || reason="the probe failed (see $TMP/alert.log)"
+                break
+            fi
+            A50+=("$(json_num "$out" alert_p50_ms)") A99+=("$(json_num "$out" alert_p99_ms)")
+            R50+=("$(json_num "$out" post_p50_ms)") R99+=("$(json_num "$out" post_p99_ms)")
+            emit "# alert run $r: $out; background $load"
+        done
+        stop_pid "$WPID"
+        if [ -n "$reason" ]; then
+            emit "alert_latency_p50 NOT MEASURED: $reason (target: none)"
+            emit "alert_latency_p99 NOT MEASURED: $reason (target <= 50 ms)"
+            NOTM=$((NOTM + 1))
+        else
+            a50=$(median "${A50[@]}") a99=$(median "${A99[@]}") r50=$(median "${R50[@]}") r99=$(median "${R99[@]}")
+            emit "alert_latency_p50 $(calc "int($a50 * 100 + 0.5) / 100") ms vs post_201_p50 $(calc "int($r50 * 100 + 0.5) / 100") ms = $(ratio "$a50" "$r50") (target: none)"
+            emit "alert_latency_p99 $(calc "int($a99 * 100 + 0.5) / 100") ms vs post_201_p99 $(calc "int($r99 * 100 + 0.5) / 100") ms = $(ratio "$a99" "$r99") (target <= 50 ms)"
+            verdict "$a99" "<=" 50
+            emit "# background load during the probes: ${LRATE[*]} readings/s"
+        fi
+    fi
+
+    # --- engine cost ---------------------------------------------------------------
+    if want engine; then
+        E=() EB=() EF=()
+        for r in $(seq $RUNS); do
+            out=$("$BB/engine_cost" --rules "$ROOT/schema/rules/il2-default.json" --hours 72)
+            E+=("$(sed -n 's/.*"single":{[^}]*"median_us":\([0-9.]*\).*/\1/p' <<<"$out")")
+            EB+=("$(sed -n 's/.*"batch":{[^}]*"median_us":\([0-9.]*\).*/\1/p' <<<"$out")")
+            EF+=("$(sed -n 's/.*"facts":{[^}]*"median_us":\([0-9.]*\).*/\1/p' <<<"$out")")
+        done
+        e=$(median "${E[@]}") eb=$(median "${EB[@]}") ef=$(median "${EF[@]}")
+        if [ -n "$WARDD_US_PER_READING" ]; then
+            base="wardd_cpu $(calc "int($WARDD_US_PER_READING * 10 + 0.5) / 10") us/reading"
+            rt=$(ratio "$e" "$WARDD_US_PER_READING")
+        else
+            base="wardd_cpu (not run) us/reading" rt="n/a"
+        fi
+        emit "engine_cost $(fmt_ms "$e") us/reading vs $base = $rt (target <= 5 us)"
+        verdict "$e" "<=" 5
+        emit "# engine_cost: 72 h of one patient ($(json_num "$out" readings) readings), ingest + full evaluate per reading: ${E[*]} us; per minute's readings: ${EB[*]} us/reading (median $eb); ingest + engine_state_facts per reading: ${EF[*]} us (median $ef)"
+    fi
+
+    # --- series and ward queries -----------------------------------------------------
+    # query_figures DB LABEL: sets Q_SERIES (ms), Q_FLOOR (ms), Q_WARD (ms).
+    query_figures() {
+        local db=$1 token url s=() f=() w=() out
+        start_wardd "$db" "query-$2"
+        token=$(login "$WPORT")
+        url="http://127.0.0.1:$WPORT/api/v1/patients/$SERIES_PATIENT/series?codes=hr,rr,spo2,temp,sbp,dbp&buckets=1000&from=$(iso "$SERIES_FROM_MS")&to=$(iso "$SERIES_END_MS")"
+        n=$(curl -s --max-time 60 -H "Authorization: Bearer $token" "$url" | grep -o '"n":' | wc -l)
+        # warm-up: the pages of the series and the statement caches (not counted)
+        wrk_get "$url" "$token"
+        "$BB/bulkload" query --db "$db" --patient "$SERIES_PATIENT" --buckets 1000 \
+            --from-ms "$SERIES_FROM_MS" --to-ms "$SERIES_END_MS" --reps 3 >/dev/null
+        emit "# $2 series response: $n buckets over six codes (expected 6000)"
+        for r in $(seq $RUNS); do
+            wrk_get "$url" "$token"; s+=("$W_P50_MS")
+            out=$("$BB/bulkload" query --db "$db" --patient "$SERIES_PATIENT" --buckets 1000 \
+                --from-ms "$SERIES_FROM_MS" --to-ms "$SERIES_END_MS" --reps 10)
+            f+=("$(json_num "$out" median_ms)")
+            wrk_get "http://127.0.0.1:$WPORT/api/v1/ward" "$token"; w+=("$W_P50_MS")
+        done
+        stop_pid "$WPID"
+        Q_SERIES=$(median "${s[@]}") Q_FLOOR=$(median "${f[@]}") Q_WARD=$(median "${w[@]}")
+        emit "# $2 runs: series ${s[*]} ms; sql floor ${f[*]} ms; ward ${w[*]} ms"
+    }
+
+    if want query; then
+        copy_template "$TMP/query.db"
+        add_series "$TMP/query.db"
+        query_figures "$TMP/query.db" empty
+        SERIES_MS=$Q_SERIES
+        start_floor
+        g=()
+        for r in $(seq $RUNS); do wrk_get "http://127.0.0.1:$FPORT/"; g+=("$W_P50_MS"); done
+        stop_pid "$FPID"
+        fg=$(median "${g[@]}")
+        emit "series_query $(fmt_ms "$Q_SERIES") ms vs sql_floor $(fmt_ms "$Q_FLOOR") ms = $(ratio "$Q_SERIES" "$Q_FLOOR") (target <= 20 ms)"
+        verdict "$Q_SERIES" "<=" 20
+        emit "ward_query $(fmt_ms "$Q_WARD") ms vs mhd_floor_get $(calc "int($fg * 1000 + 0.5) / 1000") ms = $(ratio "$Q_WARD" "$fg") (target <= 5 ms)"
+        verdict "$Q_WARD" "<=" 5
+    fi
+
+    # --- memory --------------------------------------------------------------------
+    if want memory; then
+        # Peak RSS (VmHWM) of a fresh wardd over: the viewer's login (the SSE
+        # clients' session), then 60 s of the load. VmHWM is read after the
+        # login and reset (clear_refs 5) so that the load's own peak is known
+        # too; the figure is the larger of the two.
+        M=() I=() L=() G=() notes=""
+        hwm() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+        for r in $(seq $RUNS); do
+            copy_template "$TMP/mem.db"
+            start_wardd "$TMP/mem.db" "mem-$r"
+            sleep 2
+            I+=("$(hwm "$WPID")")
+            token=$(login "$WPORT")
+            after_login=$(hwm "$WPID")
+            L+=("$after_login")
+            echo 5 >"/proc/$WPID/clear_refs"
+            out=$("$BB/loadgen" run --url "http://127.0.0.1:$WPORT" --beds-file "$TMP/mem.db.beds" \
+                --interval-ms 1000 --batch 6 --duration-s 60 --sse 50 --token "$token" \
+                --tag "m$r" 2>>"$TMP/mem.log" || true)
+            load=$(hwm "$WPID")
+            G+=("$load")
+            M+=("$(awk -v a="$after_login" -v b="$load" 'BEGIN {print (a > b) ? a : b}')")
+            notes="$notes | run $r: $out"
+            stop_pid "$WPID"
+            rm -f "$TMP/mem.db" "$TMP/mem.db-wal" "$TMP/mem.db-shm"
+        done
+        m=$(median "${M[@]}") i=$(median "${I[@]}")
+        emit "memory $m MB vs wardd_idle $i MB = $(ratio "$m" "$i") (target <= 64 MB)"
+        verdict "$m" "<=" 64
+        emit "# memory (peak RSS, VmHWM): idle ${I[*]} MB; after one login (argon2id) ${L[*]} MB; during the 60 s load alone ${G[*]} MB (median $(median "${G[@]}"))$notes"
+    fi
+
+    # --- scale -----------------------------------------------------------------------
+    if want scale; then
+        YEAR="$CACHE/year-$SCALE_ROWS.db"
+        if [ ! -s "$YEAR" ]; then
+            echo "# building the scale database ($SCALE_ROWS readings; cached in $YEAR)..." | tee -a "$RESULTS"
+            rm -f "$YEAR.tmp" "$YEAR.tmp-wal" "$YEAR.tmp-shm"
+            "$WARDD" migrate --db "$YEAR.tmp" >/dev/null 2>>"$TMP/setup.log"
+            "$BB/bulkload" year --db "$YEAR.tmp" --rows "$SCALE_ROWS" >"$YEAR.json.tmp" 2>>"$TMP/bulkload.log"
+            mv "$YEAR.json.tmp" "$YEAR.json"
+            mv "$YEAR.tmp" "$YEAR"
+        fi
+        emit "# scale database: $(cat "$YEAR.json")"
+        year_bytes=$(stat -c %s "$YEAR")
+        year_rows=$(json_num "$(cat "$YEAR.json")" rows)
+        cp "$YEAR" "$TMP/scale.db"
+        sync # the copy's write-back would otherwise slow the first figures
+        # the bench ward on top of the year: user, 64 beds, the series patient
+        echo "$PW" | "$WARDD" user add --db "$TMP/scale.db" --username bench --role admin >/dev/null 2>>"$TMP/setup.log"
+        start_wardd "$TMP/scale.db" scale-setup
+        "$BB/loadgen" setup --url "http://127.0.0.1:$WPORT" --user bench --password "$PW" \
+            --beds 64 --prefix B --out "$TMP/scale.db.beds" 2>>"$TMP/setup.log"
+        stop_pid "$WPID"
+        add_series "$TMP/scale.db"
+        query_figures "$TMP/scale.db" scale
+        start_wardd "$TMP/scale.db" scale
+        T0=$(( $(now_ms) - 1200000 ))
+        SB=()
+        DUR=3 wrk_ingest "http://127.0.0.1:$WPORT" wardd "$TMP/scale.db.beds" 100 s0 "$T0"
+        for r in $(seq $RUNS); do
+            wrk_ingest "http://127.0.0.1:$WPORT" wardd "$TMP/scale.db.beds" 100 "s$r" $((T0 + r * 60000))
+            SB+=("$(calc "$W_RATE * 100")")
+        done
+        stop_pid "$WPID"
+        sb=$(median "${SB[@]}")
+        emit "# scale ingest_batch runs: ${SB[*]} readings/s"
+        if [ -n "$BATCH_RATE" ]; then
+            emit "scale_ingest_batch $(calc "int($sb + 0.5)") readings/s vs ingest_batch $(calc "int($BATCH_RATE + 0.5)") readings/s = $(ratio "$sb" "$BATCH_RATE") (target >= 0.80)"
+            verdict "$(ratio "$sb" "$BATCH_RATE")" ">=" 0.80
+        else
+            emit "scale_ingest_batch $(calc "int($sb + 0.5)") readings/s vs ingest_batch (not run) = n/a (target >= 0.80)"
+        fi
+        if [ -n "$SERIES_MS" ]; then
+            emit "scale_series_query $(fmt_ms "$Q_SERIES") ms vs series_query $(fmt_ms "$SERIES_MS") ms = $(ratio "$Q_SERIES" "$SERIES_MS") (target <= 1.25)"
+            verdict "$(ratio "$Q_SERIES" "$SERIES_MS")" "<=" 1.25
+        else
+            emit "scale_series_query $(fmt_ms "$Q_SERIES") ms vs series_query (not run) = n/a (target <= 1.25)"
+        fi
+        mbm=$(calc "$year_bytes / 1048576 / ($year_rows / 1000000)")
+        if [ -n "$EMPTY_MB_PER_M" ]; then
+            empty="$(calc "int($EMPTY_MB_PER_M * 10 + 0.5) / 10")"
+        else
+            empty="(not run)"
+        fi
+        emit "scale_db_size $(calc "int($mbm * 10 + 0.5) / 10") MB per million readings vs empty_db $empty MB per million readings = $(ratio "$mbm" "${EMPTY_MB_PER_M:-0}") (target: none; $(calc "int($year_bytes / 104857.6 + 0.5) / 10") MiB for $year_rows readings)"
+        rm -f "$TMP/scale.db" "$TMP/scale.db-wal" "$TMP/scale.db-shm"
+    fi
+
+    emit "# targets: $MET met, $MISSED missed, $NOTM not measured; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+main "$@"; exit $?
