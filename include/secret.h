@@ -63,14 +63,15 @@ void secret_token_hash(const char *token, char out[SECRET_HASH_HEX]);
  * and a fresh random salt, at the cost chosen by secret_set_pwhash_cost().
  * Writes a NUL-terminated string of fewer than SECRET_PWHASH_LEN bytes.
  * Returns 0, or -1 (out of memory, or a NULL password; out is then "").
- * Slow on purpose (~0.1 s and 64 MiB at the default cost): never call it
+ * Slow on purpose (argon2id m = 19 MiB, t = 2: OWASP's floor; at most two
+ * run at once, bounding memory): never call it
  * on a path an unauthenticated client can repeat without a rate limit. The
  * password policy is not checked here: see secret_password_acceptable(). */
 int secret_password_hash(const char *password, char out[SECRET_PWHASH_LEN]);
 
 /* Selects the cost of secret_password_hash(): minimal != 0 uses libsodium's
  * OPSLIMIT_MIN/MEMLIMIT_MIN (tests only: fast, and weak), 0 restores the
- * default OPSLIMIT_INTERACTIVE/MEMLIMIT_INTERACTIVE. Process-wide; set it
+ * default m = 19 MiB, t = 2. Process-wide; set it
  * before worker threads start. */
 void secret_set_pwhash_cost(int minimal);
 

@@ -2,6 +2,7 @@
  * include/secret.h). All cryptography is libsodium's. */
 #include "secret.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -69,16 +70,45 @@ void secret_token_hash(const char *token, char out[SECRET_HASH_HEX])
     sodium_bin2hex(out, SECRET_HASH_HEX, digest, sizeof digest);
 }
 
+/* argon2id at OWASP's recommended floor (m = 19 MiB, t = 2, p = 1)
+ * rather than libsodium's "interactive" 64 MiB: a login must not cost a
+ * quarter of the server's memory budget. Parameters live in each stored
+ * hash, so hashes made at another cost still verify. */
+#define PWHASH_OPS 2ULL
+#define PWHASH_MEM ((size_t)19 * 1024 * 1024)
+/* At most this many argon2id computations at once: bounds peak memory
+ * (2 x 19 MiB) however many logins arrive together. */
+#define PWHASH_CONCURRENT 2
+
+static pthread_mutex_t pwhash_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pwhash_free = PTHREAD_COND_INITIALIZER;
+static int pwhash_running;
+
+static void pwhash_enter(void)
+{
+    pthread_mutex_lock(&pwhash_lock);
+    while (pwhash_running >= PWHASH_CONCURRENT)
+        pthread_cond_wait(&pwhash_free, &pwhash_lock);
+    pwhash_running++;
+    pthread_mutex_unlock(&pwhash_lock);
+}
+
+static void pwhash_leave(void)
+{
+    pthread_mutex_lock(&pwhash_lock);
+    pwhash_running--;
+    pthread_cond_signal(&pwhash_free);
+    pthread_mutex_unlock(&pwhash_lock);
+}
+
 static unsigned long long pwhash_ops(void)
 {
-    return atomic_load(&pwhash_minimal) ? crypto_pwhash_OPSLIMIT_MIN
-                                        : crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    return atomic_load(&pwhash_minimal) ? crypto_pwhash_OPSLIMIT_MIN : PWHASH_OPS;
 }
 
 static size_t pwhash_mem(void)
 {
-    return atomic_load(&pwhash_minimal) ? crypto_pwhash_MEMLIMIT_MIN
-                                        : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    return atomic_load(&pwhash_minimal) ? crypto_pwhash_MEMLIMIT_MIN : PWHASH_MEM;
 }
 
 void secret_set_pwhash_cost(int minimal)
@@ -88,11 +118,16 @@ void secret_set_pwhash_cost(int minimal)
 
 int secret_password_hash(const char *password, char out[SECRET_PWHASH_LEN])
 {
+    int rc;
+
     out[0] = '\0';
     if (password == NULL)
         return -1;
-    if (crypto_pwhash_str_alg(out, password, strlen(password), pwhash_ops(), pwhash_mem(),
-                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    pwhash_enter();
+    rc = crypto_pwhash_str_alg(out, password, strlen(password), pwhash_ops(), pwhash_mem(),
+                               crypto_pwhash_ALG_ARGON2ID13);
+    pwhash_leave();
+    if (rc != 0) {
         out[0] = '\0';
         return -1;
     }
@@ -107,9 +142,14 @@ static bool stored_ok(const char *stored)
 
 int secret_password_verify(const char *stored, const char *password)
 {
+    int rc;
+
     if (!stored_ok(stored) || password == NULL)
         return -1;
-    return crypto_pwhash_str_verify(stored, password, strlen(password)) == 0 ? 0 : -1;
+    pwhash_enter();
+    rc = crypto_pwhash_str_verify(stored, password, strlen(password));
+    pwhash_leave();
+    return rc == 0 ? 0 : -1;
 }
 
 bool secret_password_needs_rehash(const char *stored)
