@@ -53,6 +53,10 @@ int db_step_exists(sqlite3_stmt *st);
  * failed; nothing returned). */
 int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out);
 
+/* Steps `st` once and resets it: 1 with *out = render(st) for a row, 0 for
+ * none, -1 on failure (st NULL, a failed step, or render returning NULL). */
+int db_row_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out);
+
 /* Column text or "" when NULL. */
 const char *db_col_text(sqlite3_stmt *st, int col);
 

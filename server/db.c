@@ -153,6 +153,22 @@ int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t *
     return 0;
 }
 
+int db_row_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out)
+{
+    int rc;
+
+    if (!st)
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = render(st);
+        if (!*out)
+            rc = SQLITE_ERROR;
+    }
+    db_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int db_exec(db_conn *c, const char *sql)
 {
     char *err = NULL;

@@ -248,16 +248,11 @@ static json_t *alert_row(sqlite3_stmt *st)
 int store_alert_get(db_conn *c, int64_t id, json_t **out)
 {
     sqlite3_stmt *st = db_prep(c, SQL_ALERT_GET);
-    int rc;
 
     if (!st)
         return -1;
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = alert_row(st);
-    db_done(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return db_row_json(st, alert_row, out);
 }
 
 int store_alert_list(db_conn *c, const char *state, int64_t patient_id, int limit, json_t **out)
@@ -266,25 +261,17 @@ int store_alert_list(db_conn *c, const char *state, int64_t patient_id, int limi
     const char *sql = patient_id > 0 ? (all ? SQL_ALERT_LIST_PATIENT : SQL_ALERT_LIST_PATIENT_STATE)
                                      : (all ? SQL_ALERT_LIST_ALL : SQL_ALERT_LIST_STATE);
     sqlite3_stmt *st = db_prep(c, sql);
-    json_t *list = json_array();
-    int rc;
+    json_t *list = NULL;
 
-    if (!st || !list) {
-        json_decref(list);
+    if (!st)
         return -1;
-    }
     if (patient_id > 0)
         db_bind_int64(st, ":patient", patient_id);
     if (!all)
         db_bind_text(st, ":state", state);
     db_bind_int64(st, ":limit", limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, alert_row(st));
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
+    if (db_rows_json(st, alert_row, &list) != 0)
         return -1;
-    }
     *out = json_pack("{s:o}", "alerts", list);
     return 0;
 }

@@ -78,38 +78,21 @@ static json_t *dose_row(sqlite3_stmt *st)
 int store_dose_get(db_conn *c, int64_t id, json_t **out)
 {
     sqlite3_stmt *st = db_prep(c, SQL_DOSE_GET);
-    int rc;
 
     if (!st)
         return -1;
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = dose_row(st);
-    db_done(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return db_row_json(st, dose_row, out);
 }
 
 int store_dose_list(db_conn *c, int64_t patient_id, json_t **out)
 {
     sqlite3_stmt *st = db_prep(c, SQL_DOSE_LIST);
-    json_t *list = json_array();
-    int rc;
 
-    if (!st || !list) {
-        json_decref(list);
+    if (!st)
         return -1;
-    }
     db_bind_int64(st, ":patient", patient_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, dose_row(st));
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
-        return -1;
-    }
-    *out = list;
-    return 0;
+    return db_rows_json(st, dose_row, out);
 }
 
 int store_dose_engine(db_conn *c, int64_t patient_id, engine_dose **out, size_t *n)

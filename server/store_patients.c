@@ -334,19 +334,11 @@ out:
 int store_patient_get(db_conn *c, int64_t id, json_t **out)
 {
     sqlite3_stmt *st = db_prep(c, SQL_PATIENT_GET);
-    int rc;
 
     if (!st)
         return -1;
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = patient_render(st);
-        if (!*out)
-            rc = SQLITE_ERROR;
-    }
-    db_done(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return db_row_json(st, patient_render, out);
 }
 
 int store_patient_list(db_conn *c, const char *status, json_t **out)
