@@ -134,7 +134,7 @@ browser: all
 	@tools/deps.sh test
 	@tests/e2e/run.sh $(abspath $(BUILD)/wardd)
 
-LINT_SRC = $(wildcard server/*.[ch] include/*.h tests/unit/*.c tests/integration/*.[ch] \
+LINT_SRC = $(wildcard server/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
              tools/*/*.[ch] bench/*.c)
 lint:
 	@tools/deps.sh test

@@ -17,31 +17,14 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #define MIN 60000
-
-static const char *root(void)
-{
-    const char *r = getenv("WARDD_ROOT");
-    return r != NULL && r[0] != '\0' ? r : ".";
-}
-
-static json_t *default_doc(void)
-{
-    char p[600];
-    json_error_t err;
-    json_t *j;
-
-    snprintf(p, sizeof p, "%s/schema/rules/il2-default.json", root());
-    j = json_load_file(p, 0, &err);
-    if (j == NULL)
-        fail_msg("%s: %s", p, err.text);
-    return j;
-}
 
 /* The defaults of docs/rules.md 7.8 with the file's values. */
 static rules_alerts cfg(void)
 {
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     rules_set *rs = rules_load_json(doc, "il2-default.json", NULL);
     rules_alerts a;
 
@@ -99,7 +82,7 @@ static const alert_cond *find(const alert_cond *c, size_t n, const char *key)
 static void test_config_defaults_and_file(void **state)
 {
     rules_alerts a = cfg();
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     rules_set *rs;
 
     (void)state;
@@ -131,7 +114,7 @@ static void test_config_defaults_and_file(void **state)
 
 static void test_config_errors_are_precise(void **state)
 {
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     json_t *al = json_object_get(doc, "alerts");
     rules_errors errs = {0};
     rules_set *rs;

@@ -35,18 +35,14 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "cases_check.h"
 
 typedef struct case_dir {
     char name[128];
     char path[1024];
 } case_dir;
-
-static const char *root(void)
-{
-    const char *r = getenv("WARDD_ROOT");
-    return r != NULL && r[0] != '\0' ? r : ".";
-}
 
 static int compare_dose(const void *a, const void *b)
 {
@@ -79,7 +75,7 @@ static void run_case(void **state)
     assert_non_null(expected);
 
     char rpath[600];
-    snprintf(rpath, sizeof rpath, "%s/schema/rules/il2-default.json", root());
+    snprintf(rpath, sizeof rpath, "%s/schema/rules/il2-default.json", test_root());
     json_error_t jerr;
     json_t *rdoc = json_load_file(rpath, 0, &jerr);
     assert_non_null(rdoc);
@@ -201,7 +197,7 @@ static int compare_case(const void *a, const void *b)
 int main(void)
 {
     char dir[600];
-    snprintf(dir, sizeof dir, "%s/tests/cases", root());
+    snprintf(dir, sizeof dir, "%s/tests/cases", test_root());
     DIR *d = opendir(dir);
     if (d == NULL) {
         fprintf(stderr, "cannot open %s (run from the repository root or set WARDD_ROOT)\n", dir);

@@ -195,7 +195,7 @@ static void test_commits_fewer_than_jobs(void **state)
     pthread_mutex_destroy(&res.lock);
 }
 
-static void test_submit_after_stop_refused_by_run(void **state)
+static void test_start_fails_on_unopenable_path(void **state)
 {
     db_writer *w = db_writer_start("/nonexistent-dir/x.db");
     (void)state;
@@ -210,7 +210,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_and_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_fewer_than_jobs, setup, teardown),
-        cmocka_unit_test(test_submit_after_stop_refused_by_run),
+        cmocka_unit_test(test_start_fails_on_unopenable_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,31 +21,16 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #define H INT64_C(3600000)
 /* 2026-03-02T00:00:00Z */
 #define D1 INT64_C(1772409600000)
 
-static const char *root(void)
-{
-    const char *r = getenv("WARDD_ROOT");
-    return r != NULL && r[0] != '\0' ? r : ".";
-}
-
-static json_t *default_doc(void)
-{
-    char p[600];
-    snprintf(p, sizeof p, "%s/schema/rules/il2-default.json", root());
-    json_error_t err;
-    json_t *j = json_load_file(p, 0, &err);
-    if (j == NULL)
-        fail_msg("%s: %s", p, err.text);
-    return j;
-}
-
 /* The default set with its rules replaced by `rules_json` (an array). */
 static rules_set *with_rules(const char *rules_json)
 {
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     json_error_t err;
     json_t *rules = json_loads(rules_json, 0, &err);
     if (rules == NULL)
@@ -63,7 +48,7 @@ static rules_set *with_rules(const char *rules_json)
 
 static rules_set *default_set(void)
 {
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     rules_set *rs = rules_load_json(doc, "il2-default.json", NULL);
     json_decref(doc);
     assert_non_null(rs);
@@ -371,7 +356,7 @@ static void test_schedule(void **state)
     assert_int_equal(s.next_dose_ms, D1 + 8 * H);
     rules_unref(rs);
 
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     json_object_set_new(json_object_get(doc, "schedule"), "utc_offset_minutes", json_integer(60));
     rs = rules_load_json(doc, "x.json", NULL);
     assert_non_null(rs);
@@ -481,7 +466,7 @@ static void test_cost(void **state)
 static void test_s5_counts_fresh_criteria(void **state)
 {
     (void)state;
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     json_object_set_new(json_object_get(doc, "consensus"), "policy", json_string("S5"));
     rules_set *rs = rules_load_json(doc, "x.json", NULL);
     json_decref(doc);

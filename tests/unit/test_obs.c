@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,37 +158,8 @@ static const char *const flag_spec[] = {
 };
 #define N_FLAGS (sizeof flag_spec / sizeof flag_spec[0])
 
-static const char *const term_spec[] = {
-    "fever",
-    "hypotension",
-    "hypertension",
-    "sinus_tachycardia",
-    "atrial_fibrillation",
-    "supraventricular_tachycardia",
-    "ventricular_tachycardia",
-    "hypoxia",
-    "creatinine_increased",
-    "acute_kidney_injury",
-    "blood_bilirubin_increased",
-    "aspartate_aminotransferase_increased",
-    "alanine_aminotransferase_increased",
-    "platelet_count_decreased",
-    "weight_gain",
-    "edema_limbs",
-    "capillary_leak_syndrome",
-    "confusion",
-    "somnolence",
-    "depressed_level_of_consciousness",
-    "hypokalemia",
-    "hyperkalemia",
-    "acidosis",
-    "diarrhea",
-    "nausea",
-    "vomiting",
-    "chills",
-    "urine_output_decreased",
-};
-#define N_TERMS (sizeof term_spec / sizeof term_spec[0])
+/* The clinician-graded terms: CLINICAL.md's list (test_support.h). */
+#define N_TERMS TEST_N_CLINICAL_TERMS
 
 static const struct {
     const char *code;
@@ -293,7 +266,7 @@ static void test_catalogue_flags_and_grades(void **state)
     }
     for (size_t i = 0; i < N_TERMS; i++) {
         char code[64];
-        snprintf(code, sizeof code, "ctcae.%s", term_spec[i]);
+        snprintf(code, sizeof code, "ctcae.%s", test_clinical_terms[i]);
         const obs_code *c = obs_code_lookup(code);
         if (c == NULL) {
             fail_msg("grade %s missing", code);
@@ -686,7 +659,7 @@ static void test_grades(void **state)
     for (size_t i = 0; i < N_TERMS; i++) {
         for (int g = 0; g <= 5; g++) {
             snprintf(text, sizeof text, "{\"code\":\"ctcae.%s\",\"value\":%d,\"time\":\"%s\"}",
-                     term_spec[i], g, NOW_TEXT);
+                     test_clinical_terms[i], g, NOW_TEXT);
             assert_true(accept(text).value == g);
         }
     }

@@ -14,22 +14,7 @@
 
 #include <cmocka.h>
 
-static const char *root(void)
-{
-    const char *r = getenv("WARDD_ROOT");
-    return r != NULL && r[0] != '\0' ? r : ".";
-}
-
-static json_t *default_doc(void)
-{
-    char p[600];
-    snprintf(p, sizeof p, "%s/schema/rules/il2-default.json", root());
-    json_error_t err;
-    json_t *j = json_load_file(p, 0, &err);
-    if (j == NULL)
-        fail_msg("%s: %s", p, err.text);
-    return j;
-}
+#include "test_support.h"
 
 static bool has_error(const rules_errors *e, const char *needle)
 {
@@ -44,36 +29,6 @@ static void print_errors(const rules_errors *e)
     for (size_t i = 0; i < e->n; i++)
         fprintf(stderr, "    %s\n", e->items[i].text);
 }
-
-/* CLINICAL.md "Term identifiers": the default set grades all of them. */
-static const char *const clinical_terms[] = {"fever",
-                                             "hypotension",
-                                             "hypertension",
-                                             "sinus_tachycardia",
-                                             "atrial_fibrillation",
-                                             "supraventricular_tachycardia",
-                                             "ventricular_tachycardia",
-                                             "hypoxia",
-                                             "creatinine_increased",
-                                             "acute_kidney_injury",
-                                             "blood_bilirubin_increased",
-                                             "aspartate_aminotransferase_increased",
-                                             "alanine_aminotransferase_increased",
-                                             "platelet_count_decreased",
-                                             "weight_gain",
-                                             "edema_limbs",
-                                             "capillary_leak_syndrome",
-                                             "confusion",
-                                             "somnolence",
-                                             "depressed_level_of_consciousness",
-                                             "hypokalemia",
-                                             "hyperkalemia",
-                                             "acidosis",
-                                             "diarrhea",
-                                             "nausea",
-                                             "vomiting",
-                                             "chills",
-                                             "urine_output_decreased"};
 
 /* CLINICAL.md item 1-3: the rows and criteria the default set selects. */
 static const char *const clinical_rules[] = {
@@ -93,7 +48,7 @@ static const char *const clinical_rules[] = {
 static void test_default_loads(void **state)
 {
     (void)state;
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     rules_errors errs = {0};
     rules_set *rs = rules_load_json(doc, "il2-default.json", &errs);
     print_errors(&errs);
@@ -101,13 +56,13 @@ static void test_default_loads(void **state)
     assert_int_equal(errs.n, 0);
     assert_string_equal(rs->name, "il2-default");
     assert_int_equal(rs->policy, RULES_POLICY_S4B);
-    for (size_t i = 0; i < sizeof clinical_terms / sizeof clinical_terms[0]; i++) {
-        int ti = rules_term_index(rs, clinical_terms[i]);
+    for (size_t i = 0; i < TEST_N_CLINICAL_TERMS; i++) {
+        int ti = rules_term_index(rs, test_clinical_terms[i]);
         if (ti < 0)
-            fail_msg("term %s missing", clinical_terms[i]);
+            fail_msg("term %s missing", test_clinical_terms[i]);
         assert_true(rs->terms[ti].clinician_code >= 0);
     }
-    assert_int_equal(rs->n_terms, sizeof clinical_terms / sizeof clinical_terms[0]);
+    assert_int_equal(rs->n_terms, TEST_N_CLINICAL_TERMS);
     for (size_t i = 0; i < sizeof clinical_rules / sizeof clinical_rules[0]; i++) {
         bool found = false;
         for (size_t k = 0; k < rs->n_rules; k++)
@@ -139,7 +94,7 @@ static void test_check_file_ok(void **state)
 {
     (void)state;
     char p[600], out[256] = {0};
-    snprintf(p, sizeof p, "%s/schema/rules/il2-default.json", root());
+    snprintf(p, sizeof p, "%s/schema/rules/il2-default.json", test_root());
     FILE *f = fmemopen(out, sizeof out - 1, "w");
     assert_int_equal(rules_check_file(p, f), 0);
     fclose(f);
@@ -172,7 +127,7 @@ static json_t *rule_by_id(json_t *doc, const char *id)
 static void test_errors_name_file_rule_field(void **state)
 {
     (void)state;
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     json_t *rs1 = rule_by_id(doc, "L24-RS-1");
     json_object_set_new(json_object_get(rs1, "resume"), "when",
                         json_pack("{s:s, s:s}", "latest", "spo2", "gt", "ninety"));
@@ -198,51 +153,51 @@ static void test_errors_name_file_rule_field(void **state)
 static void test_semantic_errors(void **state)
 {
     (void)state;
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     json_object_set_new(rule_by_id(doc, "L24-GI-1"), "when",
                         json_pack("{s:s, s:i}", "latest", "fobt", "gt", 1));
     expect_invalid(doc, "rule L24-GI-1: field 'when': a categorical value is compared with 'in'");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_object_set_new(rule_by_id(doc, "L24-RS-1"), "when",
                         json_pack("{s:s, s:f}", "peak_since_hold", "creatinine", "gt", 1.5));
     expect_invalid(doc, "peak_since_hold is only allowed in a resume condition");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_object_set_new(rule_by_id(doc, "CWG-R-HR"), "action", json_string("hold"));
     expect_invalid(doc, "rule CWG-R-HR: field 'action': consensus criteria");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_object_set_new(rule_by_id(doc, "CWG-A-HR"), "id", json_string("CWG-R-HR"));
     expect_invalid(doc, "rule CWG-R-HR: field 'id': duplicate rule id");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_object_set_new(rule_by_id(doc, "L24-NE-1"), "when", json_pack("{s:s}", "ref", "nope"));
     expect_invalid(doc, "rule L24-NE-1: field 'when.ref': no condition named 'nope'");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_object_set_new(rule_by_id(doc, "CWG-R-UO"), "when",
                         json_pack("{s:s, s:i, s:i}", "sum", "hr", "hours", 8, "ge", 80));
     expect_invalid(doc, "sum needs an interval code");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_object_set_new(json_object_get(doc, "schedule"), "make_up_held_doses", json_true());
     expect_invalid(doc, "schedule: field 'make_up_held_doses': only false is supported");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_object_set_new(json_object_get(doc, "consensus"), "policy", json_string("S6"));
     expect_invalid(doc, "consensus: field 'policy': expected S4b or S5");
     json_decref(doc);
 
     /* a numeric 'latest' with no freshness window would never go stale */
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_t *fr = json_array_get(json_object_get(doc, "freshness"), 0);
     json_t *codes = json_object_get(fr, "codes");
     size_t i;
@@ -257,7 +212,7 @@ static void test_semantic_errors(void **state)
     expect_invalid(doc, "numeric code 'spo2' is read as 'latest' but has no freshness window");
     json_decref(doc);
 
-    doc = default_doc();
+    doc = test_default_rules_doc();
     json_t *t0 = json_array_get(json_object_get(doc, "terms"), 0);
     json_object_set_new(json_array_get(json_object_get(t0, "grades"), 0), "grade", json_integer(5));
     expect_invalid(doc, "term fever: field 'grades[0].grade': expected an integer 1-4");
@@ -300,7 +255,7 @@ static void test_bad_files(void **state)
 static void test_swap_and_refs(void **state)
 {
     (void)state;
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     rules_set *active = rules_load_json(doc, "il2-default.json", NULL);
     assert_non_null(active);
     json_object_set_new(doc, "version", json_string("two"));
@@ -318,7 +273,7 @@ static void test_swap_and_refs(void **state)
 static void test_policy_s5(void **state)
 {
     (void)state;
-    json_t *doc = default_doc();
+    json_t *doc = test_default_rules_doc();
     json_object_set_new(json_object_get(doc, "consensus"), "policy", json_string("S5"));
     rules_set *rs = rules_load_json(doc, "x.json", NULL);
     assert_non_null(rs);
