@@ -7,26 +7,31 @@
  * Replays H hours (default 72) of one realistic IL-2 patient through the
  * live path of the clinical worker (server/clinical.c cache_advance and
  * process_patient): per job, the job's readings are added to the history,
- * engine_state_ingest() brings the live state to the newest of them, and
- * engine_evaluate() with that state produces the result the alerts are
- * derived from; the result is freed. The patient: a bedside monitor sends
- * hr, rr, spo2, sbp, dbp and map every minute and temp every 5 minutes;
- * urine hourly, weight daily, six labs every 12 h, oxygen during a
- * desaturation; a fever episode (up to 40.3 Cel), a hypotensive episode
+ * engine_live_advance() brings the live state to the newest of them, the
+ * state's digest is compared with the last full evaluation's, and
+ * engine_evaluate() with the state runs only when they differ
+ * (engine_state_digest(), engine_digest_same()). The patient: a bedside
+ * monitor sends hr, rr, spo2, sbp, dbp and map every minute and temp every
+ * 5 minutes; urine hourly, weight daily, six labs every 12 h, oxygen during
+ * a desaturation; a fever episode (up to 40.3 Cel), a hypotensive episode
  * (SBP 85) and a creatinine rise; doses every 8 h, two of them held.
  *
- * Two ways of cutting the same readings into jobs:
+ * Reported (each the median of --reps replays, default 1):
  *   single  every reading is its own job (a device posting 1 reading per
  *           request, as in ingest_single): the headline figure
  *   batch   one job per minute with that minute's readings (a monitor
  *           posting its vitals in one request)
- * and, for comparison, the cheap live path that engine.h describes:
- *   facts   every reading its own job, engine_state_ingest() then
- *           engine_state_facts() instead of a full engine_evaluate()
+ *   full    every reading its own job with a full evaluation each time
+ *           (the worker before incremental evaluation), for comparison
+ *   facts   every reading its own job, engine_state_facts() only (the
+ *           floor of the live path)
+ * and digest_mismatches: jobs the live path skipped although a full
+ * evaluation at that moment would differ from the last one (changes that
+ * time alone made, which the worker's timer evaluates; checked untimed).
  * For each job, CLOCK_THREAD_CPUTIME_ID is read before and after (the
  * clock's own cost, calibrated, is subtracted) and divided by the job's
  * readings. Prints one JSON object with the median, mean and p99 per
- * reading of each way (the median of --reps replays each, default 1). */
+ * reading of each way and its number of full evaluations. */
 #include "engine.h"
 #include "obs.h"
 #include "rules.h"
@@ -157,65 +162,123 @@ static double pct_sorted(const double *v, size_t n, double p)
 
 typedef struct stats {
     double median_us, mean_us, p99_us;
-    size_t jobs;
+    size_t jobs, evaluations, mismatches;
 } stats;
 
-/* One job: the live path of server/clinical.c for readings [a, b). With
- * facts_only, the cheap live path engine.h describes instead of the full
- * evaluation: engine_state_facts() after the ingest. */
-static int run_job(const rules_set *rs, const engine_patient *pt, engine_hist *h, engine_state *st,
-                   const readings *in, size_t a, size_t b, bool facts_only)
+typedef enum mode { MODE_FULL, MODE_LIVE, MODE_FACTS } mode;
+
+/* The live path's memory of one patient between jobs. */
+typedef struct live {
+    engine_state *st;
+    uint8_t *last, *now, *mask; /* digests: of the last full evaluation, of the state */
+    bool have_last;
+    size_t evaluations, mismatches;
+    bool check;
+} live;
+
+/* One job for readings [a, b): they are added to the history and the live
+ * state is advanced (engine_live_advance(), as server/clinical.c does); then
+ *   MODE_FULL   a full engine_evaluate() with the state, every job (the
+ *               worker before incremental evaluation)
+ *   MODE_LIVE   the worker's path: the state's digest, and a full evaluation
+ *               only when it differs from the last full evaluation's
+ *   MODE_FACTS  engine_state_facts() only (the floor of the live path).
+ * With lv->check (not timed), every job also compares the state's digest
+ * with a full evaluation's at the same instant and counts the differences. */
+static int run_job(const rules_set *rs, const engine_patient *pt, engine_hist *h, live *lv,
+                   const readings *in, size_t a, size_t b, mode m)
 {
-    int64_t oldest = in->r[a].t_ms, newest = in->r[b - 1].t_ms, as_of;
+    int64_t oldest = in->r[a].t_ms, newest = in->r[b - 1].t_ms;
     engine_result *r;
-    int rc;
 
     for (size_t i = a; i < b; i++)
         if (engine_hist_add(h, in->r[i].code, in->r[i].t_ms, in->r[i].v) != 0)
             return -1;
-    as_of = engine_state_time(st);
-    if (as_of == ENGINE_NO_TIME) {
-        rc = engine_state_ingest(st, pt, h, newest);
-    } else if (oldest == as_of) {
-        rc = engine_state_ingest(st, pt, h, as_of);
-        if (rc == 0 && newest > as_of)
-            rc = engine_state_ingest(st, pt, h, newest);
-    } else {
-        rc = engine_state_ingest(st, pt, h, newest);
-    }
-    if (facts_only) {
+    if (engine_live_advance(lv->st, pt, h, oldest, newest) != 0)
+        return -1;
+    if (m == MODE_FACTS) {
         engine_facts f;
-        return rc == 0 ? engine_state_facts(st, pt, h, &f) : -1;
+        return engine_state_facts(lv->st, pt, h, &f);
+    }
+    if (m == MODE_LIVE) {
+        if (engine_state_digest(lv->st, pt, h, lv->now, lv->mask) != 0)
+            return -1;
+        if (lv->have_last &&
+            engine_digest_same(lv->now, lv->last, lv->mask, engine_digest_size(rs)))
+            return 0;
     }
     /* the worker evaluates at "now": shortly after the reading */
-    r = rc == 0 ? engine_evaluate(rs, pt, h, newest + 500, st) : NULL;
+    r = engine_evaluate(rs, pt, h, newest + 500, lv->st);
     if (!r)
         return -1;
+    engine_result_digest(r, lv->last);
+    lv->have_last = true;
+    lv->evaluations++;
     engine_result_free(r);
+    return 0;
+}
+
+/* Not timed: the safety of MODE_LIVE. A full evaluation at the job's "now"
+ * must agree with what the worker holds (the last full evaluation's digest)
+ * whenever the job skipped it; a skip that disagrees counts as a mismatch.
+ * Only changes driven by time alone (a window sliding, a value going stale
+ * with no new reading) can disagree: the worker's timer evaluates those. */
+static int check_job(const rules_set *rs, const engine_patient *pt, const engine_hist *h, live *lv,
+                     int64_t newest, size_t evaluations_before)
+{
+    engine_result *r;
+    uint8_t *full;
+
+    if (lv->evaluations != evaluations_before)
+        return 0; /* evaluated: nothing skipped */
+    r = engine_evaluate(rs, pt, h, newest + 500, lv->st);
+    full = malloc(engine_digest_size(rs));
+    if (!r || !full) {
+        engine_result_free(r);
+        free(full);
+        return -1;
+    }
+    engine_result_digest(r, full);
+    lv->mismatches += memcmp(full, lv->last, engine_digest_size(rs)) != 0;
+    if (getenv("DIGEST_DEBUG"))
+        for (size_t i = 0; i < engine_digest_size(rs); i++)
+            if (full[i] != lv->last[i])
+                fprintf(stderr, "t %lld diff %zu full %d held %d\n", (long long)newest, i,
+                        (int8_t)full[i], (int8_t)lv->last[i]);
+    engine_result_free(r);
+    free(full);
     return 0;
 }
 
 /* Replays `in`, one job per reading (batch false) or per instant (true). */
 static int replay(const rules_set *rs, const engine_patient *pt, const readings *in, bool batch,
-                  bool facts_only, int64_t overhead_ns, stats *out)
+                  mode m, bool check, int64_t overhead_ns, stats *out)
 {
     engine_hist *h = engine_hist_new();
-    engine_state *st = engine_state_new(rs);
+    size_t dsize = engine_digest_size(rs);
+    live lv = {.st = engine_state_new(rs),
+               .last = malloc(dsize),
+               .now = malloc(dsize),
+               .mask = malloc(dsize),
+               .check = check};
     double *per = malloc(in->n * sizeof *per), sum = 0;
     size_t n = 0;
     int rc = -1;
 
-    if (!h || !st || !per)
+    if (!h || !lv.st || !lv.last || !lv.now || !lv.mask || !per)
         goto out;
     for (size_t a = 0; a < in->n;) {
         size_t b = a + 1;
         int64_t t0, dt;
         while (batch && b < in->n && in->r[b].t_ms == in->r[a].t_ms)
             b++;
+        size_t evaluations = lv.evaluations;
         t0 = cpu_ns();
-        if (run_job(rs, pt, h, st, in, a, b, facts_only) != 0)
+        if (run_job(rs, pt, h, &lv, in, a, b, m) != 0)
             goto out;
         dt = cpu_ns() - t0 - overhead_ns;
+        if (check && check_job(rs, pt, h, &lv, in->r[b - 1].t_ms, evaluations) != 0)
+            goto out;
         per[n] = (double)(dt > 0 ? dt : 0) / 1000.0 / (double)(b - a);
         sum += per[n] * (double)(b - a);
         n++;
@@ -223,21 +286,27 @@ static int replay(const rules_set *rs, const engine_patient *pt, const readings 
     }
     qsort(per, n, sizeof *per, cmp_double);
     out->jobs = n;
+    out->evaluations = lv.evaluations;
+    out->mismatches = lv.mismatches;
     out->median_us = pct_sorted(per, n, 0.5);
     out->p99_us = pct_sorted(per, n, 0.99);
     out->mean_us = sum / (double)in->n;
     rc = 0;
 out:
     free(per);
-    engine_state_free(st);
+    free(lv.last);
+    free(lv.now);
+    free(lv.mask);
+    engine_state_free(lv.st);
     engine_hist_free(h);
     return rc;
 }
 
 static void print_stats(const char *name, const stats *st, const char *after)
 {
-    printf("\"%s\":{\"jobs\":%zu,\"median_us\":%.3f,\"mean_us\":%.3f,\"p99_us\":%.3f}%s", name,
-           st->jobs, st->median_us, st->mean_us, st->p99_us, after);
+    printf("\"%s\":{\"jobs\":%zu,\"evaluations\":%zu,\"median_us\":%.3f,\"mean_us\":%.3f,"
+           "\"p99_us\":%.3f}%s",
+           name, st->jobs, st->evaluations, st->median_us, st->mean_us, st->p99_us, after);
 }
 
 static int cmp_stats(const void *a, const void *b)
@@ -255,7 +324,7 @@ int main(int argc, char **argv)
     readings in = {0};
     int64_t t0 = 1790000000000LL, overhead = INT64_MAX;
     engine_dose doses[9];
-    stats single[9], batch[9], facts[9];
+    stats single[9], batch[9], full[9], facts[9], check;
 
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--rules") == 0)
@@ -299,19 +368,27 @@ int main(int argc, char **argv)
             overhead = b - a;
     }
     for (long k = 0; k < reps; k++)
-        if (replay(rs, &pt, &in, false, false, overhead, &single[k]) != 0 ||
-            replay(rs, &pt, &in, true, false, overhead, &batch[k]) != 0 ||
-            replay(rs, &pt, &in, false, true, overhead, &facts[k]) != 0) {
+        if (replay(rs, &pt, &in, false, MODE_LIVE, false, overhead, &single[k]) != 0 ||
+            replay(rs, &pt, &in, true, MODE_LIVE, false, overhead, &batch[k]) != 0 ||
+            replay(rs, &pt, &in, false, MODE_FULL, false, overhead, &full[k]) != 0 ||
+            replay(rs, &pt, &in, false, MODE_FACTS, false, overhead, &facts[k]) != 0) {
             fprintf(stderr, "engine_cost: replay failed (out of memory)\n");
             return 1;
         }
+    if (replay(rs, &pt, &in, false, MODE_LIVE, true, overhead, &check) != 0) {
+        fprintf(stderr, "engine_cost: check replay failed (out of memory)\n");
+        return 1;
+    }
     qsort(single, (size_t)reps, sizeof *single, cmp_stats);
     qsort(batch, (size_t)reps, sizeof *batch, cmp_stats);
+    qsort(full, (size_t)reps, sizeof *full, cmp_stats);
     qsort(facts, (size_t)reps, sizeof *facts, cmp_stats);
-    printf("{\"readings\":%zu,\"hours\":%ld,\"clock_overhead_ns\":%lld,", in.n, hours,
-           (long long)overhead);
+    printf("{\"readings\":%zu,\"hours\":%ld,\"clock_overhead_ns\":%lld,"
+           "\"digest_mismatches\":%zu,",
+           in.n, hours, (long long)overhead, check.mismatches);
     print_stats("single", &single[reps / 2], ",");
     print_stats("batch", &batch[reps / 2], ",");
+    print_stats("full", &full[reps / 2], ",");
     print_stats("facts", &facts[reps / 2], "}\n");
     free(in.r);
     rules_unref(rs);

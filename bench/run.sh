@@ -358,7 +358,7 @@ main() {
         verdict "$(ratio "$SINGLE_RATE" "$ISINGLE")" ">=" 3.0
         emit "# ingest runs: floor ${F[*]} | wardd single ${S[*]} (p99 ${SL[*]} ms) | influx single ${IS[*]} | wardd batch ${B[*]} (p99 ${BL[*]} ms) | influx batch ${IB[*]}; wardd CPU ${CPU[*]} us per single reading"
         if [ "$e_rd1" != "$e_rd0" ]; then
-            emit "# in-server clinical live path during the single-reading runs (/metrics): $(fmt_ms "$(calc "($e_sec1 - $e_sec0) * 1000000 / ($e_rd1 - $e_rd0)")") us (wall) per reading, $(fmt_ms "$(calc "($e_rd1 - $e_rd0) / ($e_jobs1 - $e_jobs0 + 0.000001)")") readings per evaluation"
+            emit "# in-server clinical live path during the single-reading runs (/metrics): $(fmt_ms "$(calc "($e_sec1 - $e_sec0) * 1000000 / ($e_rd1 - $e_rd0)")") us (wall) per reading, $(fmt_ms "$(calc "($e_rd1 - $e_rd0) / ($e_jobs1 - $e_jobs0 + 0.000001)")") readings per job (a job is a full evaluation only when its readings changed something)"
         fi
         [ "$errs" = 0 ] || emit "# warning: $errs failed requests during the ingest runs"
         # Check that what was acknowledged was stored.
@@ -418,14 +418,16 @@ main() {
 
     # --- engine cost ---------------------------------------------------------------
     if want engine; then
-        E=() EB=() EF=()
+        E=() EB=() EF=() EL=() EV=()
         for r in $(seq $RUNS); do
             out=$("$BB/engine_cost" --rules "$ROOT/schema/rules/il2-default.json" --hours 72)
             E+=("$(sed -n 's/.*"single":{[^}]*"median_us":\([0-9.]*\).*/\1/p' <<<"$out")")
+            EV+=("$(sed -n 's/.*"single":{"jobs":[0-9]*,"evaluations":\([0-9]*\).*/\1/p' <<<"$out")")
             EB+=("$(sed -n 's/.*"batch":{[^}]*"median_us":\([0-9.]*\).*/\1/p' <<<"$out")")
+            EL+=("$(sed -n 's/.*"full":{[^}]*"median_us":\([0-9.]*\).*/\1/p' <<<"$out")")
             EF+=("$(sed -n 's/.*"facts":{[^}]*"median_us":\([0-9.]*\).*/\1/p' <<<"$out")")
         done
-        e=$(median "${E[@]}") eb=$(median "${EB[@]}") ef=$(median "${EF[@]}")
+        e=$(median "${E[@]}") eb=$(median "${EB[@]}") ef=$(median "${EF[@]}") el=$(median "${EL[@]}")
         if [ -n "$WARDD_US_PER_READING" ]; then
             base="wardd_cpu $(calc "int($WARDD_US_PER_READING * 10 + 0.5) / 10") us/reading"
             rt=$(ratio "$e" "$WARDD_US_PER_READING")
@@ -434,7 +436,7 @@ main() {
         fi
         emit "engine_cost $(fmt_ms "$e") us/reading vs $base = $rt (target <= 5 us)"
         verdict "$e" "<=" 5
-        emit "# engine_cost: 72 h of one patient ($(json_num "$out" readings) readings), ingest + full evaluate per reading: ${E[*]} us; per minute's readings: ${EB[*]} us/reading (median $eb); ingest + engine_state_facts per reading: ${EF[*]} us (median $ef)"
+        emit "# engine_cost: 72 h of one patient ($(json_num "$out" readings) readings, one job each), the worker's live path (ingest, digest, full evaluation only when the digest changed): ${E[*]} us (full evaluations: ${EV[*]}; skips a full evaluation would contradict, from time alone: $(json_num "$out" digest_mismatches)); with a full evaluation every job (before incremental evaluation): ${EL[*]} us (median $el); per minute's readings, live path: ${EB[*]} us/reading (median $eb); ingest + engine_state_facts only: ${EF[*]} us (median $ef)"
     fi
 
     # --- series and ward queries -----------------------------------------------------

@@ -108,10 +108,11 @@ void clinical_publish_alert(const json_t *alert, const char *transition);
 /* --- measurement ------------------------------------------------------------------ */
 
 typedef struct clinical_stats {
-    uint64_t jobs;      /* patient evaluations on the live path (ingest) */
+    uint64_t jobs;      /* patient jobs on the live path (ingest) */
+    uint64_t skipped;   /* ... of which needed no full evaluation */
     uint64_t readings;  /* readings those jobs loaded */
     uint64_t ingest_ns; /* engine_state_ingest time of those jobs */
-    uint64_t eval_ns;   /* engine_evaluate time of those jobs */
+    uint64_t eval_ns;   /* digest and engine_evaluate time of those jobs */
     uint64_t ticks;     /* timer runs */
     uint64_t tick_evals;
     uint64_t tick_ns; /* whole timer runs */

@@ -292,4 +292,39 @@ typedef struct engine_facts {
 int engine_state_facts(engine_state *st, const engine_patient *pt, const engine_hist *h,
                        engine_facts *out);
 
+/* --- live path: advance, and evaluate only when something changed ------------- */
+
+/* Brings the live state up to a job's readings, already added to the history:
+ * `oldest` and `newest` are the earliest and latest times among them. A job
+ * whose readings are older than the state's time rebuilds the state by
+ * replay; more readings at the instant already processed step it again.
+ * Returns 0, or -1 when out of memory (the caller rebuilds). */
+int engine_live_advance(engine_state *st, const engine_patient *pt, const engine_hist *h,
+                        int64_t oldest, int64_t newest);
+
+/* The digest: everything the server's events, ward summary and alerts read
+ * from an evaluation, as bytes: per term its grade and max grade, the
+ * action, per rule the action it contributes (none, hold, discontinue), the
+ * consensus outcome, which required codes lack a fresh value, NEWS2 points
+ * per parameter and in total. Exact values, not a hash.
+ * engine_digest_size(rs) bytes. */
+size_t engine_digest_size(const rules_set *rs);
+/* The digest of a full result. */
+void engine_result_digest(const engine_result *r, uint8_t *out);
+/* The digest of the live state at its time, and in `mask` (same size) a 1
+ * for each byte that reflects the readings ingested since the previous call
+ * (terms and rules re-evaluated since, and freshness and NEWS2, recomputed
+ * at the state's time on every call); the action and the consensus outcome
+ * derive from the rest and are not marked. Grades and criteria that change
+ * with no new reading of theirs (a window sliding, a value going stale) are
+ * not marked: only a full evaluation sees them, which the server runs
+ * periodically. The live path: when
+ * engine_digest_same(state digest, last full result's digest, mask), a full
+ * evaluation now would differ from the last one only through such time-driven
+ * changes. Returns 0, or -1 when out of memory. */
+int engine_state_digest(engine_state *st, const engine_patient *pt, const engine_hist *h,
+                        uint8_t *out, uint8_t *mask);
+/* Whether a and b agree on every byte marked in mask. */
+bool engine_digest_same(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t n);
+
 #endif

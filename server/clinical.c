@@ -243,12 +243,13 @@ static void sum_free_all(void)
 /* ---------------------------------------------------------------------- */
 /* Statistics                                                              */
 
-static atomic_uint_fast64_t st_jobs, st_readings, st_ingest_ns, st_eval_ns, st_ticks, st_tick_evals,
-    st_tick_ns;
+static atomic_uint_fast64_t st_jobs, st_skipped, st_readings, st_ingest_ns, st_eval_ns, st_ticks,
+    st_tick_evals, st_tick_ns;
 
 void clinical_get_stats(clinical_stats *out)
 {
     out->jobs = atomic_load(&st_jobs);
+    out->skipped = atomic_load(&st_skipped);
     out->readings = atomic_load(&st_readings);
     out->ingest_ns = atomic_load(&st_ingest_ns);
     out->eval_ns = atomic_load(&st_eval_ns);
@@ -369,6 +370,11 @@ typedef struct pcache {
     int64_t newest;    /* newest reading time, INT64_MIN when none */
     clear_mark *clear; /* alerts.h clear_since per open alert */
     size_t n_clear;
+    /* Incremental evaluation: the digest of the last full evaluation (and
+     * its data_missing codes) against the live state's after each job. */
+    uint8_t *digest_eval, *digest_state, *digest_mask;
+    bool have_digest;
+    uint32_t missing_eval; /* bit i: w.cfg.missing_codes[i] missing */
 } pcache;
 
 static struct {
@@ -387,6 +393,9 @@ static void pcache_free(pcache *p)
     engine_hist_free(p->h);
     free(p->doses);
     free(p->clear);
+    free(p->digest_eval);
+    free(p->digest_state);
+    free(p->digest_mask);
     free(p);
 }
 
@@ -456,7 +465,10 @@ static pcache *cache_build(db_conn *c, int64_t id, bool *admitted)
     p->last_obs_id = L.max_id;
     p->newest = L.n ? L.newest : INT64_MIN;
     p->st = engine_state_new(w.rs);
-    if (!p->st)
+    p->digest_eval = malloc(engine_digest_size(w.rs));
+    p->digest_state = malloc(engine_digest_size(w.rs));
+    p->digest_mask = malloc(engine_digest_size(w.rs));
+    if (!p->st || !p->digest_eval || !p->digest_state || !p->digest_mask)
         goto out;
     if (L.n && engine_state_ingest(p->st, &p->pt, p->h, L.newest) != 0)
         goto out;
@@ -488,15 +500,13 @@ static pcache *cache_add(pcache *p)
 }
 
 /* The live path: the readings stored since the cache last looked, added to
- * the history and run through the live state (readings of one instant are
- * added first and ingested once). Returns the number of readings, -1 on
- * failure (the caller rebuilds). */
+ * the history and run through the live state (engine_live_advance()).
+ * Returns the number of readings, -1 on failure (the caller rebuilds). */
 static long cache_advance(db_conn *c, pcache *p)
 {
     struct hist_load L = {.h = p->h, .max_id = p->last_obs_id};
-    int64_t as_of;
     uint64_t t0;
-    int rc = 0;
+    int rc;
 
     if (store_clinical_history_since(c, p->id, p->last_obs_id, hist_visit, &L, &L.max_id) != 0)
         return -1;
@@ -506,21 +516,7 @@ static long cache_advance(db_conn *c, pcache *p)
     if (L.newest > p->newest)
         p->newest = L.newest;
     t0 = mono_ns();
-    as_of = engine_state_time(p->st);
-    if (as_of == ENGINE_NO_TIME) {
-        rc = engine_state_ingest(p->st, &p->pt, p->h, L.newest);
-    } else if (L.oldest_new < as_of) {
-        /* out of order: a late reading before what the state has seen */
-        engine_state_reset(p->st);
-        rc = engine_state_ingest(p->st, &p->pt, p->h, p->newest);
-    } else if (L.oldest_new == as_of) {
-        /* more readings at the instant already processed */
-        rc = engine_state_ingest(p->st, &p->pt, p->h, as_of);
-        if (rc == 0 && L.newest > as_of)
-            rc = engine_state_ingest(p->st, &p->pt, p->h, L.newest);
-    } else {
-        rc = engine_state_ingest(p->st, &p->pt, p->h, L.newest);
-    }
+    rc = engine_live_advance(p->st, &p->pt, p->h, L.oldest_new, L.newest);
     atomic_fetch_add(&st_ingest_ns, mono_ns() - t0);
     return rc == 0 ? (long)L.n : -1;
 }
@@ -631,15 +627,15 @@ static void ops_done(void *arg, int status)
 }
 
 /* Runs the ops in one transaction (waiting for it) and publishes what
- * changed. */
-static void ops_run(op_item *items, size_t n, int64_t now)
+ * changed. Returns 0, or -1 when they were not stored. */
+static int ops_run(op_item *items, size_t n, int64_t now)
 {
     op_batch b = {.items = items, .n = n, .now = now, .events = json_array()};
     int rc;
 
     if (n == 0 || !b.events || !q.app) {
         json_decref(b.events);
-        return;
+        return n == 0 ? 0 : -1;
     }
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
@@ -659,6 +655,7 @@ static void ops_run(op_item *items, size_t n, int64_t now)
     pthread_mutex_destroy(&b.mu);
     pthread_cond_destroy(&b.cv);
     json_decref(b.events);
+    return rc == 0 ? 0 : -1;
 }
 
 void clinical_publish_alert(const json_t *alert, const char *transition)
@@ -677,9 +674,11 @@ void clinical_publish_alert(const json_t *alert, const char *transition)
 /* The codes of alerts.missing_codes without a reading in the last
  * missing_ms at T; a patient admitted more recently than that is not yet
  * missing anything. */
-static size_t missing_codes(const pcache *p, int64_t T, const char **out)
+/* Bit i set: w.cfg.missing_codes[i] has had no reading for missing_ms at T
+ * (counted from the admission when it never had one). */
+static uint32_t missing_mask(const pcache *p, int64_t T)
 {
-    size_t n = 0;
+    uint32_t mask = 0;
 
     for (size_t i = 0; i < w.cfg.n_missing; i++) {
         int code = w.cfg.missing_codes[i];
@@ -691,8 +690,18 @@ static size_t missing_codes(const pcache *p, int64_t T, const char **out)
         if (np > 0 && pts[np - 1].t_ms > ref)
             ref = pts[np - 1].t_ms;
         if (T - ref > w.cfg.missing_ms)
-            out[n++] = obs_code_by_id(code)->code;
+            mask |= UINT32_C(1) << i;
     }
+    return mask;
+}
+
+static size_t missing_codes(uint32_t mask, const char **out)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < w.cfg.n_missing; i++)
+        if (mask & (UINT32_C(1) << i))
+            out[n++] = obs_code_by_id(w.cfg.missing_codes[i])->code;
     return n;
 }
 
@@ -818,8 +827,10 @@ static void clear_store(pcache *p, const alert_open *open, size_t n)
     p->n_clear = m ? k : 0;
 }
 
-/* The alert manager for one evaluation of one patient. */
-static void patient_alerts(db_conn *c, pcache *p, const engine_result *r, int64_t now)
+/* The alert manager for one evaluation of one patient. Returns 0 when the
+ * alerts now match the evaluation, -1 when that could not be done. */
+static int patient_alerts(db_conn *c, pcache *p, const engine_result *r, uint32_t missing,
+                          int64_t now)
 {
     alerts_term *terms = calloc(r->n_terms ? r->n_terms : 1, sizeof *terms);
     alert_cond *conds = calloc(r->n_terms + 4, sizeof *conds);
@@ -829,6 +840,7 @@ static void patient_alerts(db_conn *c, pcache *p, const engine_result *r, int64_
     alert_op *ops = NULL;
     op_item *items = NULL;
     size_t nc, no = 0, nops, max_ops;
+    int rc = -1;
 
     if (!terms || !conds)
         goto out;
@@ -847,7 +859,7 @@ static void patient_alerts(db_conn *c, pcache *p, const engine_result *r, int64_
     in.news2_complete = r->news2.complete;
     in.news2_score = r->news2.complete ? r->news2.score : r->news2.partial_score;
     in.news2_single_3 = r->news2.single_3;
-    in.n_missing = missing_codes(p, r->at_ms, in.missing);
+    in.n_missing = missing_codes(missing, in.missing);
     nc = alerts_patient_conditions(&w.cfg, &in, conds, r->n_terms + 4);
     if (store_alert_open(c, p->id, -1, &open, &no) != 0)
         goto out;
@@ -865,7 +877,7 @@ static void patient_alerts(db_conn *c, pcache *p, const engine_result *r, int64_
         items[i].patient_id = p->id;
         snprintf(items[i].bed, sizeof items[i].bed, "%s", p->bed);
     }
-    ops_run(items, nops, now);
+    rc = ops_run(items, nops, now);
     /* a new decision alert whose hold has no resume condition: its clearing
      * must be confirmed from the first evaluation on */
     for (size_t i = 0; i < nops; i++)
@@ -882,6 +894,7 @@ out:
     free(open);
     free(ops);
     free(items);
+    return rc;
 }
 
 /* Resolves every open alert of a patient no longer admitted. */
@@ -901,14 +914,32 @@ static void resolve_patient_alerts(db_conn *c, int64_t patient_id, const char *w
         items[i].op.alert_id = open[i].id;
         snprintf(items[i].op.resolution, sizeof items[i].op.resolution, "%s", why);
     }
-    ops_run(items, no, now);
+    (void)ops_run(items, no, now); /* on failure, retried at the next tick */
 out:
     free(open);
     free(items);
 }
 
+/* The incremental path, after a job's readings went through the live state:
+ * true when the last full evaluation still stands as far as they can tell.
+ * That is when the state's digest agrees with the evaluation's on every item
+ * the readings touched (engine_state_digest()), the data_missing codes are
+ * the same, and no open alert is counting down its clear time (that count
+ * needs an evaluation each time: alerts.h). What changes with time alone is
+ * left to the timer, as it is when no reading arrives. */
+static bool unchanged_since_eval(pcache *p, int64_t T)
+{
+    size_t n = engine_digest_size(w.rs);
+
+    if (engine_state_digest(p->st, &p->pt, p->h, p->digest_state, p->digest_mask) != 0)
+        return false;
+    return p->have_digest && p->n_clear == 0 && missing_mask(p, T) == p->missing_eval &&
+           engine_digest_same(p->digest_state, p->digest_eval, p->digest_mask, n);
+}
+
 /* Brings one patient up to date and evaluates it at now. `live`: counted
- * as the ingest path. */
+ * as the ingest path, where a full evaluation runs only when the readings
+ * changed something (unchanged_since_eval()). */
 static void process_patient(db_conn *c, int64_t id, uint8_t flags, bool live)
 {
     pcache *p;
@@ -916,6 +947,7 @@ static void process_patient(db_conn *c, int64_t id, uint8_t flags, bool live)
     int64_t now = timefmt_now_ms(), T;
     long loaded = 0;
     uint64_t t0;
+    uint32_t missing;
 
     if (flags & Q_INVALIDATE)
         cache_drop(id);
@@ -949,6 +981,13 @@ static void process_patient(db_conn *c, int64_t id, uint8_t flags, bool live)
      * little ahead (readings may lie up to 5 min in the future). */
     T = p->newest > now ? p->newest : now;
     t0 = mono_ns();
+    if (live && loaded > 0 && unchanged_since_eval(p, T)) {
+        atomic_fetch_add(&st_eval_ns, mono_ns() - t0);
+        atomic_fetch_add(&st_jobs, 1);
+        atomic_fetch_add(&st_skipped, 1);
+        atomic_fetch_add(&st_readings, (uint64_t)loaded);
+        return;
+    }
     r = engine_evaluate(w.rs, &p->pt, p->h, T, p->st);
     if (live && loaded > 0) { /* the live path: readings through an existing cache */
         atomic_fetch_add(&st_eval_ns, mono_ns() - t0);
@@ -959,10 +998,14 @@ static void process_patient(db_conn *c, int64_t id, uint8_t flags, bool live)
     }
     if (!r) {
         log_error("patient %" PRId64 ": evaluation failed (out of memory)", id);
+        p->have_digest = false;
         return;
     }
+    missing = missing_mask(p, T);
     publish_changes(p, r);
-    patient_alerts(c, p, r, now);
+    p->have_digest = patient_alerts(c, p, r, missing, now) == 0;
+    engine_result_digest(r, p->digest_eval);
+    p->missing_eval = missing;
     engine_result_free(r);
 }
 

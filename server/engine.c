@@ -61,6 +61,7 @@ struct engine_state {
     int64_t *grade_since;
     int8_t *news2_pts; /* per NEWS2 parameter: points, -1 unknown, -2 not applicable */
     bool *changed;     /* scratch: per code */
+    uint8_t *touched;  /* per rule, then per term: re-evaluated since the last digest */
     int *codes;        /* codes any item reads */
     size_t n_codes;
 };
@@ -85,6 +86,7 @@ static void state_clear(engine_state *st)
     }
     for (size_t i = 0; i < rs->n_news2; i++)
         st->news2_pts[i] = -1;
+    memset(st->touched, 1, rs->n_rules + rs->n_terms);
 }
 
 engine_state *engine_state_new(const rules_set *rs)
@@ -105,8 +107,9 @@ engine_state *engine_state_new(const rules_set *rs)
     st->news2_pts = calloc(rs->n_news2 ? rs->n_news2 : 1, sizeof *st->news2_pts);
     st->changed = calloc(rs->n_codes ? rs->n_codes : 1, sizeof *st->changed);
     st->codes = calloc(rs->n_codes ? rs->n_codes : 1, sizeof *st->codes);
-    if (st->sticky_at == NULL || st->sticky_excl == NULL || st->held == NULL ||
-        st->held_since == NULL || st->rule_st == NULL || st->grade == NULL ||
+    st->touched = calloc(nr + nt, 1);
+    if (st->touched == NULL || st->sticky_at == NULL || st->sticky_excl == NULL ||
+        st->held == NULL || st->held_since == NULL || st->rule_st == NULL || st->grade == NULL ||
         st->max_grade == NULL || st->grade_since == NULL || st->news2_pts == NULL ||
         st->changed == NULL || st->codes == NULL) {
         engine_state_free(st);
@@ -146,6 +149,7 @@ void engine_state_free(engine_state *st)
     free(st->news2_pts);
     free(st->changed);
     free(st->codes);
+    free(st->touched);
     free(st);
 }
 
@@ -285,6 +289,7 @@ static void step(engine_state *st, const ectx *base, int64_t t, const bool *chan
         const rules_rule *r = &rs->rules[i];
         if (!depends(&r->deps, changed))
             continue;
+        st->touched[i] = 1;
         if (is_sticky(r)) {
             if (st->sticky_at[i] != ENGINE_NO_TIME)
                 continue;
@@ -312,8 +317,10 @@ static void step(engine_state *st, const ectx *base, int64_t t, const bool *chan
         /* the escalation is sticky: count criteria as they are now, never a
          * cached status whose data may have gone stale since */
         for (size_t i = 0; changed != NULL && i < rs->n_rules; i++)
-            if (rs->rules[i].klass != RULES_CLASS_LABEL && !depends(&rs->rules[i].deps, changed))
+            if (rs->rules[i].klass != RULES_CLASS_LABEL && !depends(&rs->rules[i].deps, changed)) {
                 st->rule_st[i] = (int8_t)engine_cond(&c, rs->rules[i].when);
+                st->touched[i] = 1;
+            }
         int rel, abs_;
         consensus_counts(st, &rel, &abs_);
         if (abs_ > 0 || rel >= rs->consensus_relative_count)
@@ -323,6 +330,7 @@ static void step(engine_state *st, const ectx *base, int64_t t, const bool *chan
         const rules_term *tm = &rs->terms[i];
         if (!depends(&tm->grades.deps, changed))
             continue;
+        st->touched[rs->n_rules + i] = 1;
         int g = term_grade(&c, tm, NULL, NULL);
         if (g != st->grade[i] || st->grade_since[i] == ENGINE_NO_TIME) {
             st->grade[i] = (int8_t)g;
@@ -479,6 +487,8 @@ int engine_state_facts(engine_state *st, const engine_patient *pt, const engine_
     int sum = 0;
     bool complete = true, single3 = false;
     for (size_t i = 0; i < rs->n_news2; i++) {
+        /* a parameter's value may have gone stale since it last changed */
+        st->news2_pts[i] = (int8_t)news2_points(&c, &rs->news2[i]);
         int p = st->news2_pts[i];
         if (p == -2)
             continue;
@@ -794,4 +804,155 @@ fail:
     engine_state_free(st);
     engine_result_free(r);
     return result;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Live path: advance, digest                                              */
+
+int engine_live_advance(engine_state *st, const engine_patient *pt, const engine_hist *h,
+                        int64_t oldest, int64_t newest)
+{
+    int64_t as_of = engine_state_time(st);
+
+    if (as_of == ENGINE_NO_TIME || oldest > as_of)
+        return engine_state_ingest(st, pt, h, newest);
+    if (oldest < as_of) { /* out of order: a late reading before what the state has seen */
+        int64_t to = newest > as_of ? newest : as_of;
+        engine_state_reset(st);
+        return engine_state_ingest(st, pt, h, to);
+    }
+    /* more readings at the instant already processed */
+    if (engine_state_ingest(st, pt, h, as_of) != 0)
+        return -1;
+    return newest > as_of ? engine_state_ingest(st, pt, h, newest) : 0;
+}
+
+/* Digest layout: [grade per term][max grade per term][action][per rule]
+ * [consensus][per required code][NEWS2 points per parameter][NEWS2
+ * complete, score, partial, single 3]. */
+size_t engine_digest_size(const rules_set *rs)
+{
+    return 2 * rs->n_terms + 1 + rs->n_rules + 1 + rs->n_required + rs->n_news2 + 4;
+}
+
+static uint8_t *digest_news2(uint8_t *p, bool complete, int score, int partial, bool single3)
+{
+    *p++ = complete;
+    *p++ = (uint8_t)(int8_t)(complete ? score : -1);
+    *p++ = (uint8_t)(int8_t)partial;
+    *p++ = single3;
+    return p;
+}
+
+void engine_result_digest(const engine_result *r, uint8_t *out)
+{
+    const rules_set *rs = r->rs;
+    uint8_t *p = out, *rules, *consensus, *required, *news2;
+
+    memset(out, 0, engine_digest_size(rs));
+    for (size_t i = 0; i < rs->n_terms; i++) {
+        p[i] = (uint8_t)(int8_t)r->terms[i].grade;
+        p[rs->n_terms + i] = (uint8_t)(int8_t)r->terms[i].max_grade;
+    }
+    p += 2 * rs->n_terms;
+    *p++ = (uint8_t)r->action;
+    rules = p;
+    consensus = rules + rs->n_rules;
+    required = consensus + 1;
+    news2 = required + rs->n_required;
+    /* add_reason() stores the rule set's own id pointers: match by address */
+    for (size_t k = 0; k < r->n_reasons; k++) {
+        const engine_reason *rr = &r->reasons[k];
+        if (rr->rule == rs->consensus_id) {
+            *consensus = (uint8_t)rr->action;
+            continue;
+        }
+        for (size_t i = 0; i < rs->n_rules; i++)
+            if (rr->rule == rs->rules[i].id)
+                rules[i] = (uint8_t)rr->action;
+    }
+    for (size_t i = 0; i < rs->n_required; i++) {
+        const obs_code *oc = obs_code_by_id(rs->required[i]);
+        for (size_t k = 0; oc != NULL && k < r->missing_required.n; k++)
+            if (strcmp(r->missing_required.items[k], oc->code) == 0)
+                required[i] = 1;
+    }
+    /* eval_news2() lists the applicable parameters in rule-set order */
+    for (size_t i = 0; i < rs->n_news2; i++) {
+        news2[i] = (uint8_t)(int8_t)-2;
+        for (size_t k = 0; k < r->news2.n; k++)
+            if (r->news2.comp[k].name == rs->news2[i].name)
+                news2[i] = (uint8_t)(int8_t)r->news2.comp[k].points;
+    }
+    digest_news2(news2 + rs->n_news2, r->news2.complete, r->news2.score, r->news2.partial_score,
+                 r->news2.single_3);
+}
+
+/* What rule i contributes to the decision in the state, as decide() does. */
+static engine_action rule_contribution(const engine_state *st, size_t i)
+{
+    const rules_rule *r = &st->rs->rules[i];
+
+    if (is_sticky(r))
+        return st->sticky_at[i] != ENGINE_NO_TIME ? ENGINE_DISCONTINUE : ENGINE_GIVE;
+    if (r->resume != NULL)
+        return st->held[i] ? ENGINE_HOLD : ENGINE_GIVE;
+    return st->rule_st[i] == ETRI_TRUE ? ENGINE_HOLD : ENGINE_GIVE;
+}
+
+int engine_state_digest(engine_state *st, const engine_patient *pt, const engine_hist *h,
+                        uint8_t *out, uint8_t *mask)
+{
+    const rules_set *rs = st->rs;
+    const size_t nt = rs->n_terms, nr = rs->n_rules;
+    engine_facts f;
+    uint8_t *p = out, *m = mask;
+    ectx c = base_ctx(rs, pt, h);
+
+    if (engine_state_facts(st, pt, h, &f) != 0)
+        return -1;
+    c.at = st->as_of;
+    memset(mask, 0, engine_digest_size(rs));
+    for (size_t i = 0; i < nt; i++) {
+        p[i] = (uint8_t)f.grades[i];
+        p[nt + i] = (uint8_t)f.max_grades[i];
+        m[i] = m[nt + i] = st->touched[nr + i];
+    }
+    p += 2 * nt;
+    m += 2 * nt;
+    *p++ = (uint8_t)f.action; /* derived from the items below: not compared */
+    m++;
+    for (size_t i = 0; i < nr; i++) {
+        *p++ = (uint8_t)rule_contribution(st, i);
+        *m++ = st->touched[i];
+    }
+    if (rs->policy == RULES_POLICY_S5 && st->consensus_at != ENGINE_NO_TIME)
+        *p++ = ENGINE_DISCONTINUE;
+    else if (f.n_absolute > 0 || f.n_relative >= rs->consensus_relative_count)
+        *p++ = rs->policy == RULES_POLICY_S5 ? ENGINE_DISCONTINUE : ENGINE_HOLD;
+    else
+        *p++ = 0;
+    m++; /* derived from the rules: not compared */
+    /* freshness and NEWS2 are computed at the state's time for every item:
+     * compared in full */
+    for (size_t i = 0; i < rs->n_required; i++) {
+        *p++ = !required_fresh(&c, rs->required[i]);
+        *m++ = 1;
+    }
+    for (size_t i = 0; i < rs->n_news2; i++) {
+        *p++ = (uint8_t)st->news2_pts[i];
+        *m++ = 1;
+    }
+    digest_news2(p, f.news2_score >= 0, f.news2_score, f.news2_partial, f.news2_single_3);
+    memset(m, 1, 4);
+    memset(st->touched, 0, nr + nt);
+    return 0;
+}
+
+bool engine_digest_same(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (mask[i] && a[i] != b[i])
+            return false;
+    return true;
 }

@@ -50,8 +50,11 @@ static void render_clinical(FILE *f)
 
     clinical_get_stats(&cs);
     fprintf(f,
-            "# HELP wardd_clinical_jobs_total Patient evaluations on the live path.\n"
+            "# HELP wardd_clinical_jobs_total Patient jobs on the live path.\n"
             "# TYPE wardd_clinical_jobs_total counter\nwardd_clinical_jobs_total %llu\n"
+            "# HELP wardd_clinical_skipped_total Live jobs whose readings changed nothing the "
+            "last full evaluation published (no evaluation needed).\n"
+            "# TYPE wardd_clinical_skipped_total counter\nwardd_clinical_skipped_total %llu\n"
             "# HELP wardd_clinical_readings_total Readings the live path evaluated.\n"
             "# TYPE wardd_clinical_readings_total counter\n"
             "wardd_clinical_readings_total %llu\n"
@@ -64,9 +67,9 @@ static void render_clinical(FILE *f)
             "wardd_clinical_tick_seconds_total %.6f\n"
             "# HELP wardd_clinical_ticks_total Timed re-evaluation rounds.\n"
             "# TYPE wardd_clinical_ticks_total counter\nwardd_clinical_ticks_total %llu\n",
-            (unsigned long long)cs.jobs, (unsigned long long)cs.readings,
-            (double)cs.ingest_ns / 1e9, (double)cs.eval_ns / 1e9, (double)cs.tick_ns / 1e9,
-            (unsigned long long)cs.ticks);
+            (unsigned long long)cs.jobs, (unsigned long long)cs.skipped,
+            (unsigned long long)cs.readings, (double)cs.ingest_ns / 1e9, (double)cs.eval_ns / 1e9,
+            (double)cs.tick_ns / 1e9, (unsigned long long)cs.ticks);
 }
 
 char *metrics_render(struct app *app)
