@@ -35,6 +35,13 @@ void events_shutdown(void);
 /* Publishes `data` (stolen) as an event of `type`; returns its id (0 when
  * the bus is not running). Thread-safe, never blocks on clients. */
 uint64_t events_publish(const char *type, json_t *data);
+/* Runs fn(arg) on the bus's publisher thread, after everything deferred
+ * before it: producers on a busy thread (the writer, after a commit) hand it
+ * the building and serialising of their events, in their order. Waits while
+ * 256 items are queued (the publisher never waits on other threads, so this
+ * cannot deadlock); runs fn(arg) on the calling thread when the bus is not
+ * running. fn owns arg. */
+void events_defer(void (*fn)(void *arg), void *arg);
 /* Open SSE streams now (for /metrics). */
 size_t events_clients(void);
 

@@ -34,6 +34,7 @@ struct ingest {
     int64_t *filed;   /* per valid reading: its patient (0 unassigned), -1 duplicate */
     json_t *rejected; /* [{"index", "code", "message"}] */
     unsigned accepted, duplicates;
+    char who[128]; /* the device's serial or the user's name, for the events */
 };
 
 static void ingest_free(void *p)
@@ -99,7 +100,7 @@ static int ingest_apply(db_conn *c, struct req *r)
 /* One `reading` event per patient (or unassigned bed) of the batch:
  * {"patient_id", "bed", "device", "entered_by", "readings": [{"code", "value", "unit", "time"}]}.
  */
-static void publish_readings(const struct ingest *in, const char *who, int64_t patient)
+static void publish_readings(const struct ingest *in, int64_t patient)
 {
     json_t *items = json_array();
     char when[TIMEFMT_LEN];
@@ -113,28 +114,43 @@ static void publish_readings(const struct ingest *in, const char *who, int64_t p
                                                "unit", o->code->unit, "time",
                                                timefmt_format(o->time_ms, when, sizeof when)));
     }
-    events_publish("reading",
-                   json_pack("{s:o, s:s?, s:s?, s:s?, s:o}", "patient_id",
-                             patient ? json_integer(patient) : json_null(), "bed",
-                             in->bed[0] ? in->bed : NULL, "device", in->src.device_id ? who : NULL,
-                             "entered_by", in->src.user_id ? who : NULL, "readings", items));
+    events_publish("reading", json_pack("{s:o, s:s?, s:s?, s:s?, s:o}", "patient_id",
+                                        patient ? json_integer(patient) : json_null(), "bed",
+                                        in->bed[0] ? in->bed : NULL, "device",
+                                        in->src.device_id ? in->who : NULL, "entered_by",
+                                        in->src.user_id ? in->who : NULL, "readings", items));
 }
 
-/* Runs on the writer thread once the batch is durable. */
-static void ingest_committed(struct req *r)
+/* On the events publisher thread (events_defer()), in commit order: the
+ * batch's `reading` events, then the patients go to the clinical worker
+ * (so their grade, decision and alert events follow their readings). */
+static void ingest_publish(void *arg)
 {
-    struct ingest *in = r->ctx;
+    struct ingest *in = arg;
 
-    metrics_count_readings(in->accepted, in->duplicates, (unsigned)json_array_size(in->rejected));
     for (size_t i = 0; i < in->n_valid; i++) {
         bool first = in->filed[i] >= 0;
         for (size_t j = 0; first && j < i; j++)
             first = in->filed[j] != in->filed[i];
         if (first)
-            publish_readings(in, r->who.name, in->filed[i]);
+            publish_readings(in, in->filed[i]);
         if (first && in->filed[i] > 0)
             clinical_patient_ingested(in->filed[i]); /* O(1): the clinical worker evaluates */
     }
+    ingest_free(in);
+}
+
+/* Runs on the writer thread once the batch is durable. The events are built
+ * and serialised elsewhere: the writer is the one thread every write waits
+ * for. The batch leaves the request (whose reply is already in r->out). */
+static void ingest_committed(struct req *r)
+{
+    struct ingest *in = r->ctx;
+
+    metrics_count_readings(in->accepted, in->duplicates, (unsigned)json_array_size(in->rejected));
+    snprintf(in->who, sizeof in->who, "%s", r->who.name);
+    r->ctx = NULL;
+    events_defer(ingest_publish, in);
 }
 
 /* Validates the batch into r->ctx; replies and returns MHD_YES/NO when the

@@ -196,6 +196,105 @@ static long keepalive_from_env(void)
     return ms;
 }
 
+/* ---------------------------------------------------------------------- */
+/* The publisher thread: work deferred by events_defer(), in order         */
+
+#define PUB_MAX 256 /* queued items before events_defer() waits (each may hold a batch) */
+
+typedef struct pub_item {
+    void (*fn)(void *arg);
+    void *arg;
+    struct pub_item *next;
+} pub_item;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, room;
+    pub_item *head, *tail;
+    size_t n;
+    bool running, stop;
+    pthread_t thread;
+} pub = {.mu = PTHREAD_MUTEX_INITIALIZER,
+         .work = PTHREAD_COND_INITIALIZER,
+         .room = PTHREAD_COND_INITIALIZER};
+
+static void *pub_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&pub.mu);
+    for (;;) {
+        pub_item *it;
+        while (!pub.head && !pub.stop)
+            pthread_cond_wait(&pub.work, &pub.mu);
+        it = pub.head;
+        if (!it)
+            break; /* stopping, and everything queued has run */
+        pub.head = it->next;
+        if (!pub.head)
+            pub.tail = NULL;
+        pub.n--;
+        pthread_cond_signal(&pub.room);
+        pthread_mutex_unlock(&pub.mu);
+        it->fn(it->arg);
+        free(it);
+        pthread_mutex_lock(&pub.mu);
+    }
+    pthread_mutex_unlock(&pub.mu);
+    return NULL;
+}
+
+void events_defer(void (*fn)(void *arg), void *arg)
+{
+    pub_item *it = malloc(sizeof *it);
+
+    pthread_mutex_lock(&pub.mu);
+    while (it && pub.running && !pub.stop && pub.n >= PUB_MAX)
+        pthread_cond_wait(&pub.room, &pub.mu);
+    if (it && pub.running && !pub.stop) {
+        *it = (pub_item){.fn = fn, .arg = arg};
+        if (pub.tail)
+            pub.tail->next = it;
+        else
+            pub.head = it;
+        pub.tail = it;
+        pub.n++;
+        pthread_cond_signal(&pub.work);
+        pthread_mutex_unlock(&pub.mu);
+        return;
+    }
+    pthread_mutex_unlock(&pub.mu);
+    free(it);
+    fn(arg); /* no publisher (not started, stopped, or out of memory): here */
+}
+
+static void pub_start(void)
+{
+    pthread_mutex_lock(&pub.mu);
+    pub.stop = false;
+    pub.running = pthread_create(&pub.thread, NULL, pub_main, NULL) == 0;
+    pthread_mutex_unlock(&pub.mu);
+    if (!pub.running)
+        log_warn("events: no publisher thread; deferred work runs on the caller's thread");
+}
+
+/* Runs what is queued, then ends the thread. */
+static void pub_stop(void)
+{
+    bool running;
+
+    pthread_mutex_lock(&pub.mu);
+    running = pub.running;
+    pub.stop = true;
+    pthread_cond_broadcast(&pub.work);
+    pthread_cond_broadcast(&pub.room);
+    pthread_mutex_unlock(&pub.mu);
+    if (running)
+        pthread_join(pub.thread, NULL);
+    pthread_mutex_lock(&pub.mu);
+    pub.running = false;
+    pthread_mutex_unlock(&pub.mu);
+}
+
 int events_init(size_t replay)
 {
     struct timespec now;
@@ -230,6 +329,7 @@ int events_init(size_t replay)
     pthread_mutex_unlock(&bus.mu);
     if (!bus.timer_started)
         log_warn("events: no keep-alive timer thread");
+    pub_start();
     return 0;
 }
 
@@ -239,6 +339,7 @@ void events_shutdown(void)
     struct slot *ring;
     size_t cap;
 
+    pub_stop(); /* what was deferred is published first */
     pthread_mutex_lock(&bus.mu);
     if (!bus.running) {
         pthread_mutex_unlock(&bus.mu);

@@ -583,6 +583,56 @@ static void test_concurrent_publish_and_read(void **state)
     }
 }
 
+/* events_defer(): the work runs on another thread, in the order deferred
+ * (more items than the queue holds, so the producer also waits for room),
+ * all of it before events_shutdown() returns; afterwards on the caller. */
+struct deferred_log {
+    pthread_t caller;
+    int next, out_of_order, on_caller;
+};
+
+struct deferred_item {
+    struct deferred_log *log;
+    int seq;
+};
+
+static void deferred_run(void *arg)
+{
+    struct deferred_item *it = arg;
+
+    if (it->seq != it->log->next)
+        it->log->out_of_order++;
+    it->log->next = it->seq + 1;
+    if (pthread_equal(pthread_self(), it->log->caller))
+        it->log->on_caller++;
+    free(it);
+}
+
+static void test_defer_in_order_off_thread(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    struct deferred_log log = {.caller = pthread_self()};
+
+    assert_int_equal(events_init(8), 0);
+    for (int i = 0; i < N; i++) {
+        struct deferred_item *it = malloc(sizeof *it);
+        assert_non_null(it);
+        *it = (struct deferred_item){&log, i};
+        events_defer(deferred_run, it);
+    }
+    events_shutdown();
+    assert_int_equal(log.next, N);
+    assert_int_equal(log.out_of_order, 0);
+    assert_int_equal(log.on_caller, 0);
+    struct deferred_item *late = malloc(sizeof *late);
+    assert_non_null(late);
+    *late = (struct deferred_item){&log, N};
+    events_defer(deferred_run, late); /* the bus is down: runs here, now */
+    assert_int_equal(log.next, N + 1);
+    assert_int_equal(log.on_caller, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +648,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_ends_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_publish_and_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defer_in_order_off_thread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
