@@ -70,6 +70,14 @@ int store_device_insert(db_conn *c, const char *serial, const char *model, const
                         const char *token_hash, int64_t now, int64_t *id);
 /* 1 and *who filled (ROLE_DEVICE, id, serial, bed) for an active device. */
 int store_device_lookup_token(db_conn *c, const char *token_hash, principal *who);
+/* A counter that grows after every committed change to what
+ * store_device_lookup_token() answers (insert, set_token, revoke: bumped
+ * by db_after_commit once the writer's transaction ends, before its
+ * replies). A lookup made after reading generation g reflects every change
+ * up to g, so a result remembered with g is current while the counter is
+ * still g (auth.c's token cache). Changes made by another process (the
+ * command line only enrols new tokens) are not counted. Any thread. */
+uint64_t store_device_generation(void);
 /* [{"id", "serial", "model", "bed", "created_at", "revoked_at", "last_seen"}] */
 int store_device_list(db_conn *c, json_t **out);
 /* {"id", "serial", ...} for one device; 1/0/-1. */
