@@ -37,6 +37,17 @@ void db_done(sqlite3_stmt *st);
 /* Runs SQL text with no parameters and no rows (pragmas, BEGIN, migrations). */
 int db_exec(db_conn *c, const char *sql);
 
+/* Runs fn once the current writer transaction has ended, committed or
+ * rolled back, on the writer thread and before any job of the batch is
+ * completed (db_done_fn): so before any reply to it is sent. A function
+ * registered several times in one transaction runs once. For state kept
+ * outside the database that must follow committed changes (the device
+ * generation, store_devices.c): bumping it after the commit means no
+ * thread can read the old rows after seeing the new value. On a connection
+ * outside the writer's batch (the command line, tests) fn runs at once.
+ * 0, or -1 (logged) when too many distinct hooks are registered. */
+int db_after_commit(db_conn *c, void (*fn)(void));
+
 /* Binding helpers by parameter name (":name"); a missing name is a bug
  * and returns SQLITE_RANGE. Text is copied (SQLITE_TRANSIENT); NULL binds NULL. */
 int db_bind_text(sqlite3_stmt *st, const char *name, const char *value);

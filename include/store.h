@@ -70,6 +70,14 @@ int store_device_insert(db_conn *c, const char *serial, const char *model, const
                         const char *token_hash, int64_t now, int64_t *id);
 /* 1 and *who filled (ROLE_DEVICE, id, serial, bed) for an active device. */
 int store_device_lookup_token(db_conn *c, const char *token_hash, principal *who);
+/* A counter that grows after every committed change to what
+ * store_device_lookup_token() answers (insert, set_token, revoke: bumped
+ * by db_after_commit once the writer's transaction ends, before its
+ * replies). A lookup made after reading generation g reflects every change
+ * up to g, so a result remembered with g is current while the counter is
+ * still g (auth.c's token cache). Changes made by another process (the
+ * command line only enrols new tokens) are not counted. Any thread. */
+uint64_t store_device_generation(void);
 /* [{"id", "serial", "model", "bed", "created_at", "revoked_at", "last_seen"}] */
 int store_device_list(db_conn *c, json_t **out);
 /* {"id", "serial", ...} for one device; 1/0/-1. */
@@ -100,6 +108,17 @@ int store_patient_discharge(db_conn *c, int64_t id, int64_t at, int64_t now);
 int store_patient_transfer(db_conn *c, int64_t id, const char *bed, int64_t at, int64_t now);
 /* The patient who occupied `bed` at time t: 1 with *patient_id, 0 none. */
 int store_stay_at(db_conn *c, const char *bed, int64_t t, int64_t *patient_id);
+/* store_stay_at for a whole interval, so that a batch of readings needs one
+ * lookup: the occupant of `bed` at t (patient_id, 0 when the bed was empty)
+ * and the interval [from_ms, to_ms) around t over which store_stay_at gives
+ * that same answer (INT64_MIN / INT64_MAX when unbounded). Exact because
+ * the stays of a bed never overlap (store_patients.c). 1 occupied, 0
+ * empty, -1 failure. */
+typedef struct store_stay {
+    int64_t patient_id;
+    int64_t from_ms, to_ms;
+} store_stay;
+int store_stay_span(db_conn *c, const char *bed, int64_t t, store_stay *out);
 /* The baseline weight of the patient now in `bed` (for ug/min); 1/0/-1. */
 int store_bed_patient_weight(db_conn *c, const char *bed, double *weight_kg);
 /* The baseline weight of a patient; 1/0/-1. */

@@ -7,7 +7,8 @@
  *
  * A token is shown once, in the reply that creates it; only its SHA-256 is
  * stored, and neither appears in the audit log. A rotated or revoked token
- * stops working with the commit: auth.c looks every request up afresh.
+ * stops working with the commit: store_devices.c bumps the device
+ * generation before the reply, which invalidates auth.c's token cache.
  * Enrolling the serial of a revoked device enrols it again under its old
  * id (store_device_insert); an active serial is a 409. */
 #include "api.h"

@@ -74,13 +74,19 @@ static int ingest_apply(db_conn *c, struct req *r)
 {
     struct ingest *in = r->ctx;
     int64_t now = timefmt_now_ms();
+    /* The bed's stay around the last reading looked up: a monitor's batch
+     * spans minutes, so one lookup usually files all of it. Starts empty. */
+    store_stay stay = {.patient_id = 0, .from_ms = INT64_MAX, .to_ms = INT64_MIN};
 
     in->accepted = in->duplicates = 0;
     for (size_t i = 0; i < in->n_valid; i++) {
-        int64_t patient = in->patient_id, obs_id = 0;
+        int64_t patient = in->patient_id, obs_id = 0, t = in->valid[i].time_ms;
         int rc;
-        if (!patient && in->bed[0] && store_stay_at(c, in->bed, in->valid[i].time_ms, &patient) < 0)
-            return DB_STORAGE_FAILURE;
+        if (!patient && in->bed[0]) {
+            if ((t < stay.from_ms || t >= stay.to_ms) && store_stay_span(c, in->bed, t, &stay) < 0)
+                return DB_STORAGE_FAILURE;
+            patient = stay.patient_id;
+        }
         rc = store_obs_insert(c, &in->src, patient, &in->valid[i], now, &obs_id);
         if (rc < 0)
             return DB_STORAGE_FAILURE;

@@ -5,8 +5,122 @@
 #include "store.h"
 #include "timefmt.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+/* --- the device token cache ------------------------------------------------
+ * SHA-256 of a device token -> its principal, so that a device's posts
+ * skip the SQLite lookup (docs/performance.md, proposal 6). An entry is
+ * used only while store_device_generation() still has the value read
+ * before the lookup that filled it: every committed insert, rotation or
+ * revocation bumps it before its reply is sent, so the next request after
+ * a change looks the token up afresh. AUTH_CACHE_TTL_MS bounds how long an
+ * entry lives even then (changes by another process, e.g. an operator's
+ * SQL, are not counted). Only found devices are cached: an unknown token
+ * always reaches the database. Sessions are not cached (their expiry,
+ * logout and user changes, also by the command line, stay exact).
+ *
+ * Set-associative: the first hex digits of the hash pick a set, whose ways
+ * are searched under one mutex (held for a copy of ~200 bytes; the lookup
+ * it saves takes microseconds). */
+#define CACHE_SETS        128 /* at most 256: two hex digits pick the set */
+#define CACHE_WAYS        4
+#define AUTH_CACHE_TTL_MS 10000
+
+struct cached_device {
+    char hash[SECRET_HASH_HEX]; /* "" when empty */
+    uint64_t generation;        /* store_device_generation() before the lookup */
+    int64_t stored_ms;          /* monotonic */
+    principal who;
+};
+
+static struct cached_device cache[CACHE_SETS][CACHE_WAYS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned hex_digit(char h)
+{
+    return h >= 'a' ? (unsigned)(h - 'a' + 10) : (unsigned)(h - '0');
+}
+
+/* The hash is uniform (SHA-256, lower-case hex): its first digits pick. */
+static struct cached_device *cache_set(const char *hash)
+{
+    return cache[(hex_digit(hash[0]) << 4 | hex_digit(hash[1])) % CACHE_SETS];
+}
+
+static bool entry_current(const struct cached_device *e, uint64_t generation, int64_t now)
+{
+    return e->hash[0] && e->generation == generation && now - e->stored_ms < AUTH_CACHE_TTL_MS;
+}
+
+/* true and *who filled when `hash` has a current entry. */
+static bool cache_get(const char *hash, uint64_t generation, int64_t now, principal *who)
+{
+    struct cached_device *set = cache_set(hash);
+    bool found = false;
+
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_WAYS && !found; i++) {
+        if (entry_current(&set[i], generation, now) && strcmp(set[i].hash, hash) == 0) {
+            *who = set[i].who;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+/* Remembers a lookup made after reading `generation`: in the way that held
+ * the same hash, else one not current, else the oldest. */
+static void cache_put(const char *hash, uint64_t generation, int64_t now, const principal *who)
+{
+    struct cached_device *set = cache_set(hash), *victim = NULL;
+
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_WAYS && !victim; i++)
+        if (strcmp(set[i].hash, hash) == 0)
+            victim = &set[i];
+    for (int i = 0; i < CACHE_WAYS && !victim; i++)
+        if (!entry_current(&set[i], generation, now))
+            victim = &set[i];
+    for (int i = 0; i < CACHE_WAYS && !victim; i++)
+        if (i == 0 || set[i].stored_ms < victim->stored_ms)
+            victim = &set[i];
+    memcpy(victim->hash, hash, SECRET_HASH_HEX);
+    victim->generation = generation;
+    victim->stored_ms = now;
+    victim->who = *who;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* store_device_lookup_token through the cache: 1/0/-1 like it. */
+static int device_lookup(db_conn *c, const char *hash, principal *who)
+{
+    /* Read before the lookup: a change committed after this read bumps it,
+     * so an entry filled from an older snapshot is never current. */
+    uint64_t generation = store_device_generation();
+    int64_t now = mono_ms();
+    int rc;
+
+    if (cache_get(hash, generation, now, who))
+        return 1;
+    rc = store_device_lookup_token(c, hash, who);
+    if (rc == 1)
+        cache_put(hash, generation, now, who);
+    return rc;
+}
+
+/* --- resolving a request ------------------------------------------------------ */
 
 /* The token from the Authorization header, else from the cookie. */
 static const char *presented_token(struct req *r)
@@ -43,13 +157,13 @@ int auth_resolve(struct req *r)
     /* Devices post far more often than staff call: on device routes look
      * among devices first, elsewhere among sessions first. */
     if (r->route && r->route->min_role == ROLE_DEVICE) {
-        rc = store_device_lookup_token(c, hash, &r->who);
+        rc = device_lookup(c, hash, &r->who);
         if (rc == 0)
             rc = store_session_lookup(c, hash, timefmt_now_ms(), &r->who);
     } else {
         rc = store_session_lookup(c, hash, timefmt_now_ms(), &r->who);
         if (rc == 0)
-            rc = store_device_lookup_token(c, hash, &r->who);
+            rc = device_lookup(c, hash, &r->who);
     }
     if (rc < 0)
         return -1;

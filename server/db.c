@@ -18,10 +18,17 @@ struct stmt_slot {
     sqlite3_stmt *st;
 };
 
+/* Hooks one writer transaction may register (db_after_commit); distinct
+ * functions, so a few suffice. */
+#define AFTER_MAX 8
+
 struct db_conn {
     sqlite3 *db;
     struct stmt_slot slots[STMT_SLOTS];
     db_conn *next_reader; /* list of all read connections, for closing */
+    bool in_batch;        /* the writer's transaction is open (run_batch) */
+    void (*after[AFTER_MAX])(void);
+    int n_after;
 };
 
 static int exec_pragmas(sqlite3 *db, bool writer)
@@ -229,6 +236,23 @@ const char *db_col_text(sqlite3_stmt *st, int col)
     return t ? (const char *)t : "";
 }
 
+int db_after_commit(db_conn *c, void (*fn)(void))
+{
+    if (!c->in_batch) {
+        fn();
+        return 0;
+    }
+    for (int i = 0; i < c->n_after; i++)
+        if (c->after[i] == fn)
+            return 0;
+    if (c->n_after == AFTER_MAX) {
+        log_error("too many after-commit hooks in one transaction");
+        return -1;
+    }
+    c->after[c->n_after++] = fn;
+    return 0;
+}
+
 /* --- read connections ------------------------------------------------------ */
 
 static char *reader_path;
@@ -308,12 +332,45 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Transaction control on the writer connection: prepared once (db_prep's
+ * cache, first in db_writer_start) and stepped per batch and per job, so no
+ * SQL text is parsed on the write path. */
+/* Used in #begin_immediate(). */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+/* Used in #run_batch(). */
+static const char SQL_COMMIT[] = "COMMIT";
+/* Used in #run_batch(). */
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+/* Used in #run_one(): each job inside its own savepoint. */
+static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
+/* Used in #run_one(). */
+static const char SQL_RELEASE[] = "RELEASE job";
+/* Used in #run_one(): a failed job's changes go, the batch's stay. */
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO job";
+
+static const char *const control_sql[] = {SQL_BEGIN,     SQL_COMMIT,  SQL_ROLLBACK,
+                                          SQL_SAVEPOINT, SQL_RELEASE, SQL_ROLLBACK_TO};
+
+/* Steps one of control_sql and resets it: SQLITE_OK or SQLite's code (the
+ * connection's error message stays set for the caller's log). */
+static int control(db_conn *c, const char *sql)
+{
+    sqlite3_stmt *st = db_prep(c, sql);
+    int rc;
+
+    if (!st)
+        return SQLITE_ERROR;
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* BEGIN IMMEDIATE. While another process (the CLI, a backup) holds the
  * write lock, busy_timeout (5 s) waits inside this one attempt; after that
  * the batch is answered 503 rather than queueing requests for longer. */
 static int begin_immediate(db_conn *c)
 {
-    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = control(c, SQL_BEGIN);
 
     if (rc == SQLITE_OK)
         return 0;
@@ -328,16 +385,28 @@ static void run_one(db_conn *c, struct job *j)
 {
     int rc;
 
-    if (sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL) != SQLITE_OK) {
+    if (control(c, SQL_SAVEPOINT) != SQLITE_OK) {
         j->status = DB_STORAGE_FAILURE;
         return;
     }
     rc = j->apply(c, j->arg);
     if (rc != 0) {
-        sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
+        control(c, SQL_ROLLBACK_TO);
         j->status = rc;
     }
-    sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
+    control(c, SQL_RELEASE);
+}
+
+/* Runs the hooks registered during the batch (db_after_commit), once the
+ * transaction has ended and before any job is completed. */
+static void run_after_hooks(db_conn *c)
+{
+    int n = c->n_after;
+
+    c->in_batch = false;
+    c->n_after = 0;
+    for (int i = 0; i < n; i++)
+        c->after[i]();
 }
 
 /* Runs one batch in one transaction; returns its duration in ns. */
@@ -347,6 +416,7 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
     uint64_t t0 = mono_ns();
     bool ok = begin_immediate(c) == 0;
 
+    c->in_batch = true;
     for (struct job *j = batch; j; j = j->next) {
         j->status = 0;
         if (!ok) {
@@ -361,16 +431,17 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
             ok = false;
         }
     }
-    if (ok && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (ok && control(c, SQL_COMMIT) != SQLITE_OK) {
         log_error("COMMIT failed: %s", sqlite3_errmsg(c->db));
         ok = false;
     }
     if (!ok) {
         if (!sqlite3_get_autocommit(c->db))
-            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            control(c, SQL_ROLLBACK);
         for (struct job *j = batch; j; j = j->next)
             j->status = DB_STORAGE_FAILURE;
     }
+    run_after_hooks(c);
     return mono_ns() - t0;
 }
 
@@ -426,6 +497,9 @@ db_writer *db_writer_start(const char *path)
     w->conn = db_open(path, true);
     if (!w->conn)
         goto fail;
+    for (size_t i = 0; i < sizeof control_sql / sizeof control_sql[0]; i++)
+        if (!db_prep(w->conn, control_sql[i]))
+            goto fail;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

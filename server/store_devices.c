@@ -1,11 +1,30 @@
 /* store_devices: bedside devices and their bearer tokens. Only the SHA-256
  * of a token is stored (secret.h); revoking clears it, so a revoked token
- * can never match again. */
+ * can never match again.
+ *
+ * Every statement that changes what store_device_lookup_token() answers
+ * (insert or re-enrolment, a new token, revocation) is in this file, and
+ * each of those functions bumps the device generation after its
+ * transaction ends (db_after_commit), for auth.c's token cache. Touch
+ * (last_seen) changes no principal and does not. */
 #include "store.h"
 #include "timefmt.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+static atomic_uint_fast64_t device_generation;
+
+static void device_generation_bump(void)
+{
+    atomic_fetch_add(&device_generation, 1);
+}
+
+uint64_t store_device_generation(void)
+{
+    return (uint64_t)atomic_load(&device_generation);
+}
 
 /* Used in #store_device_insert(). A serial whose device was revoked is
  * enrolled again under its old id (same physical device, same history);
@@ -49,7 +68,7 @@ int store_device_insert(db_conn *c, const char *serial, const char *model, const
     sqlite3_stmt *st = db_prep(c, SQL_DEVICE_INSERT);
     int rc;
 
-    if (!st)
+    if (!st || db_after_commit(c, device_generation_bump) != 0)
         return -1;
     db_bind_text(st, ":serial", serial);
     db_bind_text(st, ":model", model);
@@ -153,7 +172,7 @@ int store_device_set_token(db_conn *c, int64_t id, const char *token_hash)
 {
     sqlite3_stmt *st = db_prep(c, SQL_DEVICE_SET_TOKEN);
 
-    if (!st)
+    if (!st || db_after_commit(c, device_generation_bump) != 0)
         return -1;
     db_bind_text(st, ":token_hash", token_hash);
     db_bind_int64(st, ":id", id);
@@ -164,7 +183,7 @@ int store_device_revoke(db_conn *c, int64_t id, int64_t now)
 {
     sqlite3_stmt *st = db_prep(c, SQL_DEVICE_REVOKE);
 
-    if (!st)
+    if (!st || db_after_commit(c, device_generation_bump) != 0)
         return -1;
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":id", id);

@@ -110,6 +110,16 @@ static const char SQL_STAY_AT[] =
     "SELECT patient_id FROM stays WHERE bed_id = :bed AND from_ms <= :t "
     "AND (to_ms IS NULL OR to_ms > :t) ORDER BY from_ms DESC, id DESC LIMIT 1";
 
+/* Used in #store_stay_span(): the stay of the bed that began last at or
+ * before :t (the same order as SQL_STAY_AT). */
+static const char SQL_STAY_LAST_BEGUN[] =
+    "SELECT patient_id, from_ms, to_ms FROM stays WHERE bed_id = :bed AND from_ms <= :t "
+    "ORDER BY from_ms DESC, id DESC LIMIT 1";
+
+/* Used in #store_stay_span(): when the next stay of the bed after :t begins. */
+static const char SQL_STAY_NEXT_BEGIN[] =
+    "SELECT min(from_ms) FROM stays WHERE bed_id = :bed AND from_ms > :t";
+
 /* Used in #store_bed_patient_weight(). */
 static const char SQL_BED_PATIENT_WEIGHT[] =
     "SELECT json_extract(baseline, '$.weight_kg') FROM patients "
@@ -474,6 +484,49 @@ int store_stay_at(db_conn *c, const char *bed, int64_t t, int64_t *patient_id)
         *patient_id = sqlite3_column_int64(st, 0);
     db_done(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_stay_span(db_conn *c, const char *bed, int64_t t, store_stay *out)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_STAY_LAST_BEGUN);
+    bool last = false, covers = false;
+    int64_t last_to = INT64_MIN;
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_text(st, ":bed", bed);
+    db_bind_int64(st, ":t", t);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        last = true;
+        out->patient_id = sqlite3_column_int64(st, 0);
+        out->from_ms = sqlite3_column_int64(st, 1);
+        out->to_ms =
+            sqlite3_column_type(st, 2) == SQLITE_NULL ? INT64_MAX : sqlite3_column_int64(st, 2);
+        covers = t < out->to_ms;
+        last_to = out->to_ms;
+    }
+    db_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    if (covers)
+        return 1;
+    /* Nobody at t: no stay covers anything from the end of the last one
+     * (stays never overlap) until the next one begins. */
+    st = db_prep(c, SQL_STAY_NEXT_BEGIN);
+    if (!st)
+        return -1;
+    db_bind_text(st, ":bed", bed);
+    db_bind_int64(st, ":t", t);
+    rc = sqlite3_step(st);
+    out->patient_id = 0;
+    out->from_ms = last ? last_to : INT64_MIN;
+    out->to_ms = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+                     ? sqlite3_column_int64(st, 0)
+                     : INT64_MAX;
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* Runs a one-column weight query: 1 with a positive number, 0 when there is

@@ -463,6 +463,68 @@ static void test_filing_across_transfer(void **state)
     assert_int_equal(WD_TIME(gc, "0.time"), after_t);
 }
 
+/* One batch in time order across four stretches of a bed: empty, patient
+ * A, empty again (A transferred out, back-dated), patient C (admitted
+ * back-dated), with readings on both sides of every boundary and on it.
+ * ingest files a batch with one stay lookup while the times stay inside
+ * the stay found: each boundary must still be honoured to the millisecond. */
+static void test_batch_spanning_stays(void **state)
+{
+    wd_fixture *f = fx(state);
+    bedside x = make_bedside(f); /* A in X since x.admitted (6 h ago) */
+    int64_t now = wd_now_ms() / 1000 * 1000, t_out = now - 2 * HOUR_MS, t_in = now - HOUR_MS;
+    int64_t times[64];
+    size_t n = 0, want_a = 0, want_c = 0;
+    json_t *items = json_array(), *ga, *gc;
+    long long c;
+    wd_resp *r;
+
+    WD_EXPECT(wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/transfer", x.pid),
+                      f->nurse,
+                      json_pack("{s:s, s:s}", "bed", wd_new_bed(f), "time", wd_iso(t_out))),
+              200);
+    c = wd_admit(f, x.bed, t_in, NULL);
+    for (int64_t t = x.admitted - 30 * MIN_MS; t < now; t += 10 * MIN_MS)
+        times[n++] = t;
+    times[n++] = x.admitted - 1;
+    times[n++] = x.admitted;
+    times[n++] = t_out - 1;
+    times[n++] = t_out;
+    times[n++] = t_in - 1;
+    times[n++] = t_in;
+    /* In time order, as a monitor sends them. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && times[j - 1] > times[j]; j--) {
+            int64_t tmp = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = tmp;
+        }
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(
+            items, wd_item(mid(f), "hr", json_integer(60 + (json_int_t)i), NULL, times[i]));
+        if (times[i] >= x.admitted && times[i] < t_out)
+            want_a++;
+        if (times[i] >= t_in)
+            want_c++;
+    }
+    r = wd_post_readings(f->s, x.token, items);
+    WD_EXPECT(r, 201);
+    check_counts(r, (long long)n, 0, 0);
+    ga = wd_all_readings(f->s, f->viewer, x.pid, NULL);
+    gc = wd_all_readings(f->s, f->viewer, c, NULL);
+    if (json_array_size(ga) != want_a || json_array_size(gc) != want_c)
+        fail_msg("want %zu readings for A and %zu for C, got %zu and %zu", want_a, want_c,
+                 json_array_size(ga), json_array_size(gc));
+    for (size_t i = 0; i < json_array_size(ga); i++) {
+        int64_t t = WD_TIME(json_array_get(ga, i), "time");
+        if (t < x.admitted || t >= t_out)
+            fail_msg("A got a reading at %s, outside its stay", wd_iso(t));
+    }
+    for (size_t i = 0; i < json_array_size(gc); i++)
+        if (WD_TIME(json_array_get(gc, i), "time") < t_in)
+            fail_msg("C got a reading from before its admission");
+}
+
 /* A reading that arrives after the discharge but was taken during the
  * stay is still the patient's; one taken after the discharge is not. */
 static void test_filing_after_discharge(void **state)
@@ -921,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_batch_limit),
         cmocka_unit_test(test_unassigned),
         cmocka_unit_test(test_filing_across_transfer),
+        cmocka_unit_test(test_batch_spanning_stays),
         cmocka_unit_test(test_filing_after_discharge),
         cmocka_unit_test(test_filing_in_new_bed),
         cmocka_unit_test(test_staff_observations),

@@ -195,6 +195,118 @@ static void test_commits_fewer_than_jobs(void **state)
     pthread_mutex_destroy(&res.lock);
 }
 
+/* --- db_after_commit ---------------------------------------------------------- */
+
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static int hook_runs;
+static int64_t hook_saw_rows = -1; /* rows a fresh connection saw when the hook ran */
+
+/* Runs on the writer thread: no cmocka assertions here. */
+static void hook(void)
+{
+    db_conn *c = db_open(path, false);
+    sqlite3_stmt *st = c ? db_prep(c, SQL_COUNT) : NULL;
+    int64_t n = -2;
+
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    db_done(st);
+    db_close(c);
+    pthread_mutex_lock(&hook_lock);
+    hook_runs++;
+    hook_saw_rows = n;
+    pthread_mutex_unlock(&hook_lock);
+}
+
+static int hook_runs_now(void)
+{
+    pthread_mutex_lock(&hook_lock);
+    int n = hook_runs;
+    pthread_mutex_unlock(&hook_lock);
+    return n;
+}
+
+/* Inserts like insert_value and registers the hook, twice. */
+static int insert_with_hook(db_conn *c, void *arg)
+{
+    if (db_after_commit(c, hook) != 0 || db_after_commit(c, hook) != 0)
+        return DB_STORAGE_FAILURE;
+    return insert_value(c, arg);
+}
+
+static int insert_job_with_hook(db_conn *c, void *arg)
+{
+    return insert_with_hook(c, &((struct job_arg *)arg)->value);
+}
+
+/* Each job's done callback records whether the hook of its batch had run. */
+static int done_before_hook;
+
+static void on_done_hooked(void *arg, int status)
+{
+    if (hook_runs_now() == 0) {
+        pthread_mutex_lock(&hook_lock);
+        done_before_hook++;
+        pthread_mutex_unlock(&hook_lock);
+    }
+    on_done(arg, status);
+}
+
+/* The hook runs once per transaction, after the commit is visible to other
+ * connections, before the jobs are completed; also after a rollback; at
+ * once outside the writer. */
+static void test_after_commit(void **state)
+{
+    enum { JOBS = 300 };
+    static struct job_arg args[JOBS];
+    struct result res = {.done = 0};
+    db_writer *w = db_writer_start(path);
+    db_conn *plain = db_open(path, false);
+    uint64_t commits = 0, commits0 = 0, jobs = 0, ns = 0;
+    int good = 3, bad = -3;
+    (void)state;
+
+    assert_non_null(w);
+    assert_non_null(plain);
+    hook_runs = 0;
+    done_before_hook = 0;
+    assert_int_equal(db_after_commit(plain, hook), 0);
+    assert_int_equal(hook_runs_now(), 1);
+    db_close(plain);
+
+    hook_runs = 0;
+    assert_int_equal(db_writer_run(w, insert_with_hook, &good), 0);
+    assert_int_equal(hook_runs_now(), 1);
+    assert_int_equal(hook_saw_rows, 1); /* the committed row */
+    assert_int_equal(db_writer_run(w, insert_with_hook, &bad), 42);
+    assert_int_equal(hook_runs_now(), 2);
+    assert_int_equal(hook_saw_rows, 1); /* the refused row rolled back */
+
+    /* Many jobs share few transactions: one hook run per transaction. */
+    hook_runs = 0;
+    pthread_mutex_init(&res.lock, NULL);
+    db_writer_stats(w, &commits0, &jobs, &ns);
+    for (int i = 0; i < JOBS; i++) {
+        args[i] = (struct job_arg){.value = 1, .res = &res};
+        assert_int_equal(db_writer_submit(w, insert_job_with_hook, on_done_hooked, &args[i]), 0);
+    }
+    for (int spin = 0; spin < 1000; spin++) {
+        pthread_mutex_lock(&res.lock);
+        int done = res.done;
+        pthread_mutex_unlock(&res.lock);
+        if (done == JOBS)
+            break;
+        usleep(10000);
+    }
+    db_writer_stats(w, &commits, &jobs, &ns);
+    db_writer_stop(w);
+    assert_int_equal(res.done, JOBS);
+    assert_int_equal(res.ok, JOBS);
+    assert_int_equal(done_before_hook, 0);
+    assert_int_equal(hook_runs_now(), (int)(commits - commits0));
+    pthread_mutex_destroy(&res.lock);
+}
+
 static void test_start_fails_on_unopenable_path(void **state)
 {
     db_writer *w = db_writer_start("/nonexistent-dir/x.db");
@@ -210,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_and_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_fewer_than_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_after_commit, setup, teardown),
         cmocka_unit_test(test_start_fails_on_unopenable_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

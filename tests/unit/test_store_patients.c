@@ -84,13 +84,32 @@ static json_t *get(db_conn *c, int64_t id)
     return p;
 }
 
-static int64_t occupant(db_conn *c, const char *bed, int64_t t)
+/* store_stay_at as a patient id, 0 for nobody. */
+static int64_t stay_at(db_conn *c, const char *bed, int64_t t)
 {
     int64_t pid = -1;
     int rc = store_stay_at(c, bed, t, &pid);
 
     assert_true(rc == 0 || rc == 1);
     return rc == 1 ? pid : 0;
+}
+
+/* The occupant of `bed` at t. Also checks that store_stay_span (ingest's
+ * one lookup per batch) agrees with store_stay_at at t and at both ends of
+ * the interval it returns, so every occupant() below checks it too. */
+static int64_t occupant(db_conn *c, const char *bed, int64_t t)
+{
+    int64_t pid = stay_at(c, bed, t);
+    store_stay span = {.patient_id = -1};
+
+    assert_int_equal(store_stay_span(c, bed, t, &span), pid ? 1 : 0);
+    assert_int_equal(span.patient_id, pid);
+    assert_true(span.from_ms <= t && t < span.to_ms);
+    if (span.from_ms != INT64_MIN)
+        assert_int_equal(stay_at(c, bed, span.from_ms), pid);
+    if (span.to_ms != INT64_MAX)
+        assert_int_equal(stay_at(c, bed, span.to_ms - 1), pid);
+    return pid;
 }
 
 static void exec(db_conn *c, const char *sql)
@@ -329,6 +348,47 @@ static void test_discharge_before_admission_clamps(void **state)
     json_decref(j);
 }
 
+/* store_stay_span against store_stay_at over a bed's whole history:
+ * admissions, a back-dated admission into a gap, a transfer out and in, a
+ * discharge clamped to a zero-length stay, and empty stretches. Every
+ * instant inside a returned interval has the same answer. */
+static void test_stay_span_matches_stay_at(void **state)
+{
+    db_conn *c = *state;
+    int64_t pa = admit_ok(c, "B1", T0), pb, pc, pd;
+
+    assert_int_equal(store_patient_transfer(c, pa, "B2", T0 + 2 * HOUR, T0 + 2 * HOUR), 0);
+    /* Entered late (at 5 h): in B1 from 3 h to 4 h. */
+    pc = admit_ok(c, "B1", T0 + 3 * HOUR);
+    assert_int_equal(store_patient_discharge(c, pc, T0 + 4 * HOUR, T0 + 5 * HOUR), 0);
+    pb = admit_ok(c, "B1", T0 + 4 * HOUR);
+    assert_int_equal(store_patient_discharge(c, pb, T0 + 5 * HOUR, T0 + 5 * HOUR), 0);
+    /* Discharged "before" admission: a zero-length stay, then a new one
+     * from the same instant. */
+    pd = admit_ok(c, "B1", T0 + 6 * HOUR);
+    assert_int_equal(store_patient_discharge(c, pd, T0 + HOUR, T0 + 6 * HOUR), 0);
+    pd = admit_ok(c, "B1", T0 + 6 * HOUR);
+    assert_int_equal(store_patient_transfer(c, pa, "B1", T0 + 7 * HOUR, T0 + 7 * HOUR),
+                     ERR_BED_OCCUPIED);
+
+    for (int64_t t = T0 - HOUR; t <= T0 + 8 * HOUR; t += HOUR / 4) {
+        store_stay span;
+        int64_t pid = occupant(c, "B1", t);
+        assert_int_equal(store_stay_span(c, "B1", t, &span), pid ? 1 : 0);
+        for (int64_t u = T0 - HOUR; u <= T0 + 8 * HOUR; u += HOUR / 8)
+            if (u >= span.from_ms && u < span.to_ms && stay_at(c, "B1", u) != pid)
+                fail_msg("span of t=%lld says %lld at u=%lld, store_stay_at %lld",
+                         (long long)(t - T0), (long long)pid, (long long)(u - T0),
+                         (long long)stay_at(c, "B1", u));
+    }
+    assert_int_equal(occupant(c, "B1", T0 + 2 * HOUR - 1), pa);
+    assert_int_equal(occupant(c, "B1", T0 + 3 * HOUR), pc);
+    assert_int_equal(occupant(c, "B1", T0 + 4 * HOUR), pb);
+    assert_int_equal(occupant(c, "B1", T0 + 5 * HOUR), 0);
+    assert_int_equal(occupant(c, "B1", T0 + 6 * HOUR), pd);
+    assert_int_equal(occupant(c, "B10", T0), 0);
+}
+
 /* --- PATCH ----------------------------------------------------------------------- */
 
 static void test_patch_merge(void **state)
@@ -506,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transfer_and_stay_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discharge_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discharge_before_admission_clamps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stay_span_matches_stay_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refile_readings, setup, teardown),
