@@ -1,0 +1,326 @@
+/* store_series: GET /patients/{id}/series and the rollup behind it
+ * (schema/migrations/0003_series_rollup.sql, docs/performance.md).
+ *
+ * obs_rollup holds, per patient, code and minute, the count, sum, min and
+ * max of the numeric readings and the readings themselves packed (10 bytes
+ * each). A series reads only the rollup: a block inside one bucket counts
+ * by its aggregates; a block that a bucket edge, `from` or `to` cuts is
+ * unpacked and each reading goes to its own bucket. So n, min and max are
+ * exactly those of the raw readings; the mean is sum / n with the sum taken
+ * block by block (equal to a raw average up to float rounding).
+ *
+ * The writer keeps the rollup exact in the transaction that changes
+ * observations: store_obs_insert adds a new reading (not a duplicate
+ * retry), re-filing (store_obs_claim_unassigned, store_obs_release)
+ * recomputes the patient's blocks from the first one touched. */
+#include "store.h"
+#include "timefmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define W        STORE_SERIES_BLOCK_MS
+#define PT_BYTES 10 /* uint16 offset in the block, binary64 value; both little-endian */
+
+/* Used in #store_series_add(): one more reading in its block. pts is
+ * appended (|| yields text, hence the cast back to BLOB; no conversion in a
+ * UTF-8 database). */
+static const char SQL_ROLLUP_ADD[] =
+    "INSERT INTO obs_rollup (patient_id, code, block_ms, n, sum, min, max, pts) "
+    "VALUES (:patient, :code, :block, 1, :num, :num, :num, :pts) "
+    "ON CONFLICT (patient_id, code, block_ms) DO UPDATE SET n = obs_rollup.n + 1, "
+    "sum = obs_rollup.sum + excluded.sum, min = min(obs_rollup.min, excluded.min), "
+    "max = max(obs_rollup.max, excluded.max), "
+    "pts = CAST(obs_rollup.pts || excluded.pts AS BLOB)";
+
+/* Used in #store_series_rebuild(): the patient's blocks from :block on are
+ * dropped, then recomputed from observations in (code, time) order. */
+static const char SQL_ROLLUP_CLEAR[] =
+    "DELETE FROM obs_rollup WHERE patient_id = :patient AND block_ms >= :block";
+static const char SQL_ROLLUP_SOURCE[] =
+    "SELECT code, time_ms, value_num FROM observations "
+    "WHERE patient_id = :patient AND time_ms >= :block AND value_num IS NOT NULL "
+    "ORDER BY code, time_ms";
+static const char SQL_ROLLUP_PUT[] =
+    "INSERT INTO obs_rollup (patient_id, code, block_ms, n, sum, min, max, pts) "
+    "VALUES (:patient, :code, :block, :n, :sum, :min, :max, :pts)";
+
+/* Used in #store_series_backfill(). */
+static const char SQL_PATIENT_IDS[] = "SELECT id FROM patients ORDER BY id";
+
+/* Used in #store_series_buckets(): the blocks overlapping [from, to], in
+ * time order (primary key). */
+static const char SQL_SERIES_BLOCKS[] =
+    "SELECT block_ms, n, sum, min, max, pts FROM obs_rollup "
+    "WHERE patient_id = :patient AND code = :code AND block_ms BETWEEN :lo AND :hi";
+
+/* The start of the block holding t (floor, also before 1970). */
+static int64_t block_of(int64_t t)
+{
+    int64_t r = t % W;
+
+    return t - (r < 0 ? r + W : r);
+}
+
+static void pack_pt(unsigned char *p, int64_t offset, double v)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &v, sizeof bits);
+    p[0] = (unsigned char)(offset & 0xff);
+    p[1] = (unsigned char)(offset >> 8);
+    for (int i = 0; i < 8; i++)
+        p[2 + i] = (unsigned char)(bits >> (8 * i));
+}
+
+static void unpack_pt(const unsigned char *p, int64_t *offset, double *v)
+{
+    uint64_t bits = 0;
+
+    *offset = (int64_t)p[0] | (int64_t)p[1] << 8;
+    for (int i = 7; i >= 0; i--)
+        bits = bits << 8 | p[2 + i];
+    memcpy(v, &bits, sizeof *v);
+}
+
+static int bind_blob(sqlite3_stmt *st, const char *name, const void *p, size_t len)
+{
+    return sqlite3_bind_blob64(st, sqlite3_bind_parameter_index(st, name), p, len,
+                               SQLITE_TRANSIENT);
+}
+
+int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
+                     double value)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_ADD);
+    unsigned char pt[PT_BYTES];
+
+    if (!st)
+        return -1;
+    pack_pt(pt, time_ms - block_of(time_ms), value);
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_text(st, ":code", code);
+    db_bind_int64(st, ":block", block_of(time_ms));
+    db_bind_double(st, ":num", value);
+    bind_blob(st, ":pts", pt, sizeof pt);
+    return db_step_done(st);
+}
+
+/* One block being recomputed. */
+typedef struct block_acc {
+    char *code;
+    int64_t block, n;
+    double sum, min, max;
+    unsigned char *pts;
+    size_t cap;
+} block_acc;
+
+static int block_put(db_conn *c, int64_t patient_id, const block_acc *b)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_PUT);
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_text(st, ":code", b->code);
+    db_bind_int64(st, ":block", b->block);
+    db_bind_int64(st, ":n", b->n);
+    db_bind_double(st, ":sum", b->sum);
+    db_bind_double(st, ":min", b->min);
+    db_bind_double(st, ":max", b->max);
+    bind_blob(st, ":pts", b->pts, (size_t)b->n * PT_BYTES);
+    return db_step_done(st);
+}
+
+/* Adds a reading to *b, first writing out the block it held when the
+ * reading belongs to another code or block. */
+static int block_take(db_conn *c, int64_t patient_id, block_acc *b, const char *code, int64_t t,
+                      double v)
+{
+    if (b->n && (b->block != block_of(t) || strcmp(b->code, code) != 0)) {
+        if (block_put(c, patient_id, b) != 0)
+            return -1;
+        b->n = 0;
+    }
+    if (b->n == 0) {
+        char *copy = strdup(code);
+        if (!copy)
+            return -1;
+        free(b->code);
+        b->code = copy;
+        b->block = block_of(t);
+        b->sum = 0;
+        b->min = b->max = v;
+    }
+    if ((size_t)(b->n + 1) * PT_BYTES > b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 64 * PT_BYTES;
+        unsigned char *p = realloc(b->pts, cap);
+        if (!p)
+            return -1;
+        b->pts = p;
+        b->cap = cap;
+    }
+    pack_pt(b->pts + (size_t)b->n * PT_BYTES, t - b->block, v);
+    b->sum += v;
+    if (v < b->min)
+        b->min = v;
+    if (v > b->max)
+        b->max = v;
+    b->n++;
+    return 0;
+}
+
+int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_CLEAR);
+    block_acc b = {0};
+    int rc = SQLITE_ERROR, result = -1;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_int64(st, ":block", block_of(from_ms));
+    if (db_step_done(st) != 0)
+        return -1;
+    st = db_prep(c, SQL_ROLLUP_SOURCE);
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_int64(st, ":block", block_of(from_ms));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (block_take(c, patient_id, &b, db_col_text(st, 0), sqlite3_column_int64(st, 1),
+                       sqlite3_column_double(st, 2)) != 0)
+            goto done;
+    if (rc == SQLITE_DONE && (b.n == 0 || block_put(c, patient_id, &b) == 0))
+        result = 0;
+done:
+    db_done(st);
+    free(b.code);
+    free(b.pts);
+    return result;
+}
+
+int store_series_backfill(db_conn *c)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_PATIENT_IDS);
+    int rc;
+
+    if (!st)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (store_series_rebuild(c, sqlite3_column_int64(st, 0), INT64_MIN / 2) != 0)
+            break;
+    db_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* --- reading ------------------------------------------------------------------ */
+
+int64_t store_series_bucket_ms(int64_t from, int64_t to, int buckets)
+{
+    int64_t bucket_ms = (to - from + buckets - 1) / buckets;
+
+    return bucket_ms < 1 ? 1 : bucket_ms;
+}
+
+/* The bucket of time t in [from, to]: a reading at `to` joins the last. */
+static int bucket_of(int64_t t, int64_t from, int64_t bucket_ms, int buckets)
+{
+    int64_t k = (t - from) / bucket_ms;
+
+    return k < buckets - 1 ? (int)k : buckets - 1;
+}
+
+static void bucket_add(store_bucket *b, int64_t n, double sum, double lo, double hi)
+{
+    if (b->n == 0 || lo < b->min)
+        b->min = lo;
+    if (b->n == 0 || hi > b->max)
+        b->max = hi;
+    b->sum += sum;
+    b->n += n;
+}
+
+int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64_t from, int64_t to,
+                         int buckets, store_bucket *b)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_SERIES_BLOCKS);
+    int64_t bucket_ms = store_series_bucket_ms(from, to, buckets);
+    int rc;
+
+    if (!st)
+        return -1;
+    memset(b, 0, (size_t)buckets * sizeof *b);
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_text(st, ":code", code);
+    db_bind_int64(st, ":lo", block_of(from));
+    db_bind_int64(st, ":hi", block_of(to));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t start = sqlite3_column_int64(st, 0), end = start + W - 1;
+        int k = bucket_of(start, from, bucket_ms, buckets);
+        if (start >= from && end <= to && k == bucket_of(end, from, bucket_ms, buckets)) {
+            bucket_add(&b[k], sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2),
+                       sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
+            continue;
+        }
+        /* cut by an edge, `from` or `to`: reading by reading */
+        const unsigned char *p = sqlite3_column_blob(st, 5);
+        int len = sqlite3_column_bytes(st, 5);
+        for (int i = 0; i + PT_BYTES <= len; i += PT_BYTES) {
+            int64_t offset;
+            double v;
+            unpack_pt(p + i, &offset, &v);
+            if (start + offset >= from && start + offset <= to)
+                bucket_add(&b[bucket_of(start + offset, from, bucket_ms, buckets)], 1, v, v, v);
+        }
+    }
+    db_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One bucket as {"start", "min", "max", "mean", "n"}. */
+static json_t *bucket_json(int64_t start, const store_bucket *b)
+{
+    char when[TIMEFMT_LEN];
+
+    return json_pack("{s:s, s:f, s:f, s:f, s:I}", "start", timefmt_format(start, when, sizeof when),
+                     "min", b->min, "max", b->max, "mean", b->sum / (double)b->n, "n",
+                     (json_int_t)b->n);
+}
+
+int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
+                     int64_t to, int buckets, json_t **out)
+{
+    /* N equal buckets of ceil(span / N); a reading exactly at `to` joins
+     * the last bucket rather than opening an N+1th. */
+    int64_t bucket_ms = store_series_bucket_ms(from, to, buckets);
+    store_bucket *b = calloc((size_t)buckets, sizeof *b);
+    json_t *series = json_object();
+    char when[TIMEFMT_LEN], until[TIMEFMT_LEN];
+    bool snapshot = false;
+
+    if (!b || store_snapshot_begin(c) != 0)
+        goto fail;
+    snapshot = true; /* every code from one snapshot */
+    for (const char *const *code = codes; *code; code++) {
+        json_t *points = json_array();
+        json_object_set_new(series, *code, points);
+        if (store_series_buckets(c, patient_id, *code, from, to, buckets, b) != 0)
+            goto fail;
+        for (int k = 0; k < buckets; k++)
+            if (b[k].n)
+                json_array_append_new(points, bucket_json(from + k * bucket_ms, &b[k]));
+    }
+    store_snapshot_end(c);
+    free(b);
+    *out = json_pack("{s:s, s:s, s:I, s:o}", "from", timefmt_format(from, when, sizeof when), "to",
+                     timefmt_format(to, until, sizeof until), "bucket_ms", (json_int_t)bucket_ms,
+                     "series", series);
+    return 0;
+fail:
+    if (snapshot)
+        store_snapshot_end(c);
+    free(b);
+    json_decref(series);
+    return -1;
+}
