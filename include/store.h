@@ -145,11 +145,16 @@ int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t a
 int store_obs_rebuild_latest(db_conn *c, int64_t patient_id);
 
 /* --- series and its rollup (store_series.c) ---------------------------------- */
-/* Bucketed min/max/mean/n per code (API.md series). codes is a NULL-terminated
+/* Bucketed min/max/mean/n per code (API.md series), as the reply's JSON
+ * text {"from", "to", "bucket_ms", "series": {"hr": [{"start", "min", "max",
+ * "mean", "n"}]}}; caller frees *out with free(). codes is a NULL-terminated
  * list. One read snapshot; n, min and max exact, mean = sum / n with the sum
  * taken in another order than a raw scan (equal up to float rounding). */
 int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
-                     int64_t to, int buckets, json_t **out);
+                     int64_t to, int buckets, char **out);
+/* A real as the JSON replies write it (jansson, JSON_REAL_PRECISION(15)):
+ * into buf (>= 32 bytes), returns the length. For the tests. */
+int store_series_real(char *buf, double v);
 
 /* The rollup's block width (obs_rollup.block_ms is time_ms floored to it;
  * schema/migrations/0003_series_rollup.sql). */

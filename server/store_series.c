@@ -16,6 +16,9 @@
 #include "store.h"
 #include "timefmt.h"
 
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,49 +281,205 @@ int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* One bucket as {"start", "min", "max", "mean", "n"}. */
-static json_t *bucket_json(int64_t start, const store_bucket *b)
+/* --- the reply text ------------------------------------------------------------ */
+
+/* A growing text buffer; on allocation failure `p` becomes NULL and stays. */
+typedef struct text {
+    char *p;
+    size_t len, cap;
+} text;
+
+static char *text_room(text *t, size_t n)
+{
+    if (t->p && t->len + n + 1 > t->cap) {
+        size_t cap = 2 * t->cap > t->len + n + 1 ? 2 * t->cap : t->len + n + 1;
+        char *p = realloc(t->p, cap);
+        if (!p)
+            free(t->p);
+        t->p = p;
+        t->cap = cap;
+    }
+    return t->p ? t->p + t->len : NULL;
+}
+
+static void text_add(text *t, const char *s, size_t n)
+{
+    char *at = text_room(t, n);
+
+    if (at) {
+        memcpy(at, s, n);
+        t->len += n;
+        t->p[t->len] = '\0';
+    }
+}
+
+#define TEXT_LIT(t, lit) text_add((t), (lit), sizeof(lit) - 1)
+
+/* Writes v as jansson writes a real with JSON_REAL_PRECISION(15) (the
+ * other replies: "%.15g", then ".0" when that looks like an integer) into
+ * buf (>= 32 bytes); returns the length. Values that are a whole number of
+ * hundredths (vitals: 78, 36.9) are written without printf; their %.15g is
+ * the same decimal (at most 11 significant digits here, far inside 15). */
+int store_series_real(char *buf, double v)
+{
+    double h = v * 100.0;
+    int n;
+
+    if (fabs(v) < 1e9 && v != 0.0 && nearbyint(h) / 100.0 == v) {
+        int64_t k = (int64_t)nearbyint(h), whole;
+        int cents;
+        char digits[24];
+        int d = 0;
+        n = 0;
+        if (k < 0) {
+            buf[n++] = '-';
+            k = -k;
+        }
+        whole = k / 100;
+        cents = (int)(k % 100);
+        do
+            digits[d++] = (char)('0' + whole % 10);
+        while ((whole /= 10) > 0);
+        while (d > 0)
+            buf[n++] = digits[--d];
+        buf[n++] = '.';
+        buf[n++] = (char)('0' + cents / 10);
+        if (cents % 10)
+            buf[n++] = (char)('0' + cents % 10);
+        buf[n] = '\0';
+        return n;
+    }
+    n = snprintf(buf, 32, "%.15g", v);
+    if (n <= 0 || n >= 29)
+        return 0;
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+        memcpy(buf + n, ".0", 3);
+        return n + 2;
+    }
+    /* as jansson: no '+' and no leading zeros in the exponent */
+    char *e = strchr(buf, 'e');
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        memmove(start, end, (size_t)(buf + n + 1 - end));
+        n -= (int)(end - start);
+    }
+    return n;
+}
+
+static void text_real(text *t, double v)
+{
+    char buf[32];
+
+    text_add(t, buf, (size_t)store_series_real(buf, v));
+}
+
+static void text_int(text *t, int64_t v)
+{
+    char buf[24];
+
+    text_add(t, buf, (size_t)snprintf(buf, sizeof buf, "%" PRId64, v));
+}
+
+static void text_time(text *t, int64_t ms)
 {
     char when[TIMEFMT_LEN];
 
-    return json_pack("{s:s, s:f, s:f, s:f, s:I}", "start", timefmt_format(start, when, sizeof when),
-                     "min", b->min, "max", b->max, "mean", b->sum / (double)b->n, "n",
-                     (json_int_t)b->n);
+    timefmt_format(ms, when, sizeof when);
+    text_add(t, "\"", 1);
+    text_add(t, when, strlen(when));
+    text_add(t, "\"", 1);
 }
 
+/* One bucket as {"start","min","max","mean","n"}. */
+static void text_bucket(text *t, int64_t start, const store_bucket *b)
+{
+    TEXT_LIT(t, "{\"start\":");
+    text_time(t, start);
+    TEXT_LIT(t, ",\"min\":");
+    text_real(t, b->min);
+    TEXT_LIT(t, ",\"max\":");
+    text_real(t, b->max);
+    TEXT_LIT(t, ",\"mean\":");
+    text_real(t, b->sum / (double)b->n);
+    TEXT_LIT(t, ",\"n\":");
+    text_int(t, b->n);
+    TEXT_LIT(t, "}");
+}
+
+/* Whether `code` came earlier in the list (a repeated code is listed once,
+ * as a JSON object would keep it). */
+static bool listed_before(const char *const *codes, const char *const *code)
+{
+    for (const char *const *c = codes; c < code; c++)
+        if (strcmp(*c, *code) == 0)
+            return true;
+    return false;
+}
+
+/* The reply is written as text, not built as jansson objects: 6,000
+ * buckets as json_pack objects and json_dumps cost three times the query
+ * (docs/performance.md). The text is what jansson would write. */
 int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
-                     int64_t to, int buckets, json_t **out)
+                     int64_t to, int buckets, char **out)
 {
     /* N equal buckets of ceil(span / N); a reading exactly at `to` joins
      * the last bucket rather than opening an N+1th. */
     int64_t bucket_ms = store_series_bucket_ms(from, to, buckets);
     store_bucket *b = calloc((size_t)buckets, sizeof *b);
-    json_t *series = json_object();
-    char when[TIMEFMT_LEN], until[TIMEFMT_LEN];
-    bool snapshot = false;
+    text t = {malloc(4096), 0, 4096};
+    bool snapshot = false, first_code = true;
 
-    if (!b || store_snapshot_begin(c) != 0)
+    if (!b || !t.p || store_snapshot_begin(c) != 0)
         goto fail;
     snapshot = true; /* every code from one snapshot */
+    t.p[0] = '\0';
+    TEXT_LIT(&t, "{\"from\":");
+    text_time(&t, from);
+    TEXT_LIT(&t, ",\"to\":");
+    text_time(&t, to);
+    TEXT_LIT(&t, ",\"bucket_ms\":");
+    text_int(&t, bucket_ms);
+    TEXT_LIT(&t, ",\"series\":{");
     for (const char *const *code = codes; *code; code++) {
-        json_t *points = json_array();
-        json_object_set_new(series, *code, points);
-        if (store_series_buckets(c, patient_id, *code, from, to, buckets, b) != 0)
+        bool first = true;
+        if (listed_before(codes, code))
+            continue;
+        /* catalogue codes: letters, digits, '.', '_' (nothing to escape) */
+        if (strpbrk(*code, "\"\\") ||
+            store_series_buckets(c, patient_id, *code, from, to, buckets, b) != 0)
             goto fail;
-        for (int k = 0; k < buckets; k++)
-            if (b[k].n)
-                json_array_append_new(points, bucket_json(from + k * bucket_ms, &b[k]));
+        if (!first_code)
+            TEXT_LIT(&t, ",");
+        first_code = false;
+        TEXT_LIT(&t, "\"");
+        text_add(&t, *code, strlen(*code));
+        TEXT_LIT(&t, "\":[");
+        text_room(&t, (size_t)buckets * 100);
+        for (int k = 0; k < buckets; k++) {
+            if (!b[k].n)
+                continue;
+            if (!first)
+                TEXT_LIT(&t, ",");
+            first = false;
+            text_bucket(&t, from + k * bucket_ms, &b[k]);
+        }
+        TEXT_LIT(&t, "]");
     }
+    TEXT_LIT(&t, "}}");
     store_snapshot_end(c);
     free(b);
-    *out = json_pack("{s:s, s:s, s:I, s:o}", "from", timefmt_format(from, when, sizeof when), "to",
-                     timefmt_format(to, until, sizeof until), "bucket_ms", (json_int_t)bucket_ms,
-                     "series", series);
+    if (!t.p)
+        return -1;
+    *out = t.p;
     return 0;
 fail:
     if (snapshot)
         store_snapshot_end(c);
     free(b);
-    json_decref(series);
+    free(t.p);
     return -1;
 }

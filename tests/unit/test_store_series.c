@@ -24,6 +24,7 @@
 #include "migrate.h"
 #include "obs.h"
 #include "store.h"
+#include "timefmt.h"
 
 /* 2026-11-27T14:03:05Z: not on a block edge. */
 #define T0   INT64_C(1795788185000)
@@ -317,12 +318,92 @@ static void test_migration_backfills(void **state)
     check_all(w, 40);
 }
 
+/* store_series_real writes a real exactly as jansson does in every other
+ * reply (json_dumps with JSON_REAL_PRECISION(15)). */
+static void test_real_format_is_janssons(void **state)
+{
+    world *w = *state;
+    static const double fixed[] = {
+        0.0,  -0.0, 78.0,    36.9,   -1.5,   0.05,    0.001,
+        1e-7, 1e15, 1e21,    123.45, 99.99,  1.0 / 3, -2.5e-5,
+        1e9,  -1e9, 999.995, 0.1,    100.01, 5e-324,  1.7976931348623157e308};
+
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] + 20000; i++) {
+        double v;
+        char mine[32], *theirs;
+        json_t *j;
+        if (i < sizeof fixed / sizeof fixed[0])
+            v = fixed[i];
+        else if (i % 2)
+            v = (double)rnd_range(w, -100000, 100000) / (double)(1 + rnd(w) % 1000);
+        else
+            v = ldexp((double)rnd_range(w, -1000000, 1000000), (int)rnd_range(w, -80, 80));
+        j = json_pack("[f]", v);
+        theirs = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        store_series_real(mine, v);
+        /* "[x]" around jansson's number */
+        theirs[strlen(theirs) - 1] = '\0';
+        if (strcmp(mine, theirs + 1) != 0)
+            fail_msg("%.17g: mine %s, jansson %s", v, mine, theirs + 1);
+        free(theirs);
+        json_decref(j);
+    }
+}
+
+/* The reply text is valid JSON of API.md's shape, a repeated code listed
+ * once, and what jansson writes for the same values. */
+static void test_reply_text(void **state)
+{
+    world *w = *state;
+    const char *codes[] = {"hr", "temp", "hr", "spo2", NULL};
+    int64_t from = T0 - HOUR, to = T0 + 3 * HOUR;
+    store_bucket b[7];
+    char *text = NULL, *again;
+    json_t *j, *series, *hr;
+    json_error_t err;
+
+    (void)admit(w, "B1", T0 - 3 * HOUR);
+    insert_readings(w, 1000, from, to);
+    assert_int_equal(store_obs_series(w->c, w->patient[0], codes, from, to, 7, &text), 0);
+    j = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    if (!j)
+        fail_msg("not JSON (%s): %s", err.text, text);
+    again = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    assert_string_equal(text, again);
+    assert_int_equal(json_integer_value(json_object_get(j, "bucket_ms")),
+                     store_series_bucket_ms(from, to, 7));
+    series = json_object_get(j, "series");
+    assert_int_equal(json_object_size(series), 3);
+    assert_int_equal(json_array_size(json_object_get(series, "spo2")), 0);
+    hr = json_object_get(series, "hr");
+    assert_int_equal(store_series_buckets(w->c, w->patient[0], "hr", from, to, 7, b), 0);
+    for (size_t i = 0, k = 0; k < 7; k++) {
+        json_t *p = json_array_get(hr, i);
+        char start[TIMEFMT_LEN];
+        if (!b[k].n)
+            continue;
+        assert_non_null(p);
+        timefmt_format(from + (int64_t)k * store_series_bucket_ms(from, to, 7), start,
+                       sizeof start);
+        assert_string_equal(json_string_value(json_object_get(p, "start")), start);
+        assert_true(json_real_value(json_object_get(p, "min")) == b[k].min);
+        assert_true(json_real_value(json_object_get(p, "max")) == b[k].max);
+        assert_int_equal(json_integer_value(json_object_get(p, "n")), b[k].n);
+        i++;
+    }
+    free(again);
+    free(text);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_series_matches_raw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_holds_only_filed_numeric, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_format_is_janssons, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_text, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
