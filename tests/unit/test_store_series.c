@@ -67,6 +67,7 @@ static int setup(void **state)
     world *w = calloc(1, sizeof *w);
     const char *seed = getenv("WARDD_TEST_SEED");
 
+    *state = w;
     if (!w)
         return -1;
     w->seed = seed ? strtoull(seed, NULL, 10) : 20261127;
@@ -82,7 +83,6 @@ static int setup(void **state)
                                 &w->device[i]) != 0)
             return -1;
     }
-    *state = w;
     return 0;
 }
 
