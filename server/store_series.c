@@ -3,11 +3,13 @@
  *
  * obs_rollup holds, per patient, code and minute, the count, sum, min and
  * max of the numeric readings and the readings themselves packed (10 bytes
- * each). A series reads only the rollup: a block inside one bucket counts
- * by its aggregates; a block that a bucket edge, `from` or `to` cuts is
- * unpacked and each reading goes to its own bucket. So n, min and max are
- * exactly those of the raw readings; the mean is sum / n with the sum taken
- * block by block (equal to a raw average up to float rounding).
+ * each, up to 90 a block). A series reads only the rollup: a block inside
+ * one bucket counts by its aggregates; a block that a bucket edge, `from`
+ * or `to` cuts is unpacked and each reading goes to its own bucket (a block
+ * denser than 90 readings is read from observations instead). So n, min
+ * and max are exactly those of the raw readings; the mean is sum / n with
+ * the sum taken block by block (equal to a raw average up to float
+ * rounding).
  *
  * The writer keeps the rollup exact in the transaction that changes
  * observations: store_obs_insert adds a new reading (not a duplicate
@@ -24,17 +26,22 @@
 
 #define W        STORE_SERIES_BLOCK_MS
 #define PT_BYTES 10 /* uint16 offset in the block, binary64 value; both little-endian */
+/* Readings packed per block at most: 1.5 Hz. A denser block keeps only its
+ * aggregates (pts NULL) so that an insert rewrites at most 900 bytes and
+ * the row stays on its b-tree page; cut, it is read from observations. */
+#define PTS_MAX 90
 
 /* Used in #store_series_add(): one more reading in its block. pts is
  * appended (|| yields text, hence the cast back to BLOB; no conversion in a
- * UTF-8 database). */
+ * UTF-8 database) until the block holds PTS_MAX readings, then NULL. */
 static const char SQL_ROLLUP_ADD[] =
     "INSERT INTO obs_rollup (patient_id, code, block_ms, n, sum, min, max, pts) "
     "VALUES (:patient, :code, :block, 1, :num, :num, :num, :pts) "
     "ON CONFLICT (patient_id, code, block_ms) DO UPDATE SET n = obs_rollup.n + 1, "
     "sum = obs_rollup.sum + excluded.sum, min = min(obs_rollup.min, excluded.min), "
     "max = max(obs_rollup.max, excluded.max), "
-    "pts = CAST(obs_rollup.pts || excluded.pts AS BLOB)";
+    "pts = CASE WHEN obs_rollup.n < :pts_max THEN CAST(obs_rollup.pts || excluded.pts AS BLOB) "
+    "END";
 
 /* Used in #store_series_rebuild(): the patient's blocks from :block on are
  * dropped, then recomputed from observations in (code, time) order. */
@@ -50,6 +57,12 @@ static const char SQL_ROLLUP_PUT[] =
 
 /* Used in #store_series_backfill(). */
 static const char SQL_PATIENT_IDS[] = "SELECT id FROM patients ORDER BY id";
+
+/* Used in #series_raw(): the readings of a block too dense to pack
+ * (index observations_patient_code_time). */
+static const char SQL_SERIES_RAW[] =
+    "SELECT time_ms, value_num FROM observations WHERE patient_id = :patient AND code = :code "
+    "AND time_ms BETWEEN :lo AND :hi AND value_num IS NOT NULL";
 
 /* Used in #store_series_buckets(): the blocks overlapping [from, to], in
  * time order (primary key). */
@@ -106,6 +119,7 @@ int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t t
     db_bind_int64(st, ":block", block_of(time_ms));
     db_bind_double(st, ":num", value);
     bind_blob(st, ":pts", pt, sizeof pt);
+    db_bind_int64(st, ":pts_max", PTS_MAX);
     return db_step_done(st);
 }
 
@@ -131,7 +145,8 @@ static int block_put(db_conn *c, int64_t patient_id, const block_acc *b)
     db_bind_double(st, ":sum", b->sum);
     db_bind_double(st, ":min", b->min);
     db_bind_double(st, ":max", b->max);
-    bind_blob(st, ":pts", b->pts, (size_t)b->n * PT_BYTES);
+    if (b->n <= PTS_MAX)
+        bind_blob(st, ":pts", b->pts, (size_t)b->n * PT_BYTES);
     return db_step_done(st);
 }
 
@@ -155,7 +170,7 @@ static int block_take(db_conn *c, int64_t patient_id, block_acc *b, const char *
         b->sum = 0;
         b->min = b->max = v;
     }
-    if ((size_t)(b->n + 1) * PT_BYTES > b->cap) {
+    if (b->n < PTS_MAX && (size_t)(b->n + 1) * PT_BYTES > b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 64 * PT_BYTES;
         unsigned char *p = realloc(b->pts, cap);
         if (!p)
@@ -163,7 +178,8 @@ static int block_take(db_conn *c, int64_t patient_id, block_acc *b, const char *
         b->pts = p;
         b->cap = cap;
     }
-    pack_pt(b->pts + (size_t)b->n * PT_BYTES, t - b->block, v);
+    if (b->n < PTS_MAX)
+        pack_pt(b->pts + (size_t)b->n * PT_BYTES, t - b->block, v);
     b->sum += v;
     if (v < b->min)
         b->min = v;
@@ -219,6 +235,13 @@ int store_series_backfill(db_conn *c)
 
 /* --- reading ------------------------------------------------------------------ */
 
+/* What store_series_buckets() fills. */
+typedef struct series_ctx {
+    int64_t from, to, bucket_ms;
+    int buckets;
+    store_bucket *b;
+} series_ctx;
+
 int64_t store_series_bucket_ms(int64_t from, int64_t to, int buckets)
 {
     int64_t bucket_ms = (to - from + buckets - 1) / buckets;
@@ -227,11 +250,11 @@ int64_t store_series_bucket_ms(int64_t from, int64_t to, int buckets)
 }
 
 /* The bucket of time t in [from, to]: a reading at `to` joins the last. */
-static int bucket_of(int64_t t, int64_t from, int64_t bucket_ms, int buckets)
+static int bucket_of(const series_ctx *s, int64_t t)
 {
-    int64_t k = (t - from) / bucket_ms;
+    int64_t k = (t - s->from) / s->bucket_ms;
 
-    return k < buckets - 1 ? (int)k : buckets - 1;
+    return k < s->buckets - 1 ? (int)k : s->buckets - 1;
 }
 
 static void bucket_add(store_bucket *b, int64_t n, double sum, double lo, double hi)
@@ -244,11 +267,37 @@ static void bucket_add(store_bucket *b, int64_t n, double sum, double lo, double
     b->n += n;
 }
 
+/* One reading into its bucket, when inside [from, to]. */
+static void series_reading(series_ctx *s, int64_t t, double v)
+{
+    if (t >= s->from && t <= s->to)
+        bucket_add(&s->b[bucket_of(s, t)], 1, v, v, v);
+}
+
+/* A cut block without packed readings: from observations. */
+static int series_raw(db_conn *c, series_ctx *s, int64_t patient_id, const char *code,
+                      int64_t block)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_SERIES_RAW);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":patient", patient_id);
+    db_bind_text(st, ":code", code);
+    db_bind_int64(st, ":lo", block);
+    db_bind_int64(st, ":hi", block + W - 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        series_reading(s, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
+    db_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64_t from, int64_t to,
                          int buckets, store_bucket *b)
 {
     sqlite3_stmt *st = db_prep(c, SQL_SERIES_BLOCKS);
-    int64_t bucket_ms = store_series_bucket_ms(from, to, buckets);
+    series_ctx s = {from, to, store_series_bucket_ms(from, to, buckets), buckets, b};
     int rc;
 
     if (!st)
@@ -260,21 +309,28 @@ int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64
     db_bind_int64(st, ":hi", block_of(to));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t start = sqlite3_column_int64(st, 0), end = start + W - 1;
-        int k = bucket_of(start, from, bucket_ms, buckets);
-        if (start >= from && end <= to && k == bucket_of(end, from, bucket_ms, buckets)) {
+        int k = bucket_of(&s, start);
+        if (start >= from && end <= to && k == bucket_of(&s, end)) {
             bucket_add(&b[k], sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2),
                        sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
             continue;
         }
         /* cut by an edge, `from` or `to`: reading by reading */
+        if (sqlite3_column_type(st, 5) == SQLITE_NULL) {
+            /* a second statement on the same snapshot, this one paused */
+            if (series_raw(c, &s, patient_id, code, start) != 0) {
+                rc = SQLITE_ERROR;
+                break;
+            }
+            continue;
+        }
         const unsigned char *p = sqlite3_column_blob(st, 5);
         int len = sqlite3_column_bytes(st, 5);
         for (int i = 0; i + PT_BYTES <= len; i += PT_BYTES) {
             int64_t offset;
             double v;
             unpack_pt(p + i, &offset, &v);
-            if (start + offset >= from && start + offset <= to)
-                bucket_add(&b[bucket_of(start + offset, from, bucket_ms, buckets)], 1, v, v, v);
+            series_reading(&s, start + offset, v);
         }
     }
     db_done(st);

@@ -2,7 +2,8 @@
 -- /patients/{id}/series reads a patient's numeric readings per code in
 -- blocks of one minute: a block that lies inside one bucket counts by its
 -- aggregates, a block cut by a bucket edge (or by `from`/`to`) by its
--- packed readings, so the answer is exact without reading observations.
+-- packed readings, so the answer is exact without reading observations
+-- (unless the block is denser than the packing holds: see pts).
 -- Times are UTC epoch ms.
 -- Append-only: a mistake here is undone by a new migration, never an edit.
 
@@ -23,8 +24,11 @@ CREATE TABLE obs_rollup (
     sum        REAL NOT NULL,    -- sum of their value_num (the mean is sum / n)
     min        REAL NOT NULL,    -- smallest value_num
     max        REAL NOT NULL,    -- largest value_num
-    pts        BLOB NOT NULL,    -- the n readings, 10 bytes each in arrival order:
+    pts        BLOB,             -- the n readings, 10 bytes each in arrival order:
                                  -- time_ms - block_ms as uint16 little-endian, then
-                                 -- value_num as IEEE 754 binary64 little-endian
+                                 -- value_num as IEEE 754 binary64 little-endian;
+                                 -- NULL once n > 90 (denser than 1.5 Hz: a cut
+                                 -- block is then read from observations, and an
+                                 -- insert never rewrites more than 900 bytes)
     PRIMARY KEY (patient_id, code, block_ms)
 ) STRICT, WITHOUT ROWID;
