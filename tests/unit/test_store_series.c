@@ -75,7 +75,7 @@ static int setup(void **state)
     if (!w->c || migrate_apply(w->c) != 0)
         return -1;
     for (int i = 0; i < 3; i++) {
-        char bed[8], serial[16];
+        char bed[16], serial[24];
         snprintf(bed, sizeof bed, "B%d", i + 1);
         snprintf(serial, sizeof serial, "mon-%d", i + 1);
         if (store_bed_insert(w->c, bed, bed, T0 - 10 * HOUR) != 0 ||
@@ -133,7 +133,7 @@ static void insert_readings(world *w, int n, int64_t lo, int64_t hi)
 {
     for (int i = 0; i < n; i++) {
         int d = (int)(rnd(w) % 3);
-        char bed[8];
+        char bed[16];
         obs_source src = {w->device[d], 0, bed};
         obs_reading o = {0};
         int64_t patient = 0, id = 0;
@@ -170,7 +170,7 @@ static void insert_bursts(world *w, int bursts, int64_t lo, int64_t hi)
 {
     for (int i = 0; i < bursts; i++) {
         int d = (int)(rnd(w) % 3);
-        char bed[8];
+        char bed[16];
         obs_source src = {w->device[d], 0, bed};
         int64_t block = rnd_range(w, lo, hi), n = rnd_range(w, 85, 200), patient = 0, id = 0;
         const char *code = CODES[rnd(w) % 3];
