@@ -168,8 +168,9 @@ typedef struct store_bucket {
 int64_t store_series_bucket_ms(int64_t from, int64_t to, int buckets);
 /* The aggregates of `code`'s numeric readings of the patient with
  * from <= time <= to into b[0..buckets-1]: bucket i starts at
- * from + i * bucket_ms, a reading at `to` joins the last. Reads only the
- * rollup. Call inside one read snapshot (store_snapshot_begin). 0 or -1.
+ * from + i * bucket_ms, a reading at `to` joins the last. Reads the
+ * rollup (and observations for a cut minute denser than it packs). Call
+ * inside one read snapshot (store_snapshot_begin). 0 or -1.
  * Also the SQL floor of bench/bulkload.c. */
 int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64_t from, int64_t to,
                          int buckets, store_bucket *b);
