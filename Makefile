@@ -158,9 +158,9 @@ test:
 	@tests/run-suite.sh total
 
 # Benchmarks (docs/performance.md): bench/NAME.c -> build/bench/NAME;
-# engine_cost also links the daemon's modules.
+# engine_cost and bulkload also link the daemon's modules.
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
-$(BUILD)/bench/engine_cost: $(LIB_OBJ)
+$(BUILD)/bench/engine_cost $(BUILD)/bench/bulkload: $(LIB_OBJ)
 $(BENCH_BIN): $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CURL_LIBS)

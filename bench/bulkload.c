@@ -16,15 +16,21 @@
  *       patient over the --hours before --end-ms, filed as from the device.
  *   bulkload query --db PATH --patient ID --buckets N --from-ms F --to-ms T
  *                  [--reps 20]
- *       the storage floor of /series: the server's series statement
- *       (server/store_obs.c SQL_OBS_SERIES, copied verbatim below) run for
- *       the six codes, stepping through every row, no JSON; prints the
- *       median and minimum over --reps in ms.
+ *       the storage floor of /series: the server's own series code
+ *       (store_series_buckets() in server/store_series.c, linked in: the
+ *       rollup only, same SQL) run for the six codes on
+ *       a wardd read connection in one snapshot, no JSON; prints the median
+ *       and minimum over --reps in ms.
  *
  * The loads run in big transactions (500,000 rows each) through one prepared
  * INSERT, with synchronous=OFF and no rollback journal during the load only
  * (build into a scratch file: an interrupted load leaves garbage); the
- * database is put back into WAL mode at the end. Prints one JSON object. */
+ * database is put back into WAL mode at the end, and the series rollup
+ * (obs_rollup) of every patient loaded is computed by the server's own
+ * store_series_rebuild(). Prints one JSON object. */
+#include "db.h"
+#include "store.h"
+
 #include <sqlite3.h>
 
 #include <inttypes.h>
@@ -55,12 +61,6 @@ static const char SQL_LATEST[] =
     "VALUES (?1, ?2, ?3, NULL, ?4, ?5) ON CONFLICT (patient_id, code) DO UPDATE SET "
     "value_num = excluded.value_num, value_text = NULL, time_ms = excluded.time_ms, "
     "obs_id = excluded.obs_id WHERE excluded.time_ms >= latest.time_ms";
-
-/* Verbatim from server/store_obs.c SQL_OBS_SERIES (keep in step). */
-static const char SQL_OBS_SERIES[] =
-    "SELECT (time_ms - :from) / :bucket AS b, min(value_num), max(value_num), avg(value_num), "
-    "count(*) FROM observations WHERE patient_id = :patient AND code = :code "
-    "AND time_ms BETWEEN :from AND :to AND value_num IS NOT NULL GROUP BY b ORDER BY b";
 
 static sqlite3 *db;
 
@@ -154,6 +154,22 @@ static void close_db(bool load)
     if (sqlite3_close(db) != SQLITE_OK)
         die("close");
     db = NULL;
+}
+
+/* The rollup of each patient loaded, from `from_ms` on, as the server
+ * recomputes it after re-filing (after close_db: its own connection). */
+static void fill_rollups(const char *path, const int64_t *patients, int n, int64_t from_ms)
+{
+    db_conn *c = db_open(path, true);
+
+    if (!c || db_exec(c, "BEGIN") != SQLITE_OK)
+        die("open for rollups");
+    for (int i = 0; i < n; i++)
+        if (store_series_rebuild(c, patients[i], from_ms) != 0)
+            die("rollup");
+    if (db_exec(c, "COMMIT") != SQLITE_OK)
+        die("commit rollups");
+    db_close(c);
 }
 
 /* Deterministic noise in [-1, 1]. */
@@ -307,6 +323,7 @@ static int cmd_year(int argc, char **argv)
             set_latest(&lasts[b][c], c);
     exec("COMMIT");
     close_db(true);
+    fill_rollups(path, patient, (int)beds, start);
     printf("{\"rows\":%" PRId64 ",\"beds\":%" PRId64 ",\"minutes\":%" PRId64
            ",\"seconds\":%.1f,\"rows_per_s\":%.0f}\n",
            rows_done, beds, minutes, now_s() - t0, (double)rows_done / (now_s() - t0));
@@ -346,6 +363,7 @@ static int cmd_series(int argc, char **argv)
         set_latest(&lasts[c], c);
     exec("COMMIT");
     close_db(true);
+    fill_rollups(path, &patient, 1, start);
     printf("{\"rows\":%" PRId64 ",\"seconds\":%.1f,\"from_ms\":%" PRId64 ",\"to_ms\":%" PRId64
            "}\n",
            rows_done, now_s() - t0, start, end);
@@ -365,37 +383,40 @@ static int cmd_query(int argc, char **argv)
     int64_t patient = arg_i64(argc, argv, "--patient", 0);
     int64_t buckets = arg_i64(argc, argv, "--buckets", 1000);
     int64_t from = arg_i64(argc, argv, "--from-ms", 0), to = arg_i64(argc, argv, "--to-ms", 0);
-    int64_t reps = arg_i64(argc, argv, "--reps", 20), bucket_ms, rows = 0;
+    int64_t reps = arg_i64(argc, argv, "--reps", 20), rows = 0;
     double ms[200];
-    sqlite3_stmt *st;
+    store_bucket *b;
+    db_conn *c;
 
-    if (!path || patient < 1 || buckets < 1 || to <= from || reps < 1 || reps > 200) {
+    if (!path || patient < 1 || buckets < 1 || buckets > 2000 || to <= from || reps < 1 ||
+        reps > 200) {
         fprintf(stderr, "bulkload query: --db --patient --buckets --from-ms --to-ms\n");
         return 2;
     }
-    /* as store_obs_series() */
-    bucket_ms = (to - from + 1 + buckets - 1) / buckets;
-    open_db(path, false);
-    exec("PRAGMA cache_size=-16000; PRAGMA query_only=ON"); /* as wardd's readers */
-    st = prep(SQL_OBS_SERIES);
+    c = db_open(path, false); /* a wardd read connection, its pragmas */
+    b = calloc((size_t)buckets, sizeof *b);
+    if (!c || !b) {
+        fprintf(stderr, "bulkload query: cannot open %s\n", path);
+        return 1;
+    }
     for (int64_t r = 0; r < reps; r++) {
         double t0 = now_s();
         rows = 0;
-        for (int c = 0; c < N_CODES; c++) {
-            sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":from"), from);
-            sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":to"), to);
-            sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":bucket"), bucket_ms);
-            sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":patient"), patient);
-            sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":code"), CODES[c], -1,
-                              SQLITE_STATIC);
-            while (sqlite3_step(st) == SQLITE_ROW)
-                rows += sqlite3_column_int64(st, 4);
-            sqlite3_reset(st);
+        if (store_snapshot_begin(c) != 0)
+            return 1;
+        for (int k = 0; k < N_CODES; k++) {
+            if (store_series_buckets(c, patient, CODES[k], from, to, (int)buckets, b) != 0) {
+                fprintf(stderr, "bulkload query: series failed\n");
+                return 1;
+            }
+            for (int64_t i = 0; i < buckets; i++)
+                rows += b[i].n;
         }
+        store_snapshot_end(c);
         ms[r] = (now_s() - t0) * 1000;
     }
-    sqlite3_finalize(st);
-    close_db(false);
+    free(b);
+    db_close(c);
     qsort(ms, (size_t)reps, sizeof ms[0], cmp_double);
     printf("{\"median_ms\":%.3f,\"min_ms\":%.3f,\"readings\":%" PRId64 ",\"reps\":%" PRId64 "}\n",
            ms[reps / 2], ms[0], rows, reps);

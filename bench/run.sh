@@ -12,7 +12,7 @@
 # script (influxd) picks, never 8080/18080; scratch data lives under
 # $BUILD/bench-tmp and is removed on exit; every server started here is
 # stopped by its pid. The scale database is cached under $BUILD/bench-cache,
-# keyed by its row count.
+# keyed by its row count, and migrated in place when wardd's schema is newer.
 #
 # Environment:
 #   BENCH_DURATION     seconds per load run (default 10)
@@ -523,6 +523,12 @@ main() {
             "$BB/bulkload" year --db "$YEAR.tmp" --rows "$SCALE_ROWS" >"$YEAR.json.tmp" 2>>"$TMP/bulkload.log"
             mv "$YEAR.json.tmp" "$YEAR.json"
             mv "$YEAR.tmp" "$YEAR"
+        fi
+        # A cache built by an older wardd lacks what later migrations add
+        # (0003: the series rollup): migrate it in place, never use it stale.
+        "$WARDD" migrate --db "$YEAR" >/dev/null 2>"$TMP/cache-migrate.log"
+        if grep -q "applied migration" "$TMP/cache-migrate.log"; then
+            emit "# scale database: cache migrated in place ($(grep -o 'applied migration [^ ]*' "$TMP/cache-migrate.log" | cut -d' ' -f3 | tr '\n' ' '))"
         fi
         emit "# scale database: $(cat "$YEAR.json")"
         year_bytes=$(stat -c %s "$YEAR")

@@ -26,6 +26,10 @@ const char *err_default_message(err_code e);
 
 /* Queues `body` (stolen; NULL becomes {}) with `status`. */
 enum MHD_Result reply_json(struct req *r, unsigned status, json_t *body);
+/* reply_json() for a body already written as JSON text (stolen, freed with
+ * free(); NULL queues nothing and returns MHD_NO). For big replies built
+ * without jansson (store_obs_series). */
+enum MHD_Result reply_json_text(struct req *r, unsigned status, char *text);
 /* reply_json() with one extra response header (e.g. Set-Cookie); header
  * and value are copied. */
 enum MHD_Result reply_json_with_header(struct req *r, unsigned status, json_t *body,

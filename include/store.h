@@ -148,9 +148,6 @@ typedef struct obs_query {
 
 /* {"readings": [{"code", "value", "unit", "time", "source", "device"}], "next": C|null} */
 int store_obs_list(db_conn *c, const obs_query *q, json_t **out);
-/* Bucketed min/max/mean/n per code (API.md series). codes is a NULL-terminated list. */
-int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
-                     int64_t to, int buckets, json_t **out);
 /* The latest reading of each code for a patient at or before `at`:
  * {"hr": {"value", "unit", "time", "age_s"}, ...}. */
 int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out);
@@ -165,6 +162,46 @@ int store_obs_claim_unassigned(db_conn *c, int64_t patient_id, const char *bed, 
 int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t at, bool *moved);
 /* Recomputes a patient's `latest` rows from observations. */
 int store_obs_rebuild_latest(db_conn *c, int64_t patient_id);
+
+/* --- series and its rollup (store_series.c) ---------------------------------- */
+/* Bucketed min/max/mean/n per code (API.md series), as the reply's JSON
+ * text {"from", "to", "bucket_ms", "series": {"hr": [{"start", "min", "max",
+ * "mean", "n"}]}}; caller frees *out with free(). codes is a NULL-terminated
+ * list. One read snapshot; n, min and max exact, mean = sum / n with the sum
+ * taken in another order than a raw scan (equal up to float rounding). */
+int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
+                     int64_t to, int buckets, char **out);
+/* A real as the JSON replies write it (jansson, JSON_REAL_PRECISION(15)):
+ * into buf (>= 32 bytes), returns the length. For the tests. */
+int store_series_real(char *buf, double v);
+
+/* The rollup's block width (obs_rollup.block_ms is time_ms floored to it;
+ * schema/migrations/0003_series_rollup.sql). */
+#define STORE_SERIES_BLOCK_MS 60000
+/* One bucket's aggregate; n == 0 when empty. */
+typedef struct store_bucket {
+    double min, max, sum;
+    int64_t n;
+} store_bucket;
+/* The bucket width of `buckets` equal buckets over [from, to]: ceil(span / N), >= 1. */
+int64_t store_series_bucket_ms(int64_t from, int64_t to, int buckets);
+/* The aggregates of `code`'s numeric readings of the patient with
+ * from <= time <= to into b[0..buckets-1]: bucket i starts at
+ * from + i * bucket_ms, a reading at `to` joins the last. Reads the
+ * rollup (and observations for a cut minute denser than it packs). Call
+ * inside one read snapshot (store_snapshot_begin). 0 or -1.
+ * Also the SQL floor of bench/bulkload.c. */
+int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64_t from, int64_t to,
+                         int buckets, store_bucket *b);
+/* Adds one numeric reading just stored for the patient to the rollup
+ * (store_obs_insert, same transaction). 0 or -1. */
+int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
+                     double value);
+/* Recomputes the patient's rollup from the block holding from_ms on, from
+ * observations (after readings moved to or from the patient). 0 or -1. */
+int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms);
+/* Computes the whole rollup from observations (migration 0003). 0 or -1. */
+int store_series_backfill(db_conn *c);
 
 /* For store_ward.c: {"value", "unit", "time", "age_s"} from a row's
  * (value_num, value_text, time_ms) columns. New reference. */

@@ -376,7 +376,7 @@ enum MHD_Result api_readings_series(struct req *r)
     int64_t patient = 0, from = 0, to = 0, now = timefmt_now_ms();
     long buckets = 0;
     enum MHD_Result ret = MHD_NO;
-    json_t *out = NULL;
+    char *out = NULL;
     db_conn *c;
 
     if (path_patient(r, &patient, &ret) != 1)
@@ -399,5 +399,5 @@ enum MHD_Result api_readings_series(struct req *r)
     c = db_reader();
     if (!c || store_obs_series(c, patient, codes, from, to, (int)buckets, &out) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
-    return reply_json(r, 200, out);
+    return reply_json_text(r, 200, out);
 }

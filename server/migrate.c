@@ -1,6 +1,7 @@
 /* migrate: see migrate.h. */
 #include "migrate.h"
 #include "log.h"
+#include "store.h"
 
 #include <stdio.h>
 
@@ -26,6 +27,23 @@ static int user_version(db_conn *c, int *out)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* Steps a migration needs beyond its SQL, run after it in its transaction:
+ * data that SQL cannot compute (named in the migration's header). */
+static const struct {
+    int version;
+    int (*run)(db_conn *c);
+} after_sql[] = {
+    {3, store_series_backfill}, /* 0003_series_rollup: the packed readings */
+};
+
+static int run_after_sql(db_conn *c, int version)
+{
+    for (size_t i = 0; i < sizeof after_sql / sizeof after_sql[0]; i++)
+        if (after_sql[i].version == version && after_sql[i].run(c) != 0)
+            return -1;
+    return 0;
+}
+
 static int apply_one(db_conn *c, const struct embedded_migration *m)
 {
     char pragma[64];
@@ -33,7 +51,8 @@ static int apply_one(db_conn *c, const struct embedded_migration *m)
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", m->version);
     if (db_exec(c, "BEGIN IMMEDIATE") != SQLITE_OK)
         return -1;
-    if (db_exec(c, m->sql) != SQLITE_OK || db_exec(c, pragma) != SQLITE_OK) {
+    if (db_exec(c, m->sql) != SQLITE_OK || run_after_sql(c, m->version) != 0 ||
+        db_exec(c, pragma) != SQLITE_OK) {
         db_exec(c, "ROLLBACK");
         log_error("migration %s failed; database left at the previous version", m->name);
         return -1;

@@ -45,16 +45,14 @@ json_t *reply_error_body(err_code e, const char *message, json_t *details)
     return err ? json_pack("{s:o}", "error", err) : NULL;
 }
 
-/* Queues body (stolen) with status; the error e adds its headers, and
- * `header` (may be NULL) one more. */
-static enum MHD_Result queue_with(struct req *r, unsigned status, json_t *body, err_code e,
+/* Queues JSON text (stolen, freed with free()) with status; the error e
+ * adds its headers, and `header` (may be NULL) one more. */
+static enum MHD_Result queue_text(struct req *r, unsigned status, char *text, err_code e,
                                   const char *header, const char *value)
 {
-    char *text = json_dumps(body ? body : json_object(), JSON_COMPACT | JSON_REAL_PRECISION(15));
     struct MHD_Response *resp;
     enum MHD_Result ret = MHD_NO;
 
-    json_decref(body);
     if (!text)
         return MHD_NO;
     resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
@@ -81,6 +79,16 @@ static enum MHD_Result queue_with(struct req *r, unsigned status, json_t *body, 
     return ret;
 }
 
+/* Queues body (stolen) with status, as queue_text. */
+static enum MHD_Result queue_with(struct req *r, unsigned status, json_t *body, err_code e,
+                                  const char *header, const char *value)
+{
+    char *text = json_dumps(body ? body : json_object(), JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+    json_decref(body);
+    return queue_text(r, status, text, e, header, value);
+}
+
 static enum MHD_Result queue(struct req *r, unsigned status, json_t *body, err_code e)
 {
     return queue_with(r, status, body, e, NULL, NULL);
@@ -89,6 +97,11 @@ static enum MHD_Result queue(struct req *r, unsigned status, json_t *body, err_c
 enum MHD_Result reply_json(struct req *r, unsigned status, json_t *body)
 {
     return queue(r, status, body, ERR_NONE);
+}
+
+enum MHD_Result reply_json_text(struct req *r, unsigned status, char *text)
+{
+    return queue_text(r, status, text, ERR_NONE, NULL, NULL);
 }
 
 enum MHD_Result reply_json_with_header(struct req *r, unsigned status, json_t *body,

@@ -1,5 +1,6 @@
 /* store_obs: observations — insert (idempotent per source and message id),
- * time-ordered pages, bucketed series, latest values. */
+ * time-ordered pages, latest values, re-filing. The bucketed series and its
+ * rollup are in store_series.c. */
 #include "store.h"
 #include "timefmt.h"
 
@@ -38,14 +39,6 @@ static const char SQL_OBS_PAGE_ALL[] =
     "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
-
-/* Used in #store_obs_series(). Integer division puts each reading in its
- * bucket; empty buckets produce no row. */
-static const char SQL_OBS_SERIES[] =
-    "SELECT min((time_ms - :from) / :bucket, :last) AS b, min(value_num), max(value_num), "
-    "avg(value_num), "
-    "count(*) FROM observations WHERE patient_id = :patient AND code = :code "
-    "AND time_ms BETWEEN :from AND :to AND value_num IS NOT NULL GROUP BY b ORDER BY b";
 
 /* Used in #store_obs_latest(): one index seek per code present. */
 static const char SQL_LATEST_CODES[] = "SELECT code FROM latest WHERE patient_id = :patient";
@@ -129,6 +122,10 @@ int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, cons
     *obs_id = sqlite3_last_insert_rowid(db_handle(c));
     if (patient_id && upsert_latest(c, patient_id, o, *obs_id) != 0)
         return -1;
+    /* the series rollup, in the same transaction (a duplicate returned above) */
+    if (patient_id && o->code->kind != OBS_CATEGORICAL &&
+        store_series_add(c, patient_id, o->code->code, o->time_ms, o->value) != 0)
+        return -1;
     return 0;
 }
 
@@ -200,53 +197,6 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
     return 0;
 fail:
     json_decref(rows);
-    return -1;
-}
-
-int store_obs_series(db_conn *c, int64_t patient_id, const char *const *codes, int64_t from,
-                     int64_t to, int buckets, json_t **out)
-{
-    sqlite3_stmt *st = db_prep(c, SQL_OBS_SERIES);
-    /* N equal buckets of ceil(span / N); a reading exactly at `to` joins
-     * the last bucket rather than opening an N+1th. */
-    int64_t span = to - from;
-    int64_t bucket_ms = (span + buckets - 1) / buckets;
-    json_t *series = json_object();
-    char when[TIMEFMT_LEN], until[TIMEFMT_LEN];
-    int rc = SQLITE_DONE;
-
-    if (!st)
-        goto fail;
-    if (bucket_ms < 1)
-        bucket_ms = 1;
-    for (const char *const *code = codes; *code; code++) {
-        json_t *points = json_array();
-        db_bind_int64(st, ":from", from);
-        db_bind_int64(st, ":to", to);
-        db_bind_int64(st, ":bucket", bucket_ms);
-        db_bind_int64(st, ":last", buckets - 1);
-        db_bind_int64(st, ":patient", patient_id);
-        db_bind_text(st, ":code", *code);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t start = from + sqlite3_column_int64(st, 0) * bucket_ms;
-            json_array_append_new(points, json_pack("{s:s, s:f, s:f, s:f, s:I}", "start",
-                                                    timefmt_format(start, when, sizeof when), "min",
-                                                    sqlite3_column_double(st, 1), "max",
-                                                    sqlite3_column_double(st, 2), "mean",
-                                                    sqlite3_column_double(st, 3), "n",
-                                                    (json_int_t)sqlite3_column_int64(st, 4)));
-        }
-        db_done(st);
-        json_object_set_new(series, *code, points);
-        if (rc != SQLITE_DONE)
-            goto fail;
-    }
-    *out = json_pack("{s:s, s:s, s:I, s:o}", "from", timefmt_format(from, when, sizeof when), "to",
-                     timefmt_format(to, until, sizeof until), "bucket_ms", (json_int_t)bucket_ms,
-                     "series", series);
-    return 0;
-fail:
-    json_decref(series);
     return -1;
 }
 
@@ -322,7 +272,8 @@ int store_obs_rebuild_latest(db_conn *c, int64_t patient_id)
 }
 
 /* Claims the unassigned device readings of `bed` from `from` on. Sets
- * *moved when any reading changed hands. */
+ * *moved when any reading changed hands; the patient's series rollup
+ * follows (store_series_rebuild). */
 int store_obs_claim_unassigned(db_conn *c, int64_t patient_id, const char *bed, int64_t from,
                                bool *moved)
 {
@@ -335,13 +286,15 @@ int store_obs_claim_unassigned(db_conn *c, int64_t patient_id, const char *bed, 
     db_bind_int64(st, ":from", from);
     if (db_step_done(st) != 0)
         return -1;
-    if (sqlite3_changes(db_handle(c)) > 0)
-        *moved = true;
-    return 0;
+    if (sqlite3_changes(db_handle(c)) == 0)
+        return 0;
+    *moved = true;
+    return store_series_rebuild(c, patient_id, from);
 }
 
 /* Releases the patient's device readings of `bed` from `at` on. Sets
- * *moved when any reading changed hands. */
+ * *moved when any reading changed hands; the patient's series rollup
+ * follows (store_series_rebuild). */
 int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t at, bool *moved)
 {
     sqlite3_stmt *st = db_prep(c, SQL_OBS_RELEASE);
@@ -353,7 +306,8 @@ int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t a
     db_bind_int64(st, ":at", at);
     if (db_step_done(st) != 0)
         return -1;
-    if (sqlite3_changes(db_handle(c)) > 0)
-        *moved = true;
-    return 0;
+    if (sqlite3_changes(db_handle(c)) == 0)
+        return 0;
+    *moved = true;
+    return store_series_rebuild(c, patient_id, at);
 }

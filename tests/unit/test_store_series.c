@@ -1,0 +1,448 @@
+/* Unit tests for store_series: GET /series read from the rollup
+ * (obs_rollup, migration 0003) must equal the raw computation. The oracle
+ * is the statement /series ran before the rollup (an aggregate over
+ * observations grouped by bucket). Randomised data: times anywhere in the
+ * millisecond, on whole seconds and on block edges; random windows (from
+ * and to on readings, spans shorter than a block, bucket widths that are
+ * no multiple of the block); duplicate retries; bursts denser than a
+ * block packs; a categorical and a flag code; several patients; and re-filing by back-dated
+ * admission, transfer and discharge. Then a database at schema version 2 with observations is
+ * migrated and its rollup checked the same way. WARDD_TEST_SEED=N replays another random sequence.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "migrate.h"
+#include "obs.h"
+#include "store.h"
+#include "timefmt.h"
+
+/* 2026-11-27T14:03:05Z: not on a block edge. */
+#define T0   INT64_C(1795788185000)
+#define HOUR INT64_C(3600000)
+#define BLK  STORE_SERIES_BLOCK_MS
+
+static const char *const CODES[] = {"hr", "temp", "intubated", "rhythm"};
+#define N_CODES (sizeof CODES / sizeof CODES[0])
+
+/* The statement store_obs_series ran before the rollup: the oracle. */
+static const char ORACLE[] =
+    "SELECT min((time_ms - :from) / :bucket, :last) AS b, min(value_num), max(value_num), "
+    "avg(value_num), count(*) FROM observations WHERE patient_id = :patient AND code = :code "
+    "AND time_ms BETWEEN :from AND :to AND value_num IS NOT NULL GROUP BY b ORDER BY b";
+
+typedef struct world {
+    db_conn *c;
+    int64_t device[3];
+    int64_t patient[4];
+    int n_patients;
+    int64_t times[4096]; /* some reading times, for windows that start or end on one */
+    int n_times;
+    int msg;
+    uint64_t seed;
+} world;
+
+static uint64_t rnd(world *w)
+{
+    w->seed = w->seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return w->seed >> 17;
+}
+
+static int64_t rnd_range(world *w, int64_t lo, int64_t hi) /* inclusive */
+{
+    return lo + (int64_t)(rnd(w) % (uint64_t)(hi - lo + 1));
+}
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof *w);
+    const char *seed = getenv("WARDD_TEST_SEED");
+
+    *state = w;
+    if (!w)
+        return -1;
+    w->seed = seed ? strtoull(seed, NULL, 10) : 20261127;
+    w->c = db_open(":memory:", true);
+    if (!w->c || migrate_apply(w->c) != 0)
+        return -1;
+    for (int i = 0; i < 3; i++) {
+        char bed[16], serial[24];
+        snprintf(bed, sizeof bed, "B%d", i + 1);
+        snprintf(serial, sizeof serial, "mon-%d", i + 1);
+        if (store_bed_insert(w->c, bed, bed, T0 - 10 * HOUR) != 0 ||
+            store_device_insert(w->c, serial, "monitor", bed, serial, T0 - 10 * HOUR,
+                                &w->device[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+
+    db_close(w->c);
+    free(w);
+    return 0;
+}
+
+static int64_t admit(world *w, const char *bed, int64_t at)
+{
+    char text[128];
+    json_t *p;
+    int64_t id = 0;
+
+    snprintf(text, sizeof text, "{\"mrn\": \"S-%d\", \"name\": \"Pat %d\", \"bed\": \"%s\"}",
+             w->n_patients, w->n_patients, bed);
+    p = json_loads(text, 0, NULL);
+    assert_non_null(p);
+    assert_int_equal(store_patient_admit(w->c, p, at, T0 + 4 * HOUR, &id), 0);
+    json_decref(p);
+    w->patient[w->n_patients++] = id;
+    return id;
+}
+
+/* A reading time: anywhere, on a whole second, or on a block edge. */
+static int64_t rnd_time(world *w, int64_t lo, int64_t hi)
+{
+    int64_t t = rnd_range(w, lo, hi);
+
+    switch (rnd(w) % 4) {
+    case 0:
+        return t - t % 1000;
+    case 1:
+        return t - t % BLK;
+    default:
+        return t;
+    }
+}
+
+/* n readings from the three monitors, filed as ingest files them (the
+ * bed's occupant at the reading's time, or nobody); about one in ten is
+ * sent twice (a retry: a duplicate, stored once). */
+static void insert_readings(world *w, int n, int64_t lo, int64_t hi)
+{
+    for (int i = 0; i < n; i++) {
+        int d = (int)(rnd(w) % 3);
+        char bed[16];
+        obs_source src = {w->device[d], 0, bed};
+        obs_reading o = {0};
+        int64_t patient = 0, id = 0;
+        const char *code = CODES[rnd(w) % N_CODES];
+
+        snprintf(bed, sizeof bed, "B%d", d + 1);
+        o.code = obs_code_lookup(code);
+        assert_non_null(o.code);
+        o.time_ms = rnd_time(w, lo, hi);
+        if (o.code->kind == OBS_CATEGORICAL) {
+            int k = (int)(rnd(w) % 2);
+            o.value = k;
+            o.text = o.code->values[k];
+        } else if (o.code->kind == OBS_FLAG) {
+            o.value = (double)(rnd(w) % 2);
+        } else if (strcmp(code, "temp") == 0) {
+            o.value = 35.0 + (double)rnd_range(w, 0, 600) / 100.0;
+        } else {
+            o.value = (double)rnd_range(w, 40, 180);
+        }
+        snprintf(o.id, sizeof o.id, "m%d", ++w->msg);
+        assert_true(store_stay_at(w->c, bed, o.time_ms, &patient) >= 0);
+        assert_int_equal(store_obs_insert(w->c, &src, patient, &o, T0, &id), 0);
+        if (rnd(w) % 10 == 0)
+            assert_int_equal(store_obs_insert(w->c, &src, patient, &o, T0, &id), 1);
+        if (w->n_times < (int)(sizeof w->times / sizeof w->times[0]))
+            w->times[w->n_times++] = o.time_ms;
+    }
+}
+
+/* Bursts denser than the rollup packs (more than 90 readings of a code in
+ * one minute): those blocks keep only aggregates and are read raw when cut. */
+static void insert_bursts(world *w, int bursts, int64_t lo, int64_t hi)
+{
+    for (int i = 0; i < bursts; i++) {
+        int d = (int)(rnd(w) % 3);
+        char bed[16];
+        obs_source src = {w->device[d], 0, bed};
+        int64_t block = rnd_range(w, lo, hi), n = rnd_range(w, 85, 200), patient = 0, id = 0;
+        const char *code = CODES[rnd(w) % 3];
+
+        block -= block % BLK;
+        snprintf(bed, sizeof bed, "B%d", d + 1);
+        for (int64_t k = 0; k < n; k++) {
+            obs_reading o = {0};
+            o.code = obs_code_lookup(code);
+            o.time_ms = block + rnd_range(w, 0, BLK - 1);
+            o.value = o.code->kind == OBS_FLAG ? (double)(rnd(w) % 2)
+                                               : (double)rnd_range(w, 3500, 4100) / 100.0;
+            snprintf(o.id, sizeof o.id, "m%d", ++w->msg);
+            assert_true(store_stay_at(w->c, bed, o.time_ms, &patient) >= 0);
+            assert_int_equal(store_obs_insert(w->c, &src, patient, &o, T0, &id), 0);
+            if (w->n_times < (int)(sizeof w->times / sizeof w->times[0]))
+                w->times[w->n_times++] = o.time_ms;
+        }
+    }
+}
+
+/* store_series_buckets against the oracle for one window. */
+static void check_window(world *w, int64_t patient, const char *code, int64_t from, int64_t to,
+                         int buckets)
+{
+    store_bucket *b = calloc((size_t)buckets, sizeof *b);
+    sqlite3_stmt *st = NULL;
+    int64_t bucket_ms = store_series_bucket_ms(from, to, buckets), seen = 0, total = 0;
+
+    assert_non_null(b);
+    assert_int_equal(store_series_buckets(w->c, patient, code, from, to, buckets, b), 0);
+    assert_int_equal(sqlite3_prepare_v2(db_handle(w->c), ORACLE, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":from"), from);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":to"), to);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":bucket"), bucket_ms);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":last"), buckets - 1);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":patient"), patient);
+    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":code"), code, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int k = sqlite3_column_int(st, 0);
+        double mean = sqlite3_column_double(st, 3);
+        if (b[k].n != sqlite3_column_int64(st, 4))
+            fail_msg("%s patient %lld [%lld, %lld] / %d: bucket %d has n %lld, raw %lld", code,
+                     (long long)patient, (long long)from, (long long)to, buckets, k,
+                     (long long)b[k].n, (long long)sqlite3_column_int64(st, 4));
+        /* n, min and max exact; the mean up to rounding (another order of addition) */
+        assert_true(b[k].min == sqlite3_column_double(st, 1));
+        assert_true(b[k].max == sqlite3_column_double(st, 2));
+        assert_true(fabs(b[k].sum / (double)b[k].n - mean) <= 1e-9 * fmax(1.0, fabs(mean)));
+        seen++;
+        total += b[k].n;
+    }
+    sqlite3_finalize(st);
+    /* and no bucket the oracle does not have */
+    for (int k = 0; k < buckets; k++)
+        if (b[k].n)
+            seen--, total -= b[k].n;
+    assert_int_equal(seen, 0);
+    assert_int_equal(total, 0);
+    free(b);
+}
+
+/* A random window: its ends on a reading, a block edge or anywhere. */
+static int64_t rnd_end(world *w)
+{
+    if (w->n_times && rnd(w) % 3 == 0)
+        return w->times[rnd(w) % (uint64_t)w->n_times];
+    return rnd_time(w, T0 - 2 * HOUR, T0 + 4 * HOUR);
+}
+
+static void check_all(world *w, int windows)
+{
+    for (int p = 0; p < w->n_patients; p++)
+        for (size_t c = 0; c < N_CODES; c++) {
+            /* the whole period, as the dashboard asks */
+            check_window(w, w->patient[p], CODES[c], T0 - 2 * HOUR, T0 + 4 * HOUR, 1000);
+            check_window(w, w->patient[p], CODES[c], T0 - 2 * HOUR, T0 + 4 * HOUR, 1);
+            for (int i = 0; i < windows; i++) {
+                int64_t from = rnd_end(w), to, span;
+                int buckets;
+                switch (rnd(w) % 4) {
+                case 0: /* shorter than a block */
+                    span = rnd_range(w, 1, BLK - 1);
+                    break;
+                case 1: /* up to a few blocks */
+                    span = rnd_range(w, BLK, 10 * BLK);
+                    break;
+                default:
+                    span = rnd_range(w, 1, 6 * HOUR);
+                }
+                to = from + span;
+                if (rnd(w) % 3 == 0) { /* `to` on a reading */
+                    to = rnd_end(w);
+                    if (to <= from)
+                        continue;
+                }
+                buckets = (int)rnd_range(w, 1, 2000);
+                check_window(w, w->patient[p], CODES[c], from, to, buckets);
+            }
+        }
+}
+
+static void test_series_matches_raw(void **state)
+{
+    world *w = *state;
+    int64_t a, b, c;
+
+    /* A is in B3 from before the data; B1 and B2 are empty, so their
+     * readings are filed to nobody. */
+    a = admit(w, "B3", T0 - 3 * HOUR);
+    insert_readings(w, 3000, T0 - HOUR, T0 + 3 * HOUR);
+    insert_bursts(w, 12, T0 - HOUR, T0 + 3 * HOUR);
+    check_all(w, 40);
+
+    /* B is admitted to B1 back-dated to T0: B1's readings from T0 on are claimed. */
+    b = admit(w, "B1", T0);
+    check_all(w, 20);
+
+    /* B moves to B2 at T0 + 1 h (back-dated): B1 released, B2 claimed. */
+    assert_int_equal(store_patient_transfer(w->c, b, "B2", T0 + HOUR, T0 + 4 * HOUR), 0);
+    check_all(w, 20);
+
+    /* A is discharged back-dated to the middle of a block. */
+    assert_int_equal(store_patient_discharge(w->c, a, T0 + 2 * HOUR + 12345, T0 + 4 * HOUR), 0);
+    /* C takes B1 from a time in the middle of a block: claims what B left. */
+    c = admit(w, "B1", T0 + HOUR + 30001);
+    (void)c;
+    check_all(w, 20);
+
+    /* more readings on top, into existing blocks, and a check again */
+    insert_readings(w, 2000, T0 - HOUR, T0 + 3 * HOUR);
+    insert_bursts(w, 6, T0 - HOUR, T0 + 3 * HOUR);
+    check_all(w, 40);
+}
+
+/* The unassigned readings are in no rollup: the only rows there are of
+ * numeric readings filed to a patient, and they add up; pts packs every
+ * reading of a block up to 90, and is NULL above (B3's readings and some
+ * bursts are filed to nobody). */
+static void test_rollup_holds_only_filed_numeric(void **state)
+{
+    world *w = *state;
+    sqlite3_stmt *st = NULL;
+
+    (void)admit(w, "B1", T0 - 3 * HOUR);
+    (void)admit(w, "B2", T0 - 3 * HOUR);
+    insert_readings(w, 500, T0 - HOUR, T0 + HOUR);
+    insert_bursts(w, 8, T0 - HOUR, T0 + HOUR);
+    assert_int_equal(
+        sqlite3_prepare_v2(db_handle(w->c),
+                           "SELECT (SELECT coalesce(sum(n), 0) FROM obs_rollup), "
+                           "(SELECT count(*) FROM observations WHERE patient_id IS NOT "
+                           "NULL AND value_num IS NOT NULL), "
+                           "(SELECT count(*) FROM obs_rollup WHERE code = 'rhythm'), "
+                           "(SELECT count(*) FROM obs_rollup WHERE block_ms % 60000 != 0 "
+                           "OR (n <= 90 AND (pts IS NULL OR length(pts) != 10 * n)) "
+                           "OR (n > 90 AND pts IS NOT NULL)), "
+                           "(SELECT count(*) FROM obs_rollup WHERE pts IS NULL)",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_true(sqlite3_column_int64(st, 1) > 0);
+    assert_int_equal(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+    assert_int_equal(sqlite3_column_int64(st, 2), 0);
+    assert_int_equal(sqlite3_column_int64(st, 3), 0);
+    assert_true(sqlite3_column_int64(st, 4) > 0); /* the bursts */
+    sqlite3_finalize(st);
+}
+
+/* A database at schema version 2 holding observations (0003 not yet
+ * applied: no obs_rollup) gets its rollup from the migration. */
+static void test_migration_backfills(void **state)
+{
+    world *w = *state;
+
+    (void)admit(w, "B1", T0 - 3 * HOUR);
+    (void)admit(w, "B2", T0 - 3 * HOUR);
+    insert_readings(w, 2000, T0 - HOUR, T0 + 3 * HOUR);
+    insert_bursts(w, 8, T0 - HOUR, T0 + 3 * HOUR);
+    /* back to version 2: the only thing 0003 adds is the table */
+    assert_int_equal(db_exec(w->c, "DROP TABLE obs_rollup; PRAGMA user_version=2"), SQLITE_OK);
+    assert_int_equal(migrate_apply(w->c), 0);
+    check_all(w, 40);
+}
+
+/* store_series_real writes a real exactly as jansson does in every other
+ * reply (json_dumps with JSON_REAL_PRECISION(15)). */
+static void test_real_format_is_janssons(void **state)
+{
+    world *w = *state;
+    static const double fixed[] = {
+        0.0,  -0.0, 78.0,    36.9,   -1.5,   0.05,    0.001,
+        1e-7, 1e15, 1e21,    123.45, 99.99,  1.0 / 3, -2.5e-5,
+        1e9,  -1e9, 999.995, 0.1,    100.01, 5e-324,  1.7976931348623157e308};
+
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] + 20000; i++) {
+        double v;
+        char mine[32], *theirs;
+        json_t *j;
+        if (i < sizeof fixed / sizeof fixed[0])
+            v = fixed[i];
+        else if (i % 2)
+            v = (double)rnd_range(w, -100000, 100000) / (double)(1 + rnd(w) % 1000);
+        else
+            v = ldexp((double)rnd_range(w, -1000000, 1000000), (int)rnd_range(w, -80, 80));
+        j = json_pack("[f]", v);
+        theirs = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        store_series_real(mine, v);
+        /* "[x]" around jansson's number */
+        theirs[strlen(theirs) - 1] = '\0';
+        if (strcmp(mine, theirs + 1) != 0)
+            fail_msg("%.17g: mine %s, jansson %s", v, mine, theirs + 1);
+        free(theirs);
+        json_decref(j);
+    }
+}
+
+/* The reply text is valid JSON of API.md's shape, a repeated code listed
+ * once, and what jansson writes for the same values. */
+static void test_reply_text(void **state)
+{
+    world *w = *state;
+    const char *codes[] = {"hr", "temp", "hr", "spo2", NULL};
+    int64_t from = T0 - HOUR, to = T0 + 3 * HOUR;
+    store_bucket b[7];
+    char *text = NULL, *again;
+    json_t *j, *series, *hr;
+    json_error_t err;
+
+    (void)admit(w, "B1", T0 - 3 * HOUR);
+    insert_readings(w, 1000, from, to);
+    assert_int_equal(store_obs_series(w->c, w->patient[0], codes, from, to, 7, &text), 0);
+    j = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    if (!j)
+        fail_msg("not JSON (%s): %s", err.text, text);
+    again = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    assert_string_equal(text, again);
+    assert_int_equal(json_integer_value(json_object_get(j, "bucket_ms")),
+                     store_series_bucket_ms(from, to, 7));
+    series = json_object_get(j, "series");
+    assert_int_equal(json_object_size(series), 3);
+    assert_int_equal(json_array_size(json_object_get(series, "spo2")), 0);
+    hr = json_object_get(series, "hr");
+    assert_int_equal(store_series_buckets(w->c, w->patient[0], "hr", from, to, 7, b), 0);
+    for (size_t i = 0, k = 0; k < 7; k++) {
+        json_t *p = json_array_get(hr, i);
+        char start[TIMEFMT_LEN];
+        if (!b[k].n)
+            continue;
+        assert_non_null(p);
+        timefmt_format(from + (int64_t)k * store_series_bucket_ms(from, to, 7), start,
+                       sizeof start);
+        assert_string_equal(json_string_value(json_object_get(p, "start")), start);
+        assert_true(json_real_value(json_object_get(p, "min")) == b[k].min);
+        assert_true(json_real_value(json_object_get(p, "max")) == b[k].max);
+        assert_int_equal(json_integer_value(json_object_get(p, "n")), b[k].n);
+        i++;
+    }
+    free(again);
+    free(text);
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_series_matches_raw, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollup_holds_only_filed_numeric, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_format_is_janssons, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_text, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
