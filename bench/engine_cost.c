@@ -173,7 +173,6 @@ typedef struct live {
     uint8_t *last, *now, *mask; /* digests: of the last full evaluation, of the state */
     bool have_last;
     size_t evaluations, mismatches;
-    bool check;
 } live;
 
 /* One job for readings [a, b): they are added to the history and the live
@@ -183,8 +182,7 @@ typedef struct live {
  *   MODE_LIVE   the worker's path: the state's digest, and a full evaluation
  *               only when it differs from the last full evaluation's
  *   MODE_FACTS  engine_state_facts() only (the floor of the live path).
- * With lv->check (not timed), every job also compares the state's digest
- * with a full evaluation's at the same instant and counts the differences. */
+ * check_job() verifies the skips (untimed). */
 static int run_job(const rules_set *rs, const engine_patient *pt, engine_hist *h, live *lv,
                    const readings *in, size_t a, size_t b, mode m)
 {
@@ -240,11 +238,6 @@ static int check_job(const rules_set *rs, const engine_patient *pt, const engine
     }
     engine_result_digest(r, full);
     lv->mismatches += memcmp(full, lv->last, engine_digest_size(rs)) != 0;
-    if (getenv("DIGEST_DEBUG"))
-        for (size_t i = 0; i < engine_digest_size(rs); i++)
-            if (full[i] != lv->last[i])
-                fprintf(stderr, "t %lld diff %zu full %d held %d\n", (long long)newest, i,
-                        (int8_t)full[i], (int8_t)lv->last[i]);
     engine_result_free(r);
     free(full);
     return 0;
@@ -259,8 +252,7 @@ static int replay(const rules_set *rs, const engine_patient *pt, const readings 
     live lv = {.st = engine_state_new(rs),
                .last = malloc(dsize),
                .now = malloc(dsize),
-               .mask = malloc(dsize),
-               .check = check};
+               .mask = malloc(dsize)};
     double *per = malloc(in->n * sizeof *per), sum = 0;
     size_t n = 0;
     int rc = -1;

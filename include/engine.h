@@ -303,10 +303,10 @@ int engine_live_advance(engine_state *st, const engine_patient *pt, const engine
                         int64_t oldest, int64_t newest);
 
 /* The digest: everything the server's events, ward summary and alerts read
- * from an evaluation, as bytes: per term its grade and max grade, the
- * action, per rule the action it contributes (none, hold, discontinue), the
- * consensus outcome, which required codes lack a fresh value, NEWS2 points
- * per parameter and in total. Exact values, not a hash.
+ * from an evaluation, as bytes: per term its grade and max grade, per rule
+ * the action it contributes (none, hold, discontinue), which required codes
+ * lack a fresh value, NEWS2 points per parameter and in total (the action
+ * and the consensus outcome follow from these). Exact values, not a hash.
  * engine_digest_size(rs) bytes. */
 size_t engine_digest_size(const rules_set *rs);
 /* The digest of a full result. */
@@ -314,8 +314,7 @@ void engine_result_digest(const engine_result *r, uint8_t *out);
 /* The digest of the live state at its time, and in `mask` (same size) a 1
  * for each byte that reflects the readings ingested since the previous call
  * (terms and rules re-evaluated since, and freshness and NEWS2, recomputed
- * at the state's time on every call); the action and the consensus outcome
- * derive from the rest and are not marked. Grades and criteria that change
+ * at the state's time on every call). Grades and criteria that change
  * with no new reading of theirs (a window sliding, a value going stale) are
  * not marked: only a full evaluation sees them, which the server runs
  * periodically. The live path: when

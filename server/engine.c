@@ -827,12 +827,13 @@ int engine_live_advance(engine_state *st, const engine_patient *pt, const engine
     return newest > as_of ? engine_state_ingest(st, pt, h, newest) : 0;
 }
 
-/* Digest layout: [grade per term][max grade per term][action][per rule]
- * [consensus][per required code][NEWS2 points per parameter][NEWS2
- * complete, score, partial, single 3]. */
+/* Digest layout: [grade per term][max grade per term][per rule][per
+ * required code][NEWS2 points per parameter][NEWS2 complete, score, partial,
+ * single 3]. The action and the consensus outcome are not in it: they follow
+ * from the rules and the required codes. */
 size_t engine_digest_size(const rules_set *rs)
 {
-    return 2 * rs->n_terms + 1 + rs->n_rules + 1 + rs->n_required + rs->n_news2 + 4;
+    return 2 * rs->n_terms + rs->n_rules + rs->n_required + rs->n_news2 + 4;
 }
 
 static uint8_t *digest_news2(uint8_t *p, bool complete, int score, int partial, bool single3)
@@ -847,30 +848,21 @@ static uint8_t *digest_news2(uint8_t *p, bool complete, int score, int partial, 
 void engine_result_digest(const engine_result *r, uint8_t *out)
 {
     const rules_set *rs = r->rs;
-    uint8_t *p = out, *rules, *consensus, *required, *news2;
+    uint8_t *rules, *required, *news2;
 
     memset(out, 0, engine_digest_size(rs));
     for (size_t i = 0; i < rs->n_terms; i++) {
-        p[i] = (uint8_t)(int8_t)r->terms[i].grade;
-        p[rs->n_terms + i] = (uint8_t)(int8_t)r->terms[i].max_grade;
+        out[i] = (uint8_t)(int8_t)r->terms[i].grade;
+        out[rs->n_terms + i] = (uint8_t)(int8_t)r->terms[i].max_grade;
     }
-    p += 2 * rs->n_terms;
-    *p++ = (uint8_t)r->action;
-    rules = p;
-    consensus = rules + rs->n_rules;
-    required = consensus + 1;
+    rules = out + 2 * rs->n_terms;
+    required = rules + rs->n_rules;
     news2 = required + rs->n_required;
     /* add_reason() stores the rule set's own id pointers: match by address */
-    for (size_t k = 0; k < r->n_reasons; k++) {
-        const engine_reason *rr = &r->reasons[k];
-        if (rr->rule == rs->consensus_id) {
-            *consensus = (uint8_t)rr->action;
-            continue;
-        }
+    for (size_t k = 0; k < r->n_reasons; k++)
         for (size_t i = 0; i < rs->n_rules; i++)
-            if (rr->rule == rs->rules[i].id)
-                rules[i] = (uint8_t)rr->action;
-    }
+            if (r->reasons[k].rule == rs->rules[i].id)
+                rules[i] = (uint8_t)r->reasons[k].action;
     for (size_t i = 0; i < rs->n_required; i++) {
         const obs_code *oc = obs_code_by_id(rs->required[i]);
         for (size_t k = 0; oc != NULL && k < r->missing_required.n; k++)
@@ -920,19 +912,10 @@ int engine_state_digest(engine_state *st, const engine_patient *pt, const engine
     }
     p += 2 * nt;
     m += 2 * nt;
-    *p++ = (uint8_t)f.action; /* derived from the items below: not compared */
-    m++;
     for (size_t i = 0; i < nr; i++) {
         *p++ = (uint8_t)rule_contribution(st, i);
         *m++ = st->touched[i];
     }
-    if (rs->policy == RULES_POLICY_S5 && st->consensus_at != ENGINE_NO_TIME)
-        *p++ = ENGINE_DISCONTINUE;
-    else if (f.n_absolute > 0 || f.n_relative >= rs->consensus_relative_count)
-        *p++ = rs->policy == RULES_POLICY_S5 ? ENGINE_DISCONTINUE : ENGINE_HOLD;
-    else
-        *p++ = 0;
-    m++; /* derived from the rules: not compared */
     /* freshness and NEWS2 are computed at the state's time for every item:
      * compared in full */
     for (size_t i = 0; i < rs->n_required; i++) {

@@ -122,9 +122,11 @@ static void *grow(void **arr, size_t *n, size_t *cap, size_t size)
     return (char *)*arr + (*n)++ * size;
 }
 
-int store_clinical_admitted(db_conn *c, store_admitted **out, size_t *n)
+/* Steps `st` to the end, filling one `size`-byte element per row with
+ * fill(st, element); the array (caller frees) in *out, its length in *n. */
+static int collect_rows(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *st, void *elem),
+                        void **out, size_t *n)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_ADMITTED);
     void *arr = NULL;
     size_t cap = 0;
     int rc;
@@ -134,14 +136,12 @@ int store_clinical_admitted(db_conn *c, store_admitted **out, size_t *n)
     if (!st)
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_admitted *a = grow(&arr, n, &cap, sizeof *a);
-        if (!a) {
+        void *elem = grow(&arr, n, &cap, size);
+        if (!elem) {
             rc = SQLITE_NOMEM;
             break;
         }
-        a->id = sqlite3_column_int64(st, 0);
-        a->updated_at = sqlite3_column_int64(st, 1);
-        snprintf(a->bed, sizeof a->bed, "%s", db_col_text(st, 2));
+        fill(st, elem);
     }
     db_done(st);
     if (rc != SQLITE_DONE) {
@@ -153,41 +153,46 @@ int store_clinical_admitted(db_conn *c, store_admitted **out, size_t *n)
     return 0;
 }
 
+static void fill_admitted(sqlite3_stmt *st, void *elem)
+{
+    store_admitted *a = elem;
+
+    a->id = sqlite3_column_int64(st, 0);
+    a->updated_at = sqlite3_column_int64(st, 1);
+    snprintf(a->bed, sizeof a->bed, "%s", db_col_text(st, 2));
+}
+
+int store_clinical_admitted(db_conn *c, store_admitted **out, size_t *n)
+{
+    void *arr;
+    int rc = collect_rows(db_prep(c, SQL_ADMITTED), sizeof **out, fill_admitted, &arr, n);
+
+    *out = arr;
+    return rc;
+}
+
+static void fill_bed_device(sqlite3_stmt *st, void *elem)
+{
+    store_bed_device *d = elem;
+    int64_t heard, stay;
+
+    d->device_id = sqlite3_column_int64(st, 0);
+    snprintf(d->serial, sizeof d->serial, "%s", db_col_text(st, 1));
+    snprintf(d->bed, sizeof d->bed, "%s", db_col_text(st, 2));
+    d->patient_id = sqlite3_column_int64(st, 3);
+    heard = sqlite3_column_type(st, 4) != SQLITE_NULL ? sqlite3_column_int64(st, 4)
+                                                      : sqlite3_column_int64(st, 5);
+    stay = sqlite3_column_type(st, 6) != SQLITE_NULL ? sqlite3_column_int64(st, 6) : 0;
+    d->last_heard_ms = heard > stay ? heard : stay;
+}
+
 int store_clinical_bed_devices(db_conn *c, store_bed_device **out, size_t *n)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_BED_DEVICES);
-    void *arr = NULL;
-    size_t cap = 0;
-    int rc;
+    void *arr;
+    int rc = collect_rows(db_prep(c, SQL_BED_DEVICES), sizeof **out, fill_bed_device, &arr, n);
 
-    *n = 0;
-    *out = NULL;
-    if (!st)
-        return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_bed_device *d = grow(&arr, n, &cap, sizeof *d);
-        int64_t heard, stay;
-        if (!d) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        d->device_id = sqlite3_column_int64(st, 0);
-        snprintf(d->serial, sizeof d->serial, "%s", db_col_text(st, 1));
-        snprintf(d->bed, sizeof d->bed, "%s", db_col_text(st, 2));
-        d->patient_id = sqlite3_column_int64(st, 3);
-        heard = sqlite3_column_type(st, 4) != SQLITE_NULL ? sqlite3_column_int64(st, 4)
-                                                          : sqlite3_column_int64(st, 5);
-        stay = sqlite3_column_type(st, 6) != SQLITE_NULL ? sqlite3_column_int64(st, 6) : 0;
-        d->last_heard_ms = heard > stay ? heard : stay;
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        free(arr);
-        *n = 0;
-        return -1;
-    }
     *out = arr;
-    return 0;
+    return rc;
 }
 
 int store_snapshot_begin(db_conn *c)
