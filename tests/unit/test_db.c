@@ -116,6 +116,19 @@ struct result {
     int done, failed, ok;
 };
 
+/* Waits up to 10 s for `want` jobs to report. */
+static void wait_done(struct result *res, int want)
+{
+    for (int spin = 0; spin < 1000; spin++) {
+        pthread_mutex_lock(&res->lock);
+        int done = res->done;
+        pthread_mutex_unlock(&res->lock);
+        if (done == want)
+            return;
+        usleep(10000);
+    }
+}
+
 static int insert_job(db_conn *c, void *arg)
 {
     return insert_value(c, &((struct job_arg *)arg)->value);
@@ -179,14 +192,7 @@ static void test_commits_fewer_than_jobs(void **state)
         assert_int_equal(db_writer_submit(w, insert_job, on_done, &args[i]), 0);
     }
     /* Wait for completion, then read the counters. */
-    for (int spin = 0; spin < 1000; spin++) {
-        pthread_mutex_lock(&res.lock);
-        int done = res.done;
-        pthread_mutex_unlock(&res.lock);
-        if (done == JOBS)
-            break;
-        usleep(10000);
-    }
+    wait_done(&res, JOBS);
     db_writer_stats(w, &commits, &jobs, &ns);
     assert_int_equal(jobs, JOBS);
     /* Jobs queued while a commit is in flight join the next one. */
@@ -290,14 +296,7 @@ static void test_after_commit(void **state)
         args[i] = (struct job_arg){.value = 1, .res = &res};
         assert_int_equal(db_writer_submit(w, insert_job_with_hook, on_done_hooked, &args[i]), 0);
     }
-    for (int spin = 0; spin < 1000; spin++) {
-        pthread_mutex_lock(&res.lock);
-        int done = res.done;
-        pthread_mutex_unlock(&res.lock);
-        if (done == JOBS)
-            break;
-        usleep(10000);
-    }
+    wait_done(&res, JOBS);
     db_writer_stats(w, &commits, &jobs, &ns);
     db_writer_stop(w);
     assert_int_equal(res.done, JOBS);
