@@ -136,6 +136,22 @@ typedef struct obs_source {
 int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
                      int64_t received_ms, int64_t *obs_id);
 
+/* Readings stored together in one transaction (a POST /readings batch):
+ * their `latest` rows and series rollup blocks are held, folded per
+ * (patient, code) and per (patient, code, minute), and written by
+ * store_obs_batch_flush(), which must run before the commit. The held
+ * readings' text points into the catalogue (obs_reading.text). */
+typedef struct store_obs_batch store_obs_batch;
+#define STORE_OBS_BATCH_LATEST 32 /* (patient, code) pairs held before a flush */
+store_obs_batch *store_obs_batch_new(void);
+void store_obs_batch_free(store_obs_batch *b);
+/* As store_obs_insert(), the derived rows held in b. */
+int store_obs_batch_insert(db_conn *c, store_obs_batch *b, const obs_source *src,
+                           int64_t patient_id, const obs_reading *o, int64_t received_ms,
+                           int64_t *obs_id);
+/* Writes what b holds and empties it. 0 or -1. */
+int store_obs_batch_flush(db_conn *c, store_obs_batch *b);
+
 typedef struct obs_query {
     int64_t patient_id;
     const char *code; /* NULL = every code */
@@ -197,6 +213,18 @@ int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64
  * (store_obs_insert, same transaction). 0 or -1. */
 int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
                      double value);
+/* Readings of a batch folded per (patient, code, block) before they reach
+ * the rollup: one row write per block instead of one per reading. A full
+ * fold writes itself out. */
+typedef struct store_series_fold store_series_fold;
+#define STORE_SERIES_FOLD_MAX 32 /* blocks held before a flush */
+store_series_fold *store_series_fold_new(void);
+void store_series_fold_free(store_series_fold *f);
+/* As store_series_add(), held in f. 0 or -1. */
+int store_series_fold_add(db_conn *c, store_series_fold *f, int64_t patient_id, const char *code,
+                          int64_t time_ms, double value);
+/* Writes the held blocks (merging into their rows) and empties f. 0 or -1. */
+int store_series_fold_flush(db_conn *c, store_series_fold *f);
 /* Recomputes the patient's rollup from the block holding from_ms on, from
  * observations (after readings moved to or from the patient). 0 or -1. */
 int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms);

@@ -77,30 +77,40 @@ static int ingest_apply(db_conn *c, struct req *r)
     /* The bed's stay around the last reading looked up: a monitor's batch
      * spans minutes, so one lookup usually files all of it. Starts empty. */
     store_stay stay = {.patient_id = 0, .from_ms = INT64_MAX, .to_ms = INT64_MIN};
+    /* latest and rollup rows once per code and minute, not per reading */
+    store_obs_batch *batch = store_obs_batch_new();
+    int result = DB_STORAGE_FAILURE;
 
+    if (!batch)
+        return DB_STORAGE_FAILURE;
     in->accepted = in->duplicates = 0;
     for (size_t i = 0; i < in->n_valid; i++) {
         int64_t patient = in->patient_id, obs_id = 0, t = in->valid[i].time_ms;
         int rc;
         if (!patient && in->bed[0]) {
             if ((t < stay.from_ms || t >= stay.to_ms) && store_stay_span(c, in->bed, t, &stay) < 0)
-                return DB_STORAGE_FAILURE;
+                goto done;
             patient = stay.patient_id;
         }
-        rc = store_obs_insert(c, &in->src, patient, &in->valid[i], now, &obs_id);
+        rc = store_obs_batch_insert(c, batch, &in->src, patient, &in->valid[i], now, &obs_id);
         if (rc < 0)
-            return DB_STORAGE_FAILURE;
+            goto done;
         if (rc == 0)
             in->accepted++;
         else
             in->duplicates++;
         in->filed[i] = rc == 0 ? patient : -1;
     }
+    if (store_obs_batch_flush(c, batch) != 0)
+        goto done;
     if (in->src.device_id && store_device_touch(c, in->src.device_id, now) != 0)
-        return DB_STORAGE_FAILURE;
+        goto done;
     r->out = result_body(in);
     r->out_status = 201;
-    return 0;
+    result = 0;
+done:
+    store_obs_batch_free(batch);
+    return result;
 }
 
 /* One `reading` event per patient (or unassigned bed) of the batch:

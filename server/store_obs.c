@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Used in #store_obs_insert(). ON CONFLICT DO NOTHING covers only the
@@ -97,8 +98,9 @@ static int upsert_latest(db_conn *c, int64_t patient_id, const obs_reading *o, i
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
-                     int64_t received_ms, int64_t *obs_id)
+/* The row itself; 0 stored (*obs_id set), 1 duplicate, -1 failure. */
+static int insert_row(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
+                      int64_t received_ms, int64_t *obs_id)
 {
     sqlite3_stmt *st = db_prep(c, SQL_OBS_INSERT);
     int rc;
@@ -120,11 +122,111 @@ int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, cons
     if (sqlite3_changes(db_handle(c)) == 0)
         return 1;
     *obs_id = sqlite3_last_insert_rowid(db_handle(c));
+    return 0;
+}
+
+static bool rolled_up(int64_t patient_id, const obs_reading *o)
+{
+    return patient_id && o->code->kind != OBS_CATEGORICAL;
+}
+
+int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
+                     int64_t received_ms, int64_t *obs_id)
+{
+    int rc = insert_row(c, src, patient_id, o, received_ms, obs_id);
+
+    if (rc != 0)
+        return rc;
     if (patient_id && upsert_latest(c, patient_id, o, *obs_id) != 0)
         return -1;
     /* the series rollup, in the same transaction (a duplicate returned above) */
-    if (patient_id && o->code->kind != OBS_CATEGORICAL &&
+    if (rolled_up(patient_id, o) &&
         store_series_add(c, patient_id, o->code->code, o->time_ms, o->value) != 0)
+        return -1;
+    return 0;
+}
+
+/* A patient's newest reading of a code in the batch so far. */
+typedef struct latest_held {
+    int64_t patient_id, obs_id;
+    obs_reading o;
+} latest_held;
+
+struct store_obs_batch {
+    store_series_fold *fold;
+    int n_latest;
+    latest_held latest[STORE_OBS_BATCH_LATEST];
+};
+
+store_obs_batch *store_obs_batch_new(void)
+{
+    store_obs_batch *b = malloc(sizeof *b);
+
+    if (!b)
+        return NULL;
+    b->n_latest = 0;
+    b->fold = store_series_fold_new();
+    if (!b->fold) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void store_obs_batch_free(store_obs_batch *b)
+{
+    if (!b)
+        return;
+    store_series_fold_free(b->fold);
+    free(b);
+}
+
+int store_obs_batch_flush(db_conn *c, store_obs_batch *b)
+{
+    for (int i = 0; i < b->n_latest; i++) {
+        const latest_held *h = &b->latest[i];
+        if (upsert_latest(c, h->patient_id, &h->o, h->obs_id) != 0)
+            return -1;
+    }
+    b->n_latest = 0;
+    return store_series_fold_flush(c, b->fold);
+}
+
+/* Holds o as the patient's newest of its code when it is (ties go to the
+ * later row, as the upsert's >= does). */
+static int hold_latest(db_conn *c, store_obs_batch *b, int64_t patient_id, const obs_reading *o,
+                       int64_t obs_id)
+{
+    latest_held *h = NULL;
+
+    for (int i = b->n_latest - 1; i >= 0 && !h; i--)
+        if (b->latest[i].patient_id == patient_id && b->latest[i].o.code == o->code)
+            h = &b->latest[i];
+    if (h && o->time_ms < h->o.time_ms)
+        return 0;
+    if (!h) {
+        if (b->n_latest == STORE_OBS_BATCH_LATEST && store_obs_batch_flush(c, b) != 0)
+            return -1;
+        h = &b->latest[b->n_latest++];
+    }
+    h->patient_id = patient_id;
+    h->obs_id = obs_id;
+    h->o = *o;
+    return 0;
+}
+
+int store_obs_batch_insert(db_conn *c, store_obs_batch *b, const obs_source *src,
+                           int64_t patient_id, const obs_reading *o, int64_t received_ms,
+                           int64_t *obs_id)
+{
+    int rc = insert_row(c, src, patient_id, o, received_ms, obs_id);
+
+    if (rc != 0)
+        return rc;
+    if (patient_id && hold_latest(c, b, patient_id, o, *obs_id) != 0)
+        return -1;
+    if (rolled_up(patient_id, o) &&
+        store_series_fold_add(c, b->fold, patient_id, o->code->code, o->time_ms, o->value) != 0)
         return -1;
     return 0;
 }

@@ -12,9 +12,12 @@
  * rounding).
  *
  * The writer keeps the rollup exact in the transaction that changes
- * observations: store_obs_insert adds a new reading (not a duplicate
- * retry), re-filing (store_obs_claim_unassigned, store_obs_release)
- * recomputes the patient's blocks from the first one touched. */
+ * observations: a new reading (not a duplicate retry) is added, by
+ * store_obs_insert alone or, for a POST /readings batch, folded with the
+ * batch's other readings of its block and merged into the row once
+ * (store_series_fold, via store_obs_batch); re-filing
+ * (store_obs_claim_unassigned, store_obs_release) recomputes the
+ * patient's blocks from the first one touched, through the same fold. */
 #include "store.h"
 #include "timefmt.h"
 
@@ -31,17 +34,18 @@
  * the row stays on its b-tree page; cut, it is read from observations. */
 #define PTS_MAX 90
 
-/* Used in #store_series_add(): one more reading in its block. pts is
- * appended (|| yields text, hence the cast back to BLOB; no conversion in a
- * UTF-8 database) until the block holds PTS_MAX readings, then NULL. */
-static const char SQL_ROLLUP_ADD[] =
+/* Used in #fold_put(): a block's readings of one batch merged into its
+ * row. pts is appended (|| yields text, hence the cast back to BLOB; no
+ * conversion in a UTF-8 database) while the block holds at most PTS_MAX
+ * readings, then NULL (the batch binds NULL past PTS_MAX itself). */
+static const char SQL_ROLLUP_MERGE[] =
     "INSERT INTO obs_rollup (patient_id, code, block_ms, n, sum, min, max, pts) "
-    "VALUES (:patient, :code, :block, 1, :num, :num, :num, :pts) "
-    "ON CONFLICT (patient_id, code, block_ms) DO UPDATE SET n = obs_rollup.n + 1, "
+    "VALUES (:patient, :code, :block, :n, :sum, :min, :max, :pts) "
+    "ON CONFLICT (patient_id, code, block_ms) DO UPDATE SET n = obs_rollup.n + excluded.n, "
     "sum = obs_rollup.sum + excluded.sum, min = min(obs_rollup.min, excluded.min), "
     "max = max(obs_rollup.max, excluded.max), "
-    "pts = CASE WHEN obs_rollup.n < :pts_max THEN CAST(obs_rollup.pts || excluded.pts AS BLOB) "
-    "END";
+    "pts = CASE WHEN obs_rollup.n + excluded.n <= :pts_max "
+    "THEN CAST(obs_rollup.pts || excluded.pts AS BLOB) END";
 
 /* Used in #store_series_rebuild(): the patient's blocks from :block on are
  * dropped, then recomputed from observations in (code, time) order. */
@@ -51,9 +55,6 @@ static const char SQL_ROLLUP_SOURCE[] =
     "SELECT code, time_ms, value_num FROM observations "
     "WHERE patient_id = :patient AND time_ms >= :block AND value_num IS NOT NULL "
     "ORDER BY code, time_ms";
-static const char SQL_ROLLUP_PUT[] =
-    "INSERT INTO obs_rollup (patient_id, code, block_ms, n, sum, min, max, pts) "
-    "VALUES (:patient, :code, :block, :n, :sum, :min, :max, :pts)";
 
 /* Used in #store_series_backfill(). */
 static const char SQL_PATIENT_IDS[] = "SELECT id FROM patients ORDER BY id";
@@ -105,40 +106,41 @@ static int bind_blob(sqlite3_stmt *st, const char *name, const void *p, size_t l
                                SQLITE_TRANSIENT);
 }
 
-int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
-                     double value)
-{
-    sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_ADD);
-    unsigned char pt[PT_BYTES];
+/* One block's readings of a batch, merged into its row by fold_put(). */
+typedef struct fold_block {
+    int64_t patient_id, block, n;
+    double sum, min, max;
+    char code[64];
+    unsigned char pts[PTS_MAX * PT_BYTES]; /* the first PTS_MAX readings */
+} fold_block;
 
-    if (!st)
-        return -1;
-    pack_pt(pt, time_ms - block_of(time_ms), value);
-    db_bind_int64(st, ":patient", patient_id);
-    db_bind_text(st, ":code", code);
-    db_bind_int64(st, ":block", block_of(time_ms));
-    db_bind_double(st, ":num", value);
-    bind_blob(st, ":pts", pt, sizeof pt);
-    db_bind_int64(st, ":pts_max", PTS_MAX);
-    return db_step_done(st);
+struct store_series_fold {
+    int n;
+    int hint; /* the block the last reading went to */
+    fold_block b[STORE_SERIES_FOLD_MAX];
+};
+
+store_series_fold *store_series_fold_new(void)
+{
+    store_series_fold *f = malloc(sizeof *f);
+
+    if (f)
+        f->n = f->hint = 0;
+    return f;
 }
 
-/* One block being recomputed. */
-typedef struct block_acc {
-    char *code;
-    int64_t block, n;
-    double sum, min, max;
-    unsigned char *pts;
-    size_t cap;
-} block_acc;
-
-static int block_put(db_conn *c, int64_t patient_id, const block_acc *b)
+void store_series_fold_free(store_series_fold *f)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_PUT);
+    free(f);
+}
+
+static int fold_put(db_conn *c, const fold_block *b)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_MERGE);
 
     if (!st)
         return -1;
-    db_bind_int64(st, ":patient", patient_id);
+    db_bind_int64(st, ":patient", b->patient_id);
     db_bind_text(st, ":code", b->code);
     db_bind_int64(st, ":block", b->block);
     db_bind_int64(st, ":n", b->n);
@@ -147,52 +149,85 @@ static int block_put(db_conn *c, int64_t patient_id, const block_acc *b)
     db_bind_double(st, ":max", b->max);
     if (b->n <= PTS_MAX)
         bind_blob(st, ":pts", b->pts, (size_t)b->n * PT_BYTES);
+    db_bind_int64(st, ":pts_max", PTS_MAX);
     return db_step_done(st);
 }
 
-/* Adds a reading to *b, first writing out the block it held when the
- * reading belongs to another code or block. */
-static int block_take(db_conn *c, int64_t patient_id, block_acc *b, const char *code, int64_t t,
-                      double v)
+int store_series_fold_flush(db_conn *c, store_series_fold *f)
 {
-    if (b->n && (b->block != block_of(t) || strcmp(b->code, code) != 0)) {
-        if (block_put(c, patient_id, b) != 0)
+    for (int i = 0; i < f->n; i++)
+        if (fold_put(c, &f->b[i]) != 0)
             return -1;
+    f->n = f->hint = 0;
+    return 0;
+}
+
+/* The held block of (patient, code, block), or -1. Readings of a batch
+ * come in runs (a monitor's codes at one time, or one code in time
+ * order), so the last block hit is tried first. */
+static int fold_find(const store_series_fold *f, int64_t patient_id, const char *code,
+                     int64_t block)
+{
+    for (int k = 0; k < f->n; k++) {
+        int i = (f->hint + k) % f->n;
+        const fold_block *b = &f->b[i];
+        if (b->block == block && b->patient_id == patient_id && strcmp(b->code, code) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int store_series_fold_add(db_conn *c, store_series_fold *f, int64_t patient_id, const char *code,
+                          int64_t time_ms, double value)
+{
+    int64_t block = block_of(time_ms);
+    int i = fold_find(f, patient_id, code, block);
+    fold_block *b;
+
+    if (i < 0) {
+        if (strlen(code) >= sizeof f->b[0].code)
+            return -1; /* not a catalogue code (obs.c) */
+        if (f->n == STORE_SERIES_FOLD_MAX && store_series_fold_flush(c, f) != 0)
+            return -1;
+        i = f->n++;
+        b = &f->b[i];
+        b->patient_id = patient_id;
+        b->block = block;
         b->n = 0;
-    }
-    if (b->n == 0) {
-        char *copy = strdup(code);
-        if (!copy)
-            return -1;
-        free(b->code);
-        b->code = copy;
-        b->block = block_of(t);
         b->sum = 0;
-        b->min = b->max = v;
+        b->min = b->max = value;
+        strcpy(b->code, code);
     }
-    if (b->n < PTS_MAX && (size_t)(b->n + 1) * PT_BYTES > b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64 * PT_BYTES;
-        unsigned char *p = realloc(b->pts, cap);
-        if (!p)
-            return -1;
-        b->pts = p;
-        b->cap = cap;
-    }
+    f->hint = i;
+    b = &f->b[i];
     if (b->n < PTS_MAX)
-        pack_pt(b->pts + (size_t)b->n * PT_BYTES, t - b->block, v);
-    b->sum += v;
-    if (v < b->min)
-        b->min = v;
-    if (v > b->max)
-        b->max = v;
+        pack_pt(b->pts + (size_t)b->n * PT_BYTES, time_ms - block, value);
+    b->sum += value;
+    if (value < b->min)
+        b->min = value;
+    if (value > b->max)
+        b->max = value;
     b->n++;
     return 0;
+}
+
+int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
+                     double value)
+{
+    fold_block b = {.patient_id = patient_id, .block = block_of(time_ms), .n = 1, .sum = value,
+                    .min = value, .max = value};
+
+    if (strlen(code) >= sizeof b.code)
+        return -1;
+    strcpy(b.code, code);
+    pack_pt(b.pts, time_ms - b.block, value);
+    return fold_put(c, &b);
 }
 
 int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
 {
     sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_CLEAR);
-    block_acc b = {0};
+    store_series_fold *f = NULL;
     int rc = SQLITE_ERROR, result = -1;
 
     if (!st)
@@ -201,21 +236,21 @@ int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
     db_bind_int64(st, ":block", block_of(from_ms));
     if (db_step_done(st) != 0)
         return -1;
-    st = db_prep(c, SQL_ROLLUP_SOURCE);
+    f = store_series_fold_new();
+    st = f ? db_prep(c, SQL_ROLLUP_SOURCE) : NULL;
     if (!st)
-        return -1;
+        goto done;
     db_bind_int64(st, ":patient", patient_id);
     db_bind_int64(st, ":block", block_of(from_ms));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (block_take(c, patient_id, &b, db_col_text(st, 0), sqlite3_column_int64(st, 1),
-                       sqlite3_column_double(st, 2)) != 0)
+        if (store_series_fold_add(c, f, patient_id, db_col_text(st, 0),
+                                  sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2)) != 0)
             goto done;
-    if (rc == SQLITE_DONE && (b.n == 0 || block_put(c, patient_id, &b) == 0))
+    if (rc == SQLITE_DONE && store_series_fold_flush(c, f) == 0)
         result = 0;
 done:
     db_done(st);
-    free(b.code);
-    free(b.pts);
+    store_series_fold_free(f);
     return result;
 }
 
