@@ -214,8 +214,12 @@ int store_series_fold_add(db_conn *c, store_series_fold *f, int64_t patient_id, 
 int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
                      double value)
 {
-    fold_block b = {.patient_id = patient_id, .block = block_of(time_ms), .n = 1, .sum = value,
-                    .min = value, .max = value};
+    fold_block b = {.patient_id = patient_id,
+                    .block = block_of(time_ms),
+                    .n = 1,
+                    .sum = value,
+                    .min = value,
+                    .max = value};
 
     if (strlen(code) >= sizeof b.code)
         return -1;
@@ -243,8 +247,8 @@ int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
     db_bind_int64(st, ":patient", patient_id);
     db_bind_int64(st, ":block", block_of(from_ms));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (store_series_fold_add(c, f, patient_id, db_col_text(st, 0),
-                                  sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2)) != 0)
+        if (store_series_fold_add(c, f, patient_id, db_col_text(st, 0), sqlite3_column_int64(st, 1),
+                                  sqlite3_column_double(st, 2)) != 0)
             goto done;
     if (rc == SQLITE_DONE && store_series_fold_flush(c, f) == 0)
         result = 0;

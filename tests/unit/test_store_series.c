@@ -350,13 +350,11 @@ static char *latest_dump(world *w)
                      SQLITE_OK);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char row[256];
-        int n = snprintf(row, sizeof row, "%lld %s %.17g %s %lld %lld\n",
-                         (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
-                         sqlite3_column_double(st, 2),
-                         sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3)
-                                                    : "-",
-                         (long long)sqlite3_column_int64(st, 4),
-                         (long long)sqlite3_column_int64(st, 5));
+        int n = snprintf(
+            row, sizeof row, "%lld %s %.17g %s %lld %lld\n", (long long)sqlite3_column_int64(st, 0),
+            sqlite3_column_text(st, 1), sqlite3_column_double(st, 2),
+            sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "-",
+            (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
         assert_true(n > 0 && (size_t)n < sizeof row);
         if (len + (size_t)n + 1 > cap) {
             cap *= 2;
