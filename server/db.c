@@ -1,6 +1,7 @@
 /* db: see db.h. */
 #include "db.h"
 #include "log.h"
+#include "walbuf.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -61,9 +62,15 @@ db_conn *db_open(const char *path, bool writer)
 
     if (!c)
         return NULL;
+    /* A writer's WAL appends are gathered into one write per commit
+     * (walbuf.h); safe because a writer always syncs at commit (FULL). */
+    if (writer && walbuf_register() != SQLITE_OK) {
+        log_error("cannot register the %s VFS", WALBUF_VFS);
+        goto fail;
+    }
     if (writer)
         flags |= SQLITE_OPEN_CREATE;
-    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    rc = sqlite3_open_v2(path, &c->db, flags, writer ? WALBUF_VFS : NULL);
     if (rc != SQLITE_OK) {
         log_error("cannot open database %s: %s", path,
                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

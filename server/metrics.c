@@ -1,5 +1,6 @@
 /* metrics: see metrics.h. */
 #include "metrics.h"
+#include "walbuf.h"
 #include "app.h"
 #include "clinical.h"
 #include "events.h"
@@ -44,6 +45,21 @@ void metrics_count_storage_failure(void)
 }
 
 /* The clinical worker's counters (clinical.h). */
+/* The WAL writes SQLite asked for and the write calls walbuf made (walbuf.h). */
+static void render_walbuf(FILE *f)
+{
+    walbuf_stats w;
+
+    walbuf_get_stats(&w);
+    fprintf(
+        f,
+        "# HELP wardd_db_wal_writes_total WAL writes asked for by SQLite (writer connections).\n"
+        "# TYPE wardd_db_wal_writes_total counter\nwardd_db_wal_writes_total %llu\n"
+        "# HELP wardd_db_wal_write_calls_total Write calls that carried them (walbuf).\n"
+        "# TYPE wardd_db_wal_write_calls_total counter\nwardd_db_wal_write_calls_total %llu\n",
+        (unsigned long long)w.writes, (unsigned long long)w.flushes);
+}
+
 static void render_clinical(FILE *f)
 {
     clinical_stats cs;
@@ -127,6 +143,7 @@ char *metrics_render(struct app *app)
             "wardd_db_storage_failures_total %llu\n",
             (unsigned long long)commits, (unsigned long long)jobs, (double)commit_ns / 1e9,
             (unsigned long long)atomic_load(&storage_failures));
+    render_walbuf(f);
     render_clinical(f);
     fclose(f);
     return buf;

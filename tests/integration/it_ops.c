@@ -108,6 +108,19 @@ static void test_metrics(void **state)
         fail_msg("/metrics lacks wardd_http_requests_total:\n%s", r->body);
     if (!strstr(r->body, "# TYPE wardd_http_requests_total"))
         fail_msg("/metrics lacks a # TYPE line for wardd_http_requests_total");
+    /* the server has written (its users, its rule set): the WAL's writes
+     * were gathered into fewer calls (walbuf) */
+    {
+        const char *w = strstr(r->body, "\nwardd_db_wal_writes_total ");
+        const char *c = strstr(r->body, "\nwardd_db_wal_write_calls_total ");
+        long long writes, calls;
+        if (!w || !c)
+            fail_msg("/metrics lacks the WAL write counters:\n%s", r->body);
+        writes = strtoll(w + strlen("\nwardd_db_wal_writes_total "), NULL, 10);
+        calls = strtoll(c + strlen("\nwardd_db_wal_write_calls_total "), NULL, 10);
+        if (writes <= 0 || calls <= 0 || calls >= writes)
+            fail_msg("WAL writes %lld in %lld calls: not gathered", writes, calls);
+    }
 }
 
 /* --- static files ------------------------------------------------------------------- */
