@@ -357,9 +357,10 @@ static char *latest_dump(world *w)
             (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
         assert_true(n > 0 && (size_t)n < sizeof row);
         if (len + (size_t)n + 1 > cap) {
+            char *grown = realloc(out, cap * 2);
+            assert_non_null(grown);
+            out = grown;
             cap *= 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
         }
         memcpy(out + len, row, (size_t)n + 1);
         len += (size_t)n;
