@@ -251,6 +251,17 @@ int store_clinical_history(db_conn *c, int64_t patient_id, int64_t upto, store_o
  * *max_id gets the highest id seen (unchanged when none). 0 or -1. */
 int store_clinical_history_since(db_conn *c, int64_t patient_id, int64_t after_id,
                                  store_obs_visit visit, void *arg, int64_t *max_id);
+/* Every observation filed to a patient and stored after obs id `after_id`,
+ * of all patients, in id order, with its patient: the clinical worker's
+ * one scan per round for all the patients it advances. *max_id gets the
+ * highest id seen, also of rows filed to nobody (unchanged when none): no
+ * row at or below it was missed. A non-zero visit stops the scan (-1). */
+typedef int (*store_row_visit)(void *arg, int64_t patient_id, int code_id, int64_t t_ms, double v,
+                               int64_t obs_id);
+int store_clinical_rows_since(db_conn *c, int64_t after_id, store_row_visit visit, void *arg,
+                              int64_t *max_id);
+/* The highest observation id stored (0 when none). 0 or -1. */
+int store_clinical_max_obs_id(db_conn *c, int64_t *max_id);
 /* A read transaction on a read connection, so that several reads see one
  * snapshot (the record, its doses and its history). 0 or -1. */
 int store_snapshot_begin(db_conn *c);

@@ -462,7 +462,13 @@ static pcache *cache_build(db_conn *c, int64_t id, bool *admitted)
     p->h = L.h = engine_hist_new();
     if (!p->h || store_clinical_history(c, id, INT64_MAX, hist_visit, &L) != 0)
         goto out;
-    p->last_obs_id = L.max_id;
+    /* The cursor at the newest row of the snapshot, the patient's or not:
+     * every row of theirs up to it is loaded, and the next scan starts
+     * at the head of the table however long ago their last reading was. */
+    if (store_clinical_max_obs_id(c, &p->last_obs_id) != 0)
+        goto out;
+    if (L.max_id > p->last_obs_id)
+        p->last_obs_id = L.max_id;
     p->newest = L.n ? L.newest : INT64_MIN;
     p->st = engine_state_new(w.rs);
     p->digest_eval = malloc(engine_digest_size(w.rs));
@@ -499,6 +505,158 @@ static pcache *cache_add(pcache *p)
     return p;
 }
 
+/* ---------------------------------------------------------------------- */
+/* One scan of new rows per round                                          */
+/*
+ * The worker takes every patient queued since its last round together.
+ * The rows stored since the oldest cursor of the cached patients are read
+ * once (store_clinical_rows_since) and each patient's advance takes its
+ * own from them, instead of one rowid-range scan per patient over every
+ * patient's new rows (with 64 beds posting, each such scan read about 64
+ * rows for each one it kept: 16 % of wardd's CPU at batch ingest,
+ * docs/performance.md). After the round, each cached patient with no
+ * unread row moves its cursor to the end of the scan, so the cursors, and
+ * the next scan, stay at the head of the table.
+ */
+
+typedef struct round_row {
+    int64_t patient_id, obs_id, t_ms;
+    double v;
+    int code_id;
+} round_row;
+
+static struct {
+    round_row *rows; /* sorted by (patient, id) */
+    size_t n, cap;
+    int64_t from, upto; /* the scan: every filed row with from < id <= upto */
+    bool valid;
+    int64_t last_patient; /* round_keep's last lookup */
+    bool last_cached;
+} rr;
+
+static int round_keep(void *arg, int64_t patient_id, int code_id, int64_t t_ms, double v,
+                      int64_t obs_id)
+{
+    (void)arg;
+    if (patient_id != rr.last_patient) {
+        rr.last_patient = patient_id;
+        rr.last_cached = cache_find(patient_id) != NULL;
+    }
+    if (!rr.last_cached)
+        return 0; /* a patient without a cache loads everything when built */
+    if (rr.n == rr.cap) {
+        size_t ncap = rr.cap ? 2 * rr.cap : 1024;
+        round_row *np = realloc(rr.rows, ncap * sizeof *np);
+        if (!np)
+            return -1;
+        rr.rows = np;
+        rr.cap = ncap;
+    }
+    rr.rows[rr.n++] = (round_row){patient_id, obs_id, t_ms, v, code_id};
+    return 0;
+}
+
+static int round_row_cmp(const void *a, const void *b)
+{
+    const round_row *x = a, *y = b;
+
+    if (x->patient_id != y->patient_id)
+        return x->patient_id < y->patient_id ? -1 : 1;
+    return (x->obs_id > y->obs_id) - (x->obs_id < y->obs_id);
+}
+
+/* The first row of the patient in the round, or rr.n. */
+static size_t round_first(int64_t patient_id)
+{
+    size_t lo = 0, hi = rr.n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rr.rows[mid].patient_id < patient_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Reads the round's rows when a patient of `work` has a cache to advance.
+ * Without the scan (none to advance, or it failed) every advance reads its
+ * own rows. */
+static void round_begin(db_conn *c, const idset *work)
+{
+    int64_t from = INT64_MAX, upto;
+    bool any = false;
+
+    rr.valid = false;
+    rr.n = 0;
+    for (size_t i = 0; i < work->cap && !any; i++)
+        any = work->keys[i] && (work->flags[i] & Q_INGEST) && !(work->flags[i] & Q_INVALIDATE) &&
+              cache_find(work->keys[i]);
+    if (!any)
+        return;
+    for (size_t i = 0; i < w.n; i++)
+        if (w.pc[i]->last_obs_id < from)
+            from = w.pc[i]->last_obs_id;
+    upto = from;
+    rr.last_patient = 0;
+    rr.last_cached = false;
+    if (store_clinical_rows_since(c, from, round_keep, NULL, &upto) != 0) {
+        rr.n = 0;
+        return;
+    }
+    qsort(rr.rows, rr.n, sizeof *rr.rows, round_row_cmp);
+    rr.from = from;
+    rr.upto = upto;
+    rr.valid = true;
+}
+
+/* Whether the round holds a row of p past its cursor. */
+static bool round_unread(const pcache *p)
+{
+    size_t i = round_first(p->id);
+
+    for (; i < rr.n && rr.rows[i].patient_id == p->id; i++)
+        if (rr.rows[i].obs_id > p->last_obs_id)
+            return true;
+    return false;
+}
+
+static void round_end(void)
+{
+    if (rr.valid)
+        for (size_t i = 0; i < w.n; i++) {
+            pcache *p = w.pc[i];
+            if (p->last_obs_id >= rr.from && p->last_obs_id < rr.upto && !round_unread(p))
+                p->last_obs_id = rr.upto;
+        }
+    rr.valid = false;
+    rr.n = 0;
+    if (rr.cap > 65536) { /* a burst's buffer is not kept */
+        free(rr.rows);
+        rr.rows = NULL;
+        rr.cap = 0;
+    }
+}
+
+/* The patient's rows past its cursor, from the round's scan when it
+ * covers them, else from their own scan. 0 or -1. */
+static int rows_since(db_conn *c, const pcache *p, struct hist_load *L)
+{
+    if (rr.valid && p->last_obs_id >= rr.from) {
+        for (size_t i = round_first(p->id); i < rr.n && rr.rows[i].patient_id == p->id; i++) {
+            const round_row *r = &rr.rows[i];
+            if (r->obs_id > p->last_obs_id &&
+                hist_visit(L, r->code_id, r->t_ms, r->v, r->obs_id) != 0)
+                return -1;
+        }
+        if (rr.upto > L->max_id)
+            L->max_id = rr.upto;
+        return 0;
+    }
+    return store_clinical_history_since(c, p->id, p->last_obs_id, hist_visit, L, &L->max_id);
+}
+
 /* The live path: the readings stored since the cache last looked, added to
  * the history and run through the live state (engine_live_advance()).
  * Returns the number of readings, -1 on failure (the caller rebuilds). */
@@ -508,7 +666,7 @@ static long cache_advance(db_conn *c, pcache *p)
     uint64_t t0;
     int rc;
 
-    if (store_clinical_history_since(c, p->id, p->last_obs_id, hist_visit, &L, &L.max_id) != 0)
+    if (rows_since(c, p, &L) != 0)
         return -1;
     p->last_obs_id = L.max_id;
     if (L.n == 0)
@@ -1231,9 +1389,11 @@ static void *worker_main(void *unused)
 
         if (rules_changed)
             worker_take_rules();
+        round_begin(c, &work);
         for (size_t i = 0; i < work.cap; i++)
             if (work.keys[i])
                 process_patient(c, work.keys[i], work.flags[i], (work.flags[i] & Q_INGEST) != 0);
+        round_end();
         due = rules_changed || overflow || past(&next_tick);
         if (due) {
             tick(c);
@@ -1249,6 +1409,9 @@ static void *worker_main(void *unused)
     }
     pthread_mutex_unlock(&q.mu);
     cache_drop_all();
+    free(rr.rows);
+    rr.rows = NULL;
+    rr.n = rr.cap = 0;
     return NULL;
 }
 

@@ -18,6 +18,15 @@ static const char SQL_HISTORY_SINCE[] =
     "SELECT code, value_num, value_text, time_ms, id FROM observations "
     "WHERE id > :after AND +patient_id = :patient ORDER BY id";
 
+/* Used in #store_clinical_rows_since(): every row stored after :after, of
+ * any patient or none, in id order (the rowid range of the table). */
+static const char SQL_ROWS_SINCE[] =
+    "SELECT code, value_num, value_text, time_ms, id, patient_id FROM observations "
+    "WHERE id > :after ORDER BY id";
+
+/* Used in #store_clinical_max_obs_id(). */
+static const char SQL_MAX_OBS_ID[] = "SELECT coalesce(max(id), 0) FROM observations";
+
 /* Used in #store_clinical_patient_stamp(). */
 static const char SQL_PATIENT_STAMP[] = "SELECT updated_at, status FROM patients WHERE id = :id";
 
@@ -106,6 +115,47 @@ int store_clinical_history_since(db_conn *c, int64_t patient_id, int64_t after_i
     rc = visit_rows(st, visit, arg, max_id);
     db_done(st);
     return rc;
+}
+
+int store_clinical_rows_since(db_conn *c, int64_t after_id, store_row_visit visit, void *arg,
+                              int64_t *max_id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_ROWS_SINCE);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":after", after_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int code = -1;
+        double v = 0;
+        int64_t id = sqlite3_column_int64(st, 4);
+        if (id > *max_id)
+            *max_id = id;
+        if (sqlite3_column_type(st, 5) == SQLITE_NULL || row_value(st, &code, &v) != 0)
+            continue;
+        if (visit(arg, sqlite3_column_int64(st, 5), code, sqlite3_column_int64(st, 3), v, id) !=
+            0) {
+            rc = SQLITE_ABORT;
+            break;
+        }
+    }
+    db_done(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_clinical_max_obs_id(db_conn *c, int64_t *max_id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_MAX_OBS_ID);
+    int rc;
+
+    if (!st)
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *max_id = sqlite3_column_int64(st, 0);
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* Grows a malloc'd array by one element; NULL when out of memory. */

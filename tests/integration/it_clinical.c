@@ -1067,6 +1067,127 @@ static void test_alert_latency(void **state)
     sse_close(sse);
 }
 
+/* --- many patients at once ------------------------------------------------------------ */
+
+/* The ward's max_grade for the patient (the worker's summary), -1 when none. */
+static long long ward_grade(wd_fixture *f, long long pid)
+{
+    wd_resp *r = wd_req(f->s, "GET", "/api/v1/ward", f->viewer, NULL);
+    json_t *e;
+    size_t i;
+
+    WD_EXPECT(r, 200);
+    json_array_foreach(WD_ARR(r->json, "beds"), i, e)
+    {
+        if (json_integer_value(wd_get(e, "patient.id")) == pid)
+            return json_is_integer(json_object_get(e, "max_grade"))
+                       ? json_integer_value(json_object_get(e, "max_grade"))
+                       : -1;
+    }
+    return -1;
+}
+
+/* Waits up to 10 s for each patient's ward grade to be want[i]. */
+static void wait_grades(wd_fixture *f, const long long *pid, const long long *want, int n)
+{
+    for (int i = 0; i < n; i++) {
+        long long g = -1;
+        for (int k = 0; k < 200 && (g = ward_grade(f, pid[i])) != want[i]; k++)
+            wd_sleep_ms(50);
+        if (g != want[i])
+            fail_msg("patient %d (%lld): ward grade %lld, want %lld", i, pid[i], g, want[i]);
+    }
+}
+
+/* One thread's post of a temperature to its patient (post_together()). */
+struct together {
+    wd_server *s;
+    pthread_barrier_t *go;
+    const char *token;
+    char path[96];
+    char body[160];
+    long status;
+};
+
+static void *post_one(void *arg)
+{
+    struct together *t = arg;
+    wd_client *c = wd_client_new(t->s);
+
+    pthread_barrier_wait(t->go);
+    t->status = c ? wd_client_req(c, "POST", t->path, t->token, t->body, NULL) : 0;
+    wd_client_free(c);
+    return NULL;
+}
+
+/* Posts temp[i] to patient pid[i] for i in [1, n), from n - 1 threads
+ * released together, so that the worker finds several patients queued in
+ * one round. */
+static void post_together(wd_fixture *f, const long long *pid, const double *temp, int n)
+{
+    struct together t[16];
+    pthread_t th[16];
+    pthread_barrier_t go;
+    char when[40];
+
+    assert_true(n <= 16);
+    snprintf(when, sizeof when, "%s", wd_iso(wd_now_ms()));
+    pthread_barrier_init(&go, NULL, (unsigned)(n - 1));
+    for (int i = 1; i < n; i++) {
+        t[i] = (struct together){.s = f->s, .go = &go, .token = f->nurse, .status = 0};
+        snprintf(t[i].path, sizeof t[i].path, "/api/v1/patients/%lld/observations", pid[i]);
+        snprintf(t[i].body, sizeof t[i].body,
+                 "{\"readings\": [{\"code\": \"temp\", \"value\": %.1f, \"time\": \"%s\"}]}",
+                 temp[i], when);
+        assert_int_equal(pthread_create(&th[i], NULL, post_one, &t[i]), 0);
+    }
+    for (int i = 1; i < n; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].status, 201);
+    }
+    pthread_barrier_destroy(&go);
+}
+
+/* Many patients at once: the worker reads the new rows of every patient
+ * queued in one round with one scan (clinical.c, "One scan of new rows
+ * per round"). Each patient must get exactly its own readings, also one
+ * that stayed silent while the others posted (its cursor moved on). */
+static void test_many_patients_at_once(void **state)
+{
+    enum { N = 12 };
+    wd_fixture *f = *state;
+    static const double fever[3] = {38.5, 39.5, 40.5}; /* CTCAE grades 1, 2, 3 */
+    long long pid[N], want[N], base = -1;
+    int64_t now = wd_now_ms();
+
+    for (int i = 0; i < N; i++) {
+        pid[i] = wd_admit(f, wd_new_bed(f), now - 10 * MIN, NULL);
+        observe(f, pid[i], vitals(now - 5 * MIN, 97, 37.0));
+    }
+    /* afebrile: the grade of the rest (the same for all), below 2 */
+    for (int k = 0; k < 200 && (base = ward_grade(f, pid[N - 1])) < 0; k++)
+        wd_sleep_ms(50);
+    assert_true(base >= 0 && base < 2);
+    for (int i = 0; i < N; i++)
+        want[i] = base;
+    wait_grades(f, pid, want, N);
+    /* all but the first get a fever, all at once; then each another */
+    for (int round = 0; round < 3; round++) {
+        double temp[N];
+        for (int i = 1; i < N; i++) {
+            int g = (i + round) % 3 + 1;
+            temp[i] = fever[g - 1];
+            want[i] = g > base ? g : base;
+        }
+        post_together(f, pid, temp, N);
+        wait_grades(f, pid, want, N);
+    }
+    /* the silent one, at last */
+    observe(f, pid[0], json_pack("[o]", item("temp", json_real(40.5), wd_now_ms())));
+    want[0] = 3;
+    wait_grades(f, pid, want, N);
+}
+
 /* --- properties ---------------------------------------------------------------------------- */
 
 static uint64_t rng_state = 88172645463325252ULL;
@@ -1211,6 +1332,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alert_ack_errors, wd_fixture_setup,
                                         wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_alert_latency, wd_fixture_setup, wd_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_many_patients_at_once, wd_fixture_setup,
+                                        wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_property_no_give_when_stale, wd_fixture_setup,
                                         wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_property_discontinue_sticky, wd_fixture_setup,
