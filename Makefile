@@ -27,6 +27,12 @@ ifneq ($(SAN),)
 CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# TSAN=1: ThreadSanitizer instead (make threads); races abort (TSAN_OPTIONS below).
+TSAN   ?=
+ifneq ($(TSAN),)
+CFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -Iinclude $(WARN) $(CFLAGS) -MMD -MP $(PKG_CFLAGS)
 
 # Package flags are computed once, after tools/deps.sh has installed the
@@ -56,7 +62,7 @@ TOOL_SRC := $(sort $(wildcard tools/*/main.c))
 TOOL_BIN := $(TOOL_SRC:tools/%/main.c=$(BUILD)/%)
 EMBED    := $(BUILD)/gen/embedded_migrations.h
 
-.PHONY: all run demo test check unit integration browser lint format sanitize bench clean deps
+.PHONY: all run demo test check unit integration browser lint format sanitize threads bench clean deps
 all: $(BUILD)/wardd $(TOOL_BIN)
 
 deps:
@@ -130,6 +136,12 @@ integration: $(IT_BIN) $(BUILD)/wardd
 sanitize:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
 
+# The same under ThreadSanitizer: a data race aborts the test binary or the
+# server it runs (halt_on_error), so the suite fails.
+threads:
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  $(MAKE) --no-print-directory BUILD=build/tsan TSAN=1 check
+
 browser: all
 	@tools/deps.sh test
 	@tests/e2e/run.sh $(abspath $(BUILD)/wardd)
@@ -154,6 +166,7 @@ test:
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory sanitize
+	@$(MAKE) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser
 	@tests/run-suite.sh total
 

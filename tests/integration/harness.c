@@ -784,6 +784,16 @@ static void finish_body(wd_resp *r, buf *b)
         r->json = json_loadb(r->body, r->body_len, 0, NULL);
 }
 
+/* Whether `headers` (NULL-terminated, may be NULL) has a line starting
+ * with `name` (case-insensitive, e.g. "Expect:"). */
+static bool has_header(const char *const *headers, const char *name)
+{
+    for (size_t i = 0; headers && headers[i]; i++)
+        if (strncasecmp(headers[i], name, strlen(name)) == 0)
+            return true;
+    return false;
+}
+
 /* Runs one request on handle h; fills r. Returns NULL, or a transport
  * error (into err). */
 static const char *perform(CURL *h, unsigned port, bool tls, const wd_raw_req *q, wd_resp *r,
@@ -842,7 +852,8 @@ static const char *perform(CURL *h, unsigned port, bool tls, const wd_raw_req *q
     } else {
         hdrs = curl_slist_append(hdrs, "Content-Type:");
     }
-    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (!has_header(q->headers, "Expect:"))
+        hdrs = curl_slist_append(hdrs, "Expect:");
     if (q->token) {
         snprintf(line, sizeof line, "Authorization: Bearer %s", q->token);
         hdrs = curl_slist_append(hdrs, line);
