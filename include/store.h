@@ -209,10 +209,6 @@ int64_t store_series_bucket_ms(int64_t from, int64_t to, int buckets);
  * Also the SQL floor of bench/bulkload.c. */
 int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64_t from, int64_t to,
                          int buckets, store_bucket *b);
-/* Adds one numeric reading just stored for the patient to the rollup
- * (store_obs_insert, same transaction). 0 or -1. */
-int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
-                     double value);
 /* Readings of a batch folded per (patient, code, block) before they reach
  * the rollup: one row write per block instead of one per reading. A full
  * fold writes itself out. */
@@ -220,7 +216,8 @@ typedef struct store_series_fold store_series_fold;
 #define STORE_SERIES_FOLD_MAX 32 /* blocks held before a flush */
 store_series_fold *store_series_fold_new(void);
 void store_series_fold_free(store_series_fold *f);
-/* As store_series_add(), held in f. 0 or -1. */
+/* Adds one numeric reading just stored for the patient (same
+ * transaction), held in f. 0 or -1. */
 int store_series_fold_add(db_conn *c, store_series_fold *f, int64_t patient_id, const char *code,
                           int64_t time_ms, double value);
 /* Writes the held blocks (merging into their rows) and empties f. 0 or -1. */

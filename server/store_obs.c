@@ -125,27 +125,6 @@ static int insert_row(db_conn *c, const obs_source *src, int64_t patient_id, con
     return 0;
 }
 
-static bool rolled_up(int64_t patient_id, const obs_reading *o)
-{
-    return patient_id && o->code->kind != OBS_CATEGORICAL;
-}
-
-int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
-                     int64_t received_ms, int64_t *obs_id)
-{
-    int rc = insert_row(c, src, patient_id, o, received_ms, obs_id);
-
-    if (rc != 0)
-        return rc;
-    if (patient_id && upsert_latest(c, patient_id, o, *obs_id) != 0)
-        return -1;
-    /* the series rollup, in the same transaction (a duplicate returned above) */
-    if (rolled_up(patient_id, o) &&
-        store_series_add(c, patient_id, o->code->code, o->time_ms, o->value) != 0)
-        return -1;
-    return 0;
-}
-
 /* A patient's newest reading of a code in the batch so far. */
 typedef struct latest_held {
     int64_t patient_id, obs_id;
@@ -225,10 +204,27 @@ int store_obs_batch_insert(db_conn *c, store_obs_batch *b, const obs_source *src
         return rc;
     if (patient_id && hold_latest(c, b, patient_id, o, *obs_id) != 0)
         return -1;
-    if (rolled_up(patient_id, o) &&
+    /* the series rollup, in the same transaction (a duplicate returned above) */
+    if (patient_id && o->code->kind != OBS_CATEGORICAL &&
         store_series_fold_add(c, b->fold, patient_id, o->code->code, o->time_ms, o->value) != 0)
         return -1;
     return 0;
+}
+
+/* A batch of one (the demo seeding, the tests). */
+int store_obs_insert(db_conn *c, const obs_source *src, int64_t patient_id, const obs_reading *o,
+                     int64_t received_ms, int64_t *obs_id)
+{
+    store_obs_batch *b = store_obs_batch_new();
+    int rc;
+
+    if (!b)
+        return -1;
+    rc = store_obs_batch_insert(c, b, src, patient_id, o, received_ms, obs_id);
+    if (rc == 0 && store_obs_batch_flush(c, b) != 0)
+        rc = -1;
+    store_obs_batch_free(b);
+    return rc;
 }
 
 /* The stored value of row columns (num, text) as JSON for `code`. */

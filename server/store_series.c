@@ -12,8 +12,7 @@
  * rounding).
  *
  * The writer keeps the rollup exact in the transaction that changes
- * observations: a new reading (not a duplicate retry) is added, by
- * store_obs_insert alone or, for a POST /readings batch, folded with the
+ * observations: a new reading (not a duplicate retry) is folded with its
  * batch's other readings of its block and merged into the row once
  * (store_series_fold, via store_obs_batch); re-filing
  * (store_obs_claim_unassigned, store_obs_release) recomputes the
@@ -209,23 +208,6 @@ int store_series_fold_add(db_conn *c, store_series_fold *f, int64_t patient_id, 
         b->max = value;
     b->n++;
     return 0;
-}
-
-int store_series_add(db_conn *c, int64_t patient_id, const char *code, int64_t time_ms,
-                     double value)
-{
-    fold_block b = {.patient_id = patient_id,
-                    .block = block_of(time_ms),
-                    .n = 1,
-                    .sum = value,
-                    .min = value,
-                    .max = value};
-
-    if (strlen(code) >= sizeof b.code)
-        return -1;
-    strcpy(b.code, code);
-    pack_pt(b.pts, time_ms - b.block, value);
-    return fold_put(c, &b);
 }
 
 int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
