@@ -59,6 +59,10 @@ int db_bind_null(sqlite3_stmt *st, const char *name);
 int db_step_done(sqlite3_stmt *st);
 /* Steps a statement once and resets it: 1 a row, 0 none, -1 failure. */
 int db_step_exists(sqlite3_stmt *st);
+/* Steps a statement that yields one row (a count, a max) and resets it:
+ * column 0 into *out. 0, or -1 when st is NULL, no row came or a step
+ * failed (*out unchanged). */
+int db_step_int64(sqlite3_stmt *st, int64_t *out);
 /* Steps every row of `st`, appending render(st) to a new array, then
  * resets it. 0 with *out set (caller owns it), or -1 (st NULL or a step
  * failed; nothing returned). */

@@ -148,6 +148,19 @@ int db_step_exists(sqlite3_stmt *st)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+int db_step_int64(sqlite3_stmt *st, int64_t *out)
+{
+    int rc;
+
+    if (!st)
+        return -1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
 int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out)
 {
     json_t *rows;

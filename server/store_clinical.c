@@ -117,45 +117,41 @@ int store_clinical_history_since(db_conn *c, int64_t patient_id, int64_t after_i
     return rc;
 }
 
+/* store_clinical_rows_since's rows through visit_rows: the patient is
+ * column 5 of the row being visited; rows filed to nobody are passed over. */
+struct with_patient {
+    sqlite3_stmt *st;
+    store_row_visit visit;
+    void *arg;
+};
+
+static int visit_with_patient(void *p, int code_id, int64_t t_ms, double v, int64_t obs_id)
+{
+    const struct with_patient *w = p;
+
+    if (sqlite3_column_type(w->st, 5) == SQLITE_NULL)
+        return 0;
+    return w->visit(w->arg, sqlite3_column_int64(w->st, 5), code_id, t_ms, v, obs_id);
+}
+
 int store_clinical_rows_since(db_conn *c, int64_t after_id, store_row_visit visit, void *arg,
                               int64_t *max_id)
 {
     sqlite3_stmt *st = db_prep(c, SQL_ROWS_SINCE);
+    struct with_patient w = {st, visit, arg};
     int rc;
 
     if (!st)
         return -1;
     db_bind_int64(st, ":after", after_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int code = -1;
-        double v = 0;
-        int64_t id = sqlite3_column_int64(st, 4);
-        if (id > *max_id)
-            *max_id = id;
-        if (sqlite3_column_type(st, 5) == SQLITE_NULL || row_value(st, &code, &v) != 0)
-            continue;
-        if (visit(arg, sqlite3_column_int64(st, 5), code, sqlite3_column_int64(st, 3), v, id) !=
-            0) {
-            rc = SQLITE_ABORT;
-            break;
-        }
-    }
+    rc = visit_rows(st, visit_with_patient, &w, max_id);
     db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == 0 ? 0 : -1;
 }
 
 int store_clinical_max_obs_id(db_conn *c, int64_t *max_id)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_MAX_OBS_ID);
-    int rc;
-
-    if (!st)
-        return -1;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *max_id = sqlite3_column_int64(st, 0);
-    db_done(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    return db_step_int64(db_prep(c, SQL_MAX_OBS_ID), max_id);
 }
 
 /* Grows a malloc'd array by one element; NULL when out of memory. */

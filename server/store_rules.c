@@ -57,16 +57,12 @@ int store_ruleset_active(db_conn *c, int *version, json_t **doc, json_t **meta)
 
 int store_ruleset_max_version(db_conn *c, int *version)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_RULES_MAX);
-    int rc;
+    int64_t v = 0;
 
-    if (!st)
+    if (db_step_int64(db_prep(c, SQL_RULES_MAX), &v) != 0)
         return -1;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *version = sqlite3_column_int(st, 0);
-    db_done(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    *version = (int)v;
+    return 0;
 }
 
 int store_ruleset_activate(db_conn *c, int version, const char *name, const json_t *doc,

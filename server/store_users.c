@@ -164,16 +164,7 @@ int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash
 
 int store_user_count(db_conn *c, int64_t *n)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_USER_COUNT);
-    int rc;
-
-    if (!st)
-        return -1;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *n = sqlite3_column_int64(st, 0);
-    db_done(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    return db_step_int64(db_prep(c, SQL_USER_COUNT), n);
 }
 
 int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, int64_t now,

@@ -34,6 +34,16 @@ static wd_resp *create_device(wd_fixture *f, const char *serial, const char *bed
     return wd_reqj(f->s, "POST", "/api/v1/devices", f->admin, body);
 }
 
+/* A new device on a new bed: its token, and its id in *id. */
+static const char *new_device(wd_fixture *f, long long *id)
+{
+    wd_resp *r = create_device(f, wd_uniq(f->s, "SN-"), wd_new_bed(f));
+
+    WD_EXPECT(r, 201);
+    *id = WD_INT(r->json, "id");
+    return WD_STR(r->json, "token");
+}
+
 static json_t *listed(wd_fixture *f, long long id)
 {
     wd_resp *r = wd_req(f->s, "GET", "/api/v1/devices", f->admin, NULL);
@@ -81,15 +91,11 @@ static void test_create_device_without_bed(void **state)
 static void test_last_seen(void **state)
 {
     wd_fixture *f = fx(state);
-    wd_resp *r = create_device(f, wd_uniq(f->s, "SN-"), wd_new_bed(f));
     long long id;
-    const char *token;
+    const char *token = new_device(f, &id);
     json_t *d;
     int64_t before, after, seen;
 
-    WD_EXPECT(r, 201);
-    id = WD_INT(r->json, "id");
-    token = WD_STR(r->json, "token");
     d = listed(f, id);
     assert_non_null(d);
     if (!json_object_get(d, "last_seen"))
@@ -135,13 +141,10 @@ static void test_invalid_device(void **state)
 static void test_rotate_token(void **state)
 {
     wd_fixture *f = fx(state);
-    wd_resp *r = create_device(f, wd_uniq(f->s, "SN-"), wd_new_bed(f));
-    const char *old_token, *new_token;
     long long id;
+    const char *old_token = new_device(f, &id), *new_token;
+    wd_resp *r;
 
-    WD_EXPECT(r, 201);
-    id = WD_INT(r->json, "id");
-    old_token = WD_STR(r->json, "token");
     assert_int_equal(post_one(f, old_token), 201);
     r = wd_req(f->s, "POST", wd_path(f->s, "/api/v1/devices/%lld/rotate-token", id), f->admin,
                NULL);
@@ -164,13 +167,10 @@ static void test_rotate_token(void **state)
 static void test_delete_device(void **state)
 {
     wd_fixture *f = fx(state);
-    wd_resp *r = create_device(f, wd_uniq(f->s, "SN-"), wd_new_bed(f));
-    const char *token;
     long long id;
+    const char *token = new_device(f, &id);
+    wd_resp *r;
 
-    WD_EXPECT(r, 201);
-    id = WD_INT(r->json, "id");
-    token = WD_STR(r->json, "token");
     assert_int_equal(post_one(f, token), 201);
     WD_EXPECT_ONE_OF(
         wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/devices/%lld", id), f->admin, NULL), 200,
@@ -243,13 +243,10 @@ static void test_reenrol_on_another_bed(void **state)
 static void test_rotate_repeatedly(void **state)
 {
     wd_fixture *f = fx(state);
-    wd_resp *r = create_device(f, wd_uniq(f->s, "SN-"), wd_new_bed(f));
-    const char *token;
     long long id;
+    const char *token = new_device(f, &id);
+    wd_resp *r;
 
-    WD_EXPECT(r, 201);
-    id = WD_INT(r->json, "id");
-    token = WD_STR(r->json, "token");
     for (int round = 0; round < 3; round++) {
         const char *old = token;
         assert_int_equal(post_one(f, old), 201);
@@ -317,19 +314,17 @@ static void test_revoke_under_load(void **state)
 {
     enum { THREADS = 4 };
     wd_fixture *f = fx(state);
-    wd_resp *r = create_device(f, wd_uniq(f->s, "SN-"), wd_new_bed(f));
     struct poster posters[THREADS];
     pthread_t threads[THREADS];
     atomic_bool stop = false;
     _Atomic int64_t revoked_ms = 0;
     int before_ok = 0, after = 0, after_ok = 0, other = 0;
     long long id;
+    const char *token = new_device(f, &id);
 
-    WD_EXPECT(r, 201);
-    id = WD_INT(r->json, "id");
     for (int i = 0; i < THREADS; i++) {
         posters[i] = (struct poster){.client = wd_client_new(f->s),
-                                     .token = WD_STR(r->json, "token"),
+                                     .token = token,
                                      .stop = &stop,
                                      .id = i,
                                      .revoked_ms = &revoked_ms};

@@ -12,34 +12,22 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "test_dbfile.h"
 
 static char dir[64];
 static char path[128];
 
 static int setup(void **state)
 {
-    db_conn *c;
     (void)state;
-
-    snprintf(dir, sizeof dir, "/tmp/wardd-db-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/t.db", dir);
-    c = db_open(path, true);
-    if (!c)
-        return -1;
-    db_exec(c, "CREATE TABLE t (v INTEGER NOT NULL)");
-    db_close(c);
-    return 0;
+    return test_dbfile_create(dir, sizeof dir, path, sizeof path, "db",
+                              "CREATE TABLE t (v INTEGER NOT NULL)");
 }
 
 static int teardown(void **state)
 {
-    char cmd[160];
     (void)state;
-
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_dbfile_remove(dir);
 }
 
 static const char SQL_INSERT[] = "INSERT INTO t (v) VALUES (:v)";

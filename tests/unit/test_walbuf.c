@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "test_dbfile.h"
 #include "walbuf.h"
 
 static char dir[64];
@@ -23,30 +24,17 @@ static char path[128];
 
 static int setup(void **state)
 {
-    db_conn *c;
     (void)state;
-
-    snprintf(dir, sizeof dir, "/tmp/wardd-walbuf-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/t.db", dir);
-    c = db_open(path, true);
-    if (!c)
-        return -1;
     /* rows of 1 KB under a random key: every commit dirties many pages */
-    db_exec(c, "CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL);"
-               "CREATE INDEX t_v ON t (v)");
-    db_close(c);
-    return 0;
+    return test_dbfile_create(dir, sizeof dir, path, sizeof path, "walbuf",
+                              "CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+                              "CREATE INDEX t_v ON t (v)");
 }
 
 static int teardown(void **state)
 {
-    char cmd[160];
     (void)state;
-
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_dbfile_remove(dir);
 }
 
 /* n rows in one transaction; keys from *seed. SQLITE_OK or the error. */
@@ -84,6 +72,18 @@ static int64_t count_rows(void)
     return n;
 }
 
+/* PRAGMA integrity_check on c says "ok". */
+static void assert_sound(db_conn *c)
+{
+    sqlite3_stmt *st = NULL;
+
+    assert_int_equal(sqlite3_prepare_v2(db_handle(c), "PRAGMA integrity_check", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+}
+
 static void test_commit_is_few_writes(void **state)
 {
     db_conn *c = db_open(path, true);
@@ -109,7 +109,6 @@ static void test_commit_is_few_writes(void **state)
 static void test_large_transaction_and_checkpoint(void **state)
 {
     db_conn *c = db_open(path, true);
-    sqlite3_stmt *st = NULL;
     unsigned seed = 7;
     (void)state;
 
@@ -121,11 +120,7 @@ static void test_large_transaction_and_checkpoint(void **state)
     assert_int_equal(
         sqlite3_wal_checkpoint_v2(db_handle(c), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
         SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(c), "PRAGMA integrity_check", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
+    assert_sound(c);
     db_close(c);
     assert_int_equal(count_rows(), 3500);
 }
@@ -138,7 +133,6 @@ static void test_committed_survives_sudden_exit(void **state)
     pid_t pid;
     int status = 0;
     db_conn *c;
-    sqlite3_stmt *st = NULL;
     (void)state;
 
     pid = fork();
@@ -159,11 +153,7 @@ static void test_committed_survives_sudden_exit(void **state)
     assert_int_equal(count_rows(), 200);
     c = db_open(path, true);
     assert_non_null(c);
-    assert_int_equal(sqlite3_prepare_v2(db_handle(c), "PRAGMA integrity_check", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
+    assert_sound(c);
     db_close(c);
 }
 
