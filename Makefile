@@ -6,7 +6,7 @@
 #                 the unit + integration suites again under ASan + UBSan
 #   make bench    the benchmark suite (not part of make test)
 #
-# Sources are found by wildcard: a new server/x.c joins the daemon, a new
+# Sources are found by wildcard: a new server/LAYER/x.c joins the daemon, a new
 # tests/unit/test_x.c becomes a unit-test binary, a new
 # tests/integration/it_x.c an integration-test binary. Nobody edits this file
 # to add a module.
@@ -49,7 +49,7 @@ $(BUILD)/config.mk: tools/deps.sh Makefile
 	   echo "CURL_LIBS := $$(pkg-config --libs libcurl)"; \
 	   echo "CMOCKA_LIBS := $$(pkg-config --libs cmocka)"; } > $@
 
-SRV_SRC  := $(sort $(wildcard server/*.c))
+SRV_SRC  := $(sort $(wildcard server/*.c server/*/*.c))
 SRV_OBJ  := $(SRV_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/server/main.o,$(SRV_OBJ))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -76,7 +76,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/config.mk
 	$(CC) $(ALL_CFLAGS) -I$(BUILD)/gen -c -o $@ $<
 
 # Migrations are compiled into the binary: schema/migrations/NNNN_name.sql.
-$(BUILD)/obj/server/migrate.o: $(EMBED)
+$(BUILD)/obj/server/store/migrate.o: $(EMBED)
 $(EMBED): $(sort $(wildcard schema/migrations/*.sql)) tools/embed.sh
 	@mkdir -p $(dir $@)
 	tools/embed.sh $(sort $(wildcard schema/migrations/*.sql)) > $@
@@ -146,7 +146,7 @@ browser: all
 	@tools/deps.sh test
 	@tests/e2e/run.sh $(abspath $(BUILD)/wardd)
 
-LINT_SRC = $(wildcard server/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
+LINT_SRC = $(wildcard server/*.[ch] server/*/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
              tools/*/*.[ch] bench/*.c)
 lint:
 	@tools/deps.sh test

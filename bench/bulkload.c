@@ -17,7 +17,7 @@
  *   bulkload query --db PATH --patient ID --buckets N --from-ms F --to-ms T
  *                  [--reps 20]
  *       the storage floor of /series: the server's own series code
- *       (store_series_buckets() in server/store_series.c, linked in: the
+ *       (store_series_buckets() in server/store/store_series.c, linked in: the
  *       rollup only, same SQL) run for the six codes on
  *       a wardd read connection in one snapshot, no JSON; prints the median
  *       and minimum over --reps in ms.

@@ -5,7 +5,7 @@
  *   engine_cost --rules FILE [--hours H] [--reps R]
  *
  * Replays H hours (default 72) of one realistic IL-2 patient through the
- * live path of the clinical worker (server/clinical.c cache_advance and
+ * live path of the clinical worker (server/clinical/clinical.c cache_advance and
  * process_patient): per job, the job's readings are added to the history,
  * engine_live_advance() brings the live state to the newest of them, the
  * state's digest is compared with the last full evaluation's, and
@@ -176,7 +176,7 @@ typedef struct live {
 } live;
 
 /* One job for readings [a, b): they are added to the history and the live
- * state is advanced (engine_live_advance(), as server/clinical.c does); then
+ * state is advanced (engine_live_advance(), as server/clinical/clinical.c does); then
  *   MODE_FULL   a full engine_evaluate() with the state, every job (the
  *               worker before incremental evaluation)
  *   MODE_LIVE   the worker's path: the state's digest, and a full evaluation

@@ -1,7 +1,7 @@
 /* mhd_floor: the HTTP floor of this machine for `make bench` (docs/performance.md).
  *
  * A minimal libmicrohttpd server started with the same daemon flags, thread
- * pool size and limits as wardd (server/http.c http_start): every POST body
+ * pool size and limits as wardd (server/http/http.c http_start): every POST body
  * is buffered, checked for nesting depth and parsed with jansson exactly as
  * wardd parses a request body (JSON_REJECT_DUPLICATES), then answered 201
  * with a small JSON object shaped like wardd's ingest reply. Nothing is
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
     if (!port_file || argc % 2 == 0 || threads < 0 || threads > 256 || max_seconds < 1)
         usage();
     if (threads == 0)
-        threads = cores > 1 ? cores * 2 : 2; /* wardd's default (server/http.c) */
+        threads = cores > 1 ? cores * 2 : 2; /* wardd's default (server/http/http.c) */
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
     sigemptyset(&sigs);

@@ -1,6 +1,6 @@
 /* it_auth: sessions, cookies, bearer tokens, logout, disabled users, the
  * login rate limit, and the role matrix: every route of the server's table
- * (server/routes.c) against every kind of caller, with the answer API.md
+ * (server/api/routes.c) against every kind of caller, with the answer API.md
  * "Authentication and roles" requires (401 / 403 / allowed). */
 #include "harness.h"
 #include "route.h"

@@ -1,6 +1,6 @@
 /* it_robust: odd input never earns a 5xx (API.md "Errors": a 4xx for the
  * client's mistakes; 5xx only for the server's own). Every route of the
- * server's table (server/routes.c) gets, as a caller its role admits:
+ * server's table (server/api/routes.c) gets, as a caller its role admits:
  * odd path identifiers, odd query strings and, on JSON routes, a set of
  * odd bodies. The harness checks the error shape of every answer; this
  * file checks that none is a 5xx and that the server is still healthy and

@@ -3,7 +3,7 @@
  * coverage, freshness, hold/resume, sticky discontinue, evaluation as of T,
  * the live state, the schedule, and a rough cost measurement). Clinical
  * scenarios live in tests/cases (test_cases.c). */
-#include "../../server/engine_int.h"
+#include "../../server/clinical/engine_int.h"
 #include "engine.h"
 #include "obs.h"
 #include "rules.h"
