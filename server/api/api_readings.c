@@ -12,8 +12,7 @@
 #include "api.h"
 #include "body.h"
 #include "clinical.h"
-#include "events.h"
-#include "metrics.h"
+#include "ingest.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -22,31 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* API.md: up to 1000 readings a request. */
-#define BATCH_MAX 1000
+/* docs/api.md: at most 1,000 readings in one request. */
+#define READINGS_PER_REQUEST_MAX 1000
 
-struct ingest {
-    obs_source src;
-    char bed[64];
-    int64_t patient_id; /* staff entry: the patient; device: 0 (filed by stay) */
-    size_t n_valid;
-    obs_reading *valid;
-    int64_t *filed;   /* per valid reading: its patient (0 unassigned), -1 duplicate */
-    json_t *rejected; /* [{"index", "code", "message"}] */
-    unsigned accepted, duplicates;
-    char who[128]; /* the device's serial or the user's name, for the events */
-};
-
-static void ingest_free(void *p)
+static void ingest_ctx_free(void *p)
 {
-    struct ingest *in = p;
-
-    if (!in)
-        return;
-    free(in->valid);
-    free(in->filed);
-    json_decref(in->rejected);
-    free(in);
+    ingest_free(p);
 }
 
 /* Whether the batch needs the patient's baseline weight (ug/min inputs). */
@@ -64,201 +44,115 @@ static bool needs_weight(const json_t *items)
     return false;
 }
 
-/* The reply's own copy of `rejected`: the batch, with its reference, goes
- * on to the events publisher thread while an HTTP worker sends and frees
- * the reply, and jansson's reference counts are not safe to share across
- * threads without a lock (ThreadSanitizer reported the race). */
-static json_t *result_body(const struct ingest *in)
+static int readings_apply(db_conn *c, struct req *r)
 {
-    return json_pack("{s:i, s:i, s:o}", "accepted", in->accepted, "duplicates", in->duplicates,
-                     "rejected", json_deep_copy(in->rejected));
-}
-
-static int ingest_apply(db_conn *c, struct req *r)
-{
-    struct ingest *in = r->ctx;
-    int64_t now = timefmt_now_ms();
-    /* The bed's stay around the last reading looked up: a monitor's batch
-     * spans minutes, so one lookup usually files all of it. Starts empty. */
-    store_stay stay = {.patient_id = 0, .from_ms = INT64_MAX, .to_ms = INT64_MIN};
-    /* latest and rollup rows once per code and minute, not per reading */
-    store_obs_batch *batch = store_obs_batch_new();
-    int result = DB_STORAGE_FAILURE;
-
-    if (!batch)
+    if (ingest_apply(c, r->ctx) != 0)
         return DB_STORAGE_FAILURE;
-    in->accepted = in->duplicates = 0;
-    for (size_t i = 0; i < in->n_valid; i++) {
-        int64_t patient = in->patient_id, obs_id = 0, t = in->valid[i].time_ms;
-        int rc;
-        if (!patient && in->bed[0]) {
-            if ((t < stay.from_ms || t >= stay.to_ms) && store_stay_span(c, in->bed, t, &stay) < 0)
-                goto done;
-            patient = stay.patient_id;
-        }
-        rc = store_obs_batch_insert(c, batch, &in->src, patient, &in->valid[i], now, &obs_id);
-        if (rc < 0)
-            goto done;
-        if (rc == 0)
-            in->accepted++;
-        else
-            in->duplicates++;
-        in->filed[i] = rc == 0 ? patient : -1;
-    }
-    if (store_obs_batch_flush(c, batch) != 0)
-        goto done;
-    if (in->src.device_id && store_device_touch(c, in->src.device_id, now) != 0)
-        goto done;
-    r->out = result_body(in);
+    r->out = ingest_result(r->ctx);
     r->out_status = 201;
-    result = 0;
-done:
-    store_obs_batch_free(batch);
-    return result;
+    return 0;
 }
 
-/* One `reading` event per patient (or unassigned bed) of the batch:
- * {"patient_id", "bed", "device", "entered_by", "readings": [{"code", "value", "unit", "time"}]}.
- */
-static void publish_readings(const struct ingest *in, int64_t patient)
+/* Runs on the writer thread once the batch is durable; the batch leaves
+ * the request (whose reply is already in r->out). */
+static void readings_committed(struct req *r)
 {
-    json_t *items = json_array();
-    char when[TIMEFMT_LEN];
+    ingest *in = r->ctx;
 
-    for (size_t i = 0; i < in->n_valid; i++) {
-        const obs_reading *o = &in->valid[i];
-        if (in->filed[i] != patient)
-            continue;
-        json_array_append_new(items, json_pack("{s:s, s:o, s:s?, s:s}", "code", o->code->code,
-                                               "value", obs_value_json(o->code, o->value, o->text),
-                                               "unit", o->code->unit, "time",
-                                               timefmt_format(o->time_ms, when, sizeof when)));
-    }
-    events_publish("reading", json_pack("{s:o, s:s?, s:s?, s:s?, s:o}", "patient_id",
-                                        patient ? json_integer(patient) : json_null(), "bed",
-                                        in->bed[0] ? in->bed : NULL, "device",
-                                        in->src.device_id ? in->who : NULL, "entered_by",
-                                        in->src.user_id ? in->who : NULL, "readings", items));
-}
-
-/* On the events publisher thread (events_defer()), in commit order: the
- * batch's `reading` events, then the patients go to the clinical worker
- * (so their grade, decision and alert events follow their readings). */
-static void ingest_publish(void *arg)
-{
-    struct ingest *in = arg;
-
-    for (size_t i = 0; i < in->n_valid; i++) {
-        bool first = in->filed[i] >= 0;
-        for (size_t j = 0; first && j < i; j++)
-            first = in->filed[j] != in->filed[i];
-        if (first)
-            publish_readings(in, in->filed[i]);
-        if (first && in->filed[i] > 0)
-            clinical_patient_ingested(in->filed[i]); /* O(1): the clinical worker evaluates */
-    }
-    ingest_free(in);
-}
-
-/* Runs on the writer thread once the batch is durable. The events are built
- * and serialised elsewhere: the writer is the one thread every write waits
- * for. The batch leaves the request (whose reply is already in r->out). */
-static void ingest_committed(struct req *r)
-{
-    struct ingest *in = r->ctx;
-
-    metrics_count_readings(in->accepted, in->duplicates, (unsigned)json_array_size(in->rejected));
-    snprintf(in->who, sizeof in->who, "%s", r->who.name);
     r->ctx = NULL;
-    events_defer(ingest_publish, in);
+    ingest_committed(in);
 }
 
-/* Validates the batch into r->ctx; replies and returns MHD_YES/NO when the
- * request ends here, or returns -1 when the write should proceed. */
-static int validate_batch(struct req *r, double weight_kg, bool require_id, enum MHD_Result *ret)
+/* The shape and size of {"readings": [...]}: true to go on, false when it
+ * replied. */
+static bool batch_shape_or_reply(struct req *r, size_t *n, enum MHD_Result *ret)
 {
     static const field_spec specs[] = {{"readings", F_ARRAY, true, false, 0}};
     json_t *details = body_check(r->json, BODY_SPECS(specs));
+
+    *n = json_array_size(json_object_get(r->json, "readings"));
+    if (details) {
+        *ret = reply_error(r, ERR_VALIDATION, "The body must be {\"readings\": [...]}.", details);
+        return false;
+    }
+    if (*n > READINGS_PER_REQUEST_MAX) {
+        *ret = reply_errorf(r, ERR_TOO_MANY_READINGS, NULL,
+                            "The batch has %zu readings; at most %d are allowed.", *n,
+                            READINGS_PER_REQUEST_MAX);
+        return false;
+    }
+    if (*n == 0) {
+        *ret = reply_error(r, ERR_VALIDATION, "The batch has no readings.",
+                           json_pack("[o]", reply_field_detail("readings", "must not be empty")));
+        return false;
+    }
+    return true;
+}
+
+/* Validates every item of the batch into a new ingest in r->ctx: true to
+ * go on and write, false when it replied (bad shape, nothing valid). */
+static bool batch_or_reply(struct req *r, double weight_kg, bool require_id, ingest **out,
+                           enum MHD_Result *ret)
+{
     const json_t *items = json_object_get(r->json, "readings");
     obs_context ctx = {
         .now_ms = timefmt_now_ms(), .weight_kg = weight_kg, .require_id = require_id};
-    struct ingest *in = r->ctx;
-    size_t n = json_array_size(items);
+    ingest *in;
+    size_t n;
 
-    if (details) {
-        *ret = reply_error(r, ERR_VALIDATION, "The body must be {\"readings\": [...]}.", details);
-        return 0;
-    }
-    if (n > BATCH_MAX) {
-        *ret = reply_errorf(r, ERR_TOO_MANY_READINGS, NULL,
-                            "The batch has %zu readings; at most %d are allowed.", n, BATCH_MAX);
-        return 0;
-    }
-    if (n == 0) {
-        *ret = reply_error(r, ERR_VALIDATION, "The batch has no readings.",
-                           json_pack("[o]", reply_field_detail("readings", "must not be empty")));
-        return 0;
-    }
-    in->valid = calloc(n, sizeof *in->valid);
-    in->filed = calloc(n, sizeof *in->filed);
-    in->rejected = json_array();
-    if (!in->valid || !in->filed || !in->rejected) {
+    if (!batch_shape_or_reply(r, &n, ret))
+        return false;
+    in = ingest_new(n);
+    if (!in) {
         *ret = reply_error(r, ERR_INTERNAL, NULL, NULL);
-        return 0;
+        return false;
     }
+    r->ctx = in;
+    r->ctx_free = ingest_ctx_free;
     for (size_t i = 0; i < n; i++) {
         obs_error err;
-        if (obs_parse_reading(json_array_get(items, i), &ctx, &in->valid[in->n_valid], &err) == 0)
-            in->n_valid++;
-        else
-            json_array_append_new(in->rejected,
-                                  json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "code",
-                                            err.code, "message", err.message));
+        if (obs_parse_reading(json_array_get(items, i), &ctx, ingest_slot(in), &err) == 0)
+            ingest_keep(in);
+        else if (ingest_reject(in, i, err.code, err.message) != 0) {
+            *ret = reply_error(r, ERR_INTERNAL, NULL, NULL);
+            return false;
+        }
     }
-    if (in->n_valid == 0) {
-        json_t *body = reply_error_body(ERR_NO_READING_ACCEPTED, NULL, json_copy(in->rejected));
-        /* API.md: 422 "with the same shape": the error object plus the counts. */
-        json_object_update_new(body, result_body(in));
-        metrics_count_readings(0, 0, (unsigned)n);
+    if (ingest_valid_count(in) == 0) {
+        json_t *body =
+            reply_error_body(ERR_NO_READING_ACCEPTED, NULL, json_deep_copy(ingest_rejected(in)));
+        /* docs/api.md: 422 "with the same shape": the error object plus the counts. */
+        json_object_update_new(body, ingest_result(in));
+        ingest_count_refused(in);
         *ret = reply_json(r, err_http_status(ERR_NO_READING_ACCEPTED), body);
-        return 0;
+        return false;
     }
-    return -1;
-}
-
-static struct ingest *ingest_new(struct req *r)
-{
-    struct ingest *in = calloc(1, sizeof *in);
-
-    r->ctx = in;
-    r->ctx_free = ingest_free;
-    return in;
+    *out = in;
+    return true;
 }
 
 enum MHD_Result api_readings_post(struct req *r)
 {
-    struct ingest *in = ingest_new(r);
     double weight = 0;
     enum MHD_Result ret = MHD_NO;
+    ingest *in;
 
-    if (!in)
-        return reply_error(r, ERR_INTERNAL, NULL, NULL);
-    in->src.device_id = r->who.id;
-    snprintf(in->bed, sizeof in->bed, "%s", r->who.bed);
-    in->src.bed = in->bed[0] ? in->bed : NULL;
-    if (in->bed[0] && needs_weight(json_object_get(r->json, "readings"))) {
+    if (r->who.bed[0] && needs_weight(json_object_get(r->json, "readings"))) {
         db_conn *c = db_reader();
-        if (!c || store_bed_patient_weight(c, in->bed, &weight) < 0)
+        if (!c || store_bed_patient_weight(c, r->who.bed, &weight) < 0)
             return reply_error(r, ERR_STORAGE, NULL, NULL);
     }
-    if (validate_batch(r, weight, true, &ret) == 0)
+    if (!batch_or_reply(r, weight, true, &in, &ret))
         return ret;
-    r->after_commit = ingest_committed;
-    return req_write(r, ingest_apply);
+    ingest_from_device(in, r->who.id, r->who.name);
+    ingest_file_by_bed(in, r->who.bed);
+    r->after_commit = readings_committed;
+    return req_write(r, readings_apply);
 }
 
-/* The patient of path parameter 0: 1 found, 0 replied 404, -1 replied 503. */
-static int path_patient(struct req *r, int64_t *id, enum MHD_Result *ret)
+/* The patient of path parameter 0: true when it exists, false when it
+ * replied (404, or 503 when the store failed). */
+static bool path_patient_or_reply(struct req *r, int64_t *id, enum MHD_Result *ret)
 {
     db_conn *c = db_reader();
     json_t *p = NULL;
@@ -266,41 +160,41 @@ static int path_patient(struct req *r, int64_t *id, enum MHD_Result *ret)
 
     if (req_param_id(r, 0, id) != 0) {
         *ret = reply_error(r, ERR_NOT_FOUND, "No such patient.", NULL);
-        return 0;
+        return false;
     }
     rc = c ? store_patient_get(c, *id, &p) : -1;
     json_decref(p);
     if (rc < 0) {
         *ret = reply_error(r, ERR_STORAGE, NULL, NULL);
-        return -1;
+        return false;
     }
     if (rc == 0) {
         *ret = reply_error(r, ERR_NOT_FOUND, "No such patient.", NULL);
-        return 0;
+        return false;
     }
-    return 1;
+    return true;
 }
 
 enum MHD_Result api_readings_observations_post(struct req *r)
 {
-    struct ingest *in = ingest_new(r);
     double weight = 0;
     enum MHD_Result ret = MHD_NO;
+    int64_t patient = 0;
+    ingest *in;
 
-    if (!in)
-        return reply_error(r, ERR_INTERNAL, NULL, NULL);
-    if (path_patient(r, &in->patient_id, &ret) != 1)
+    if (!path_patient_or_reply(r, &patient, &ret))
         return ret;
-    in->src.user_id = r->who.id;
     if (needs_weight(json_object_get(r->json, "readings"))) {
         db_conn *c = db_reader();
-        if (!c || store_patient_weight(c, in->patient_id, &weight) < 0)
+        if (!c || store_patient_weight(c, patient, &weight) < 0)
             return reply_error(r, ERR_STORAGE, NULL, NULL);
     }
-    if (validate_batch(r, weight, false, &ret) == 0)
+    if (!batch_or_reply(r, weight, false, &in, &ret))
         return ret;
-    r->after_commit = ingest_committed;
-    return req_write(r, ingest_apply);
+    ingest_from_user(in, r->who.id, r->who.name);
+    ingest_file_to_patient(in, patient);
+    r->after_commit = readings_committed;
+    return req_write(r, readings_apply);
 }
 
 /* --- reading back --------------------------------------------------------- */
@@ -337,7 +231,7 @@ enum MHD_Result api_readings_list(struct req *r)
     json_t *out = NULL;
     db_conn *c;
 
-    if (path_patient(r, &q.patient_id, &ret) != 1)
+    if (!path_patient_or_reply(r, &q.patient_id, &ret))
         return ret;
     q.code = req_query(r, "code");
     if (q.code && !obs_code_lookup(q.code))
@@ -393,7 +287,7 @@ enum MHD_Result api_readings_series(struct req *r)
     char *out = NULL;
     db_conn *c;
 
-    if (path_patient(r, &patient, &ret) != 1)
+    if (!path_patient_or_reply(r, &patient, &ret))
         return ret;
     if (snprintf(list, sizeof list, "%s",
                  req_query(r, "codes") ? req_query(r, "codes") : "hr,sbp,dbp,map,spo2,temp,rr") >=
