@@ -29,7 +29,10 @@ typedef enum role {
     ROLE_VIEWER,
     ROLE_NURSE,
     ROLE_PHYSICIAN,
-    ROLE_ADMIN
+    ROLE_ADMIN,
+    /* Only as a route's minimum: a device, or staff from nurse up (FHIR
+     * Observation create). Never a caller's role. */
+    ROLE_DEVICE_OR_NURSE
 } role;
 
 /* "viewer" etc.; "device" and "none" for the others. */
@@ -82,10 +85,13 @@ struct req {
     json_t *err_details;                 /* error details from apply (owned) */
     void (*after_commit)(struct req *r); /* runs on the writer thread after a commit */
     char set_cookie[512];                /* Set-Cookie header for the success reply ("" = none) */
+    const char *out_header;              /* one more header for the success reply, or NULL */
+    char out_header_value[512];          /* its value (FHIR's Location) */
 
     void *ctx;                /* handler-private state */
     void (*ctx_free)(void *); /* frees ctx at completion */
 
+    const struct route_dialect *dialect; /* FHIR under /fhir, or NULL (route.h) */
     bool streaming; /* a long-lived stream (SSE): kept out of latency metrics */
     unsigned status_sent;
     uint64_t start_ns;

@@ -65,6 +65,8 @@ unsigned ingest_accepted(const ingest *in);
 unsigned ingest_duplicates(const ingest *in);
 int64_t ingest_filed(const ingest *in, size_t i);
 const obs_reading *ingest_reading(const ingest *in, size_t i);
+/* The stored row of reading i after ingest_apply (0 for a duplicate). */
+int64_t ingest_obs_id(const ingest *in, size_t i);
 
 /* {"accepted", "duplicates", "rejected"}: a new object with its own copy
  * of the refused items (the batch goes on to another thread, and jansson's

@@ -24,6 +24,20 @@ struct route {
     route_handler handler;
 };
 
+/* A URL space whose replies speak another dialect (FHIR under /fhir):
+ * its content type and its error body (OperationOutcome instead of the
+ * {"error": ...} shape). Same routes, auth and limits otherwise. */
+struct route_dialect {
+    const char *prefix;       /* "/fhir": matches "/fhir" and "/fhir/..." */
+    const char *content_type; /* of every reply */
+    /* The error body for e (message and details as reply_error_body). New reference. */
+    json_t *(*error_body)(err_code e, const char *message, json_t *details);
+};
+extern const struct route_dialect route_dialects[];
+extern const size_t route_dialect_count;
+/* The dialect whose prefix the path starts with, or NULL. */
+const struct route_dialect *route_dialect_of(const char *path);
+
 /* The server's table. */
 extern const struct route route_table[];
 extern const size_t route_count;

@@ -179,6 +179,41 @@ int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t a
 /* Recomputes a patient's `latest` rows from observations. */
 int store_obs_rebuild_latest(db_conn *c, int64_t patient_id);
 
+/* --- readings as rows (store_obs_find.c): FHIR reads and searches ------------- */
+typedef struct store_obs_row {
+    int64_t id, patient_id, device_id, user_id; /* 0 when NULL */
+    char code[48];
+    double value;
+    bool has_text;
+    char text[32]; /* categorical value */
+    int64_t time_ms, received_ms;
+    char msg_id[OBS_ID_MAX + 1]; /* "" when none */
+} store_obs_row;
+typedef int (*store_obs_row_visit)(void *arg, const store_obs_row *row);
+
+/* One reading by id, or by its source's message id: 1 found, 0 none, -1 failure. */
+int store_obs_get(db_conn *c, int64_t id, store_obs_row *out);
+int store_obs_by_msg(db_conn *c, int64_t device_id, int64_t user_id, const char *msg_id,
+                     store_obs_row *out);
+
+#define STORE_FIND_CODES_MAX 16
+typedef struct store_obs_find_q {
+    int64_t patient_id; /* 0: every patient's filed readings */
+    const char *codes[STORE_FIND_CODES_MAX];
+    size_t n_codes; /* 0: every code */
+    int64_t from, to; /* inclusive */
+    bool newest_first;
+    int limit;
+    bool has_cursor; /* strictly after (cursor_time, cursor_id) in the sort order */
+    int64_t cursor_time, cursor_id;
+} store_obs_find_q;
+/* Visits up to q->limit matching readings in order (visit returns 0 to go
+ * on); *more says whether another page follows. 0 or -1. */
+int store_obs_find(db_conn *c, const store_obs_find_q *q, store_obs_row_visit visit, void *arg,
+                   bool *more);
+/* How many readings match q (cursor and limit ignored). 0 or -1. */
+int store_obs_count(db_conn *c, const store_obs_find_q *q, int64_t *n);
+
 /* --- series and its rollup (store_series.c) ---------------------------------- */
 /* Bucketed min/max/mean/n per code (API.md series), as the reply's JSON
  * text {"from", "to", "bucket_ms", "series": {"hr": [{"start", "min", "max",

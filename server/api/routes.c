@@ -3,6 +3,7 @@
  * kind, handler. Roles: ROLE_NONE public; ROLE_DEVICE devices only;
  * viewer < nurse < physician < admin (API.md "Authentication and roles"). */
 #include "api.h"
+#include "fhir.h"
 #include "route.h"
 
 const struct route route_table[] = {
@@ -40,9 +41,31 @@ const struct route route_table[] = {
     {"POST", "/api/v1/users", ROLE_ADMIN, BODY_JSON, api_users_post},
     {"PATCH", "/api/v1/users/{}", ROLE_ADMIN, BODY_JSON, api_users_patch},
     {"GET", "/api/v1/ward", ROLE_VIEWER, BODY_NONE, api_ward_get},
+    {"POST", "/fhir", ROLE_DEVICE_OR_NURSE, BODY_JSON, fhir_bundle_post},
+    {"POST", "/fhir/", ROLE_DEVICE_OR_NURSE, BODY_JSON, fhir_bundle_post},
+    {"GET", "/fhir/DetectedIssue", ROLE_VIEWER, BODY_NONE, fhir_detectedissue_search},
+    {"GET", "/fhir/DetectedIssue/{}", ROLE_VIEWER, BODY_NONE, fhir_detectedissue_read},
+    {"GET", "/fhir/Device", ROLE_VIEWER, BODY_NONE, fhir_device_search},
+    {"GET", "/fhir/Device/{}", ROLE_VIEWER, BODY_NONE, fhir_device_read},
+    {"GET", "/fhir/Observation", ROLE_VIEWER, BODY_NONE, fhir_observation_search},
+    {"POST", "/fhir/Observation", ROLE_DEVICE_OR_NURSE, BODY_JSON, fhir_observation_post},
+    {"GET", "/fhir/Observation/$lastn", ROLE_VIEWER, BODY_NONE, fhir_observation_lastn},
+    {"GET", "/fhir/Observation/{}", ROLE_VIEWER, BODY_NONE, fhir_observation_read},
+    {"GET", "/fhir/Observation/{}/_history/{}", ROLE_VIEWER, BODY_NONE, fhir_observation_vread},
+    {"GET", "/fhir/Patient", ROLE_VIEWER, BODY_NONE, fhir_patient_search},
+    {"GET", "/fhir/Patient/{}", ROLE_VIEWER, BODY_NONE, fhir_patient_read},
+    {"GET", "/fhir/metadata", ROLE_NONE, BODY_NONE, fhir_metadata_get},
     {"GET", "/healthz", ROLE_NONE, BODY_NONE, api_ops_healthz},
     {"GET", "/metrics", ROLE_NONE, BODY_NONE, api_ops_metrics},
     {"GET", "/readyz", ROLE_NONE, BODY_NONE, api_ops_readyz},
 };
 
 const size_t route_count = sizeof route_table / sizeof route_table[0];
+
+/* FHIR R4 under /fhir: the same routes machinery, replies in
+ * application/fhir+json and errors as OperationOutcome (docs/fhir.md). */
+const struct route_dialect route_dialects[] = {
+    {"/fhir", "application/fhir+json", fhir_error_body},
+};
+
+const size_t route_dialect_count = sizeof route_dialects / sizeof route_dialects[0];

@@ -18,6 +18,7 @@ struct ingest {
     size_t capacity, n_valid;
     obs_reading *valid;
     int64_t *filed;   /* per valid reading: its patient (0 unassigned), -1 duplicate */
+    int64_t *obs_ids; /* per valid reading: its stored row (0 for a duplicate) */
     json_t *rejected; /* [{"index", "code", "message"}] */
     unsigned accepted, duplicates;
     char who[128]; /* the device's serial or the user's name, for the events */
@@ -32,8 +33,9 @@ ingest *ingest_new(size_t capacity)
     in->capacity = capacity;
     in->valid = calloc(capacity ? capacity : 1, sizeof *in->valid);
     in->filed = calloc(capacity ? capacity : 1, sizeof *in->filed);
+    in->obs_ids = calloc(capacity ? capacity : 1, sizeof *in->obs_ids);
     in->rejected = json_array();
-    if (!in->valid || !in->filed || !in->rejected) {
+    if (!in->valid || !in->filed || !in->obs_ids || !in->rejected) {
         ingest_free(in);
         return NULL;
     }
@@ -46,6 +48,7 @@ void ingest_free(ingest *in)
         return;
     free(in->valid);
     free(in->filed);
+    free(in->obs_ids);
     json_decref(in->rejected);
     free(in);
 }
@@ -131,6 +134,11 @@ int64_t ingest_filed(const ingest *in, size_t i)
     return i < in->n_valid ? in->filed[i] : -1;
 }
 
+int64_t ingest_obs_id(const ingest *in, size_t i)
+{
+    return i < in->n_valid ? in->obs_ids[i] : 0;
+}
+
 const obs_reading *ingest_reading(const ingest *in, size_t i)
 {
     return i < in->n_valid ? &in->valid[i] : NULL;
@@ -181,6 +189,7 @@ int ingest_apply(db_conn *c, ingest *in)
         else
             in->duplicates++;
         in->filed[i] = rc == 0 ? patient : -1;
+        in->obs_ids[i] = rc == 0 ? obs_id : 0;
     }
     if (store_obs_batch_flush(c, batch) != 0)
         goto done;

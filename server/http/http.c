@@ -43,6 +43,8 @@ const char *role_name(role r)
         return "physician";
     case ROLE_ADMIN:
         return "admin";
+    case ROLE_DEVICE_OR_NURSE:
+        return "device or nurse";
     case ROLE_NONE:
         break;
     }
@@ -66,6 +68,8 @@ bool role_allows(role have, role need)
 {
     if (need == ROLE_NONE)
         return true;
+    if (need == ROLE_DEVICE_OR_NURSE)
+        return have == ROLE_DEVICE || (have >= ROLE_NURSE && have <= ROLE_ADMIN);
     if (need == ROLE_DEVICE)
         return have == ROLE_DEVICE;
     return have >= ROLE_VIEWER && have >= need;
@@ -190,6 +194,9 @@ static enum MHD_Result reply_write_result(struct req *r)
 
     r->out = NULL;
     r->err_details = NULL;
+    if (r->write_status == 0 && r->out_header)
+        return reply_json_with_header(r, r->out_status ? r->out_status : 200, out, r->out_header,
+                                      r->out_header_value);
     if (r->write_status == 0 && r->set_cookie[0])
         return reply_json_with_header(r, r->out_status ? r->out_status : 200, out,
                                       MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
@@ -300,6 +307,7 @@ static struct req *req_create(struct app *app, struct MHD_Connection *conn, cons
     r->url = url;
     r->method = method;
     r->start_ns = mono_ns();
+    r->dialect = route_dialect_of(url);
     atomic_fetch_add(&in_flight, 1);
     return r;
 }
@@ -318,7 +326,7 @@ static void req_free(struct req *r)
 
 static bool is_static_path(const char *url)
 {
-    return strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0;
+    return strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0 && !route_dialect_of(url);
 }
 
 /* First callback: match, authenticate, check headers. Errors are queued at

@@ -1,6 +1,7 @@
 /* reply: see reply.h. */
 #include "reply.h"
 #include "http.h"
+#include "route.h"
 #include "log.h"
 
 #include <stdarg.h>
@@ -60,7 +61,8 @@ static enum MHD_Result queue_text(struct req *r, unsigned status, char *text, er
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->dialect ? r->dialect->content_type : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (e == ERR_METHOD_NOT_ALLOWED && r->allow[0])
@@ -114,6 +116,8 @@ enum MHD_Result reply_error(struct req *r, err_code e, const char *message, json
 {
     if (err_http_status(e) >= 500)
         log_warn("%s %s -> %u %s", r->method, r->url, err_http_status(e), err_code_name(e));
+    if (r->dialect)
+        return queue(r, err_http_status(e), r->dialect->error_body(e, message, details), e);
     return queue(r, err_http_status(e), reply_error_body(e, message, details), e);
 }
 

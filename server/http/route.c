@@ -74,3 +74,13 @@ route_outcome route_match(const struct route *table, size_t n, const char *metho
     }
     return path_known ? ROUTE_NO_METHOD : ROUTE_NO_PATH;
 }
+
+const struct route_dialect *route_dialect_of(const char *path)
+{
+    for (size_t i = 0; path && i < route_dialect_count; i++) {
+        size_t n = strlen(route_dialects[i].prefix);
+        if (strncmp(path, route_dialects[i].prefix, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+            return &route_dialects[i];
+    }
+    return NULL;
+}

@@ -719,9 +719,11 @@ static void parse_header_line(wd_resp *r, const char *line, size_t len)
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A new status line (after 100 Continue): forget earlier headers. */
         r->content_type[0] = r->allow[0] = r->retry_after[0] = r->set_cookie[0] = '\0';
+        r->location[0] = '\0';
         return;
     }
     header_value(line, len, "Content-Type", r->content_type, sizeof r->content_type);
+    header_value(line, len, "Location", r->location, sizeof r->location);
     header_value(line, len, "Allow", r->allow, sizeof r->allow);
     header_value(line, len, "Retry-After", r->retry_after, sizeof r->retry_after);
     header_value(line, len, "Set-Cookie", r->set_cookie, sizeof r->set_cookie);
@@ -771,8 +773,11 @@ static size_t on_read(char *out, size_t size, size_t n, void *arg)
 
 static bool is_json_type(const char *ct)
 {
-    return strncasecmp(ct, "application/json", 16) == 0 &&
-           (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+    size_t n = strncasecmp(ct, "application/json", 16) == 0        ? 16
+               : strncasecmp(ct, "application/fhir+json", 21) == 0 ? 21
+                                                                    : 0;
+
+    return n && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 static void finish_body(wd_resp *r, buf *b)

@@ -54,6 +54,7 @@ typedef struct wd_resp {
     char allow[128];
     char retry_after[64];
     char set_cookie[512];
+    char location[512]; /* Location (FHIR creates) */
     char method[16]; /* the request, for messages */
     char path[256];
     wd_server *server; /* whose log to print on a failure */

@@ -1,0 +1,69 @@
+/* fhir_search: the parts of a FHIR search every resource shares (private
+ * to server/fhir): the query's parameters (repeats kept), the
+ * `Prefer: handling` rule for unknown ones, _count, the searchset Bundle
+ * and its links. */
+#ifndef WARDD_FHIR_SEARCH_H
+#define WARDD_FHIR_SEARCH_H
+
+#include "fhir.h"
+#include "ingest.h"
+
+#define FHIR_PARAMS_MAX 32
+#define FHIR_COUNT_DEFAULT 50
+#define FHIR_COUNT_MAX 1000
+
+typedef struct fhir_params {
+    size_t n;
+    const char *key[FHIR_PARAMS_MAX];
+    const char *value[FHIR_PARAMS_MAX];
+    bool used[FHIR_PARAMS_MAX];
+    bool overflow;
+} fhir_params;
+
+/* Collects the query's parameters (MHD keeps them for the request). */
+void fhir_params_read(struct req *r, fhir_params *p);
+/* The first value of key (marked used), or NULL. */
+const char *fhir_param(fhir_params *p, const char *key);
+/* The i-th value of key (marked used), or NULL past the last. */
+const char *fhir_param_nth(fhir_params *p, const char *key, size_t i);
+/* Marks the format and paging parameters every search accepts. */
+void fhir_params_common(fhir_params *p);
+/* Unknown parameters: with `Prefer: handling=strict` a 400; lenient (the
+ * default) they are ignored and left out of the self link. True to go on. */
+bool fhir_params_known_or_reply(struct req *r, fhir_params *p, enum MHD_Result *ret);
+/* _count: default, capped at FHIR_COUNT_MAX; false when it replied 400. */
+bool fhir_count_or_reply(struct req *r, fhir_params *p, int *count, enum MHD_Result *ret);
+
+/* A searchset Bundle with its self link (the used parameters) and, when
+ * next_cursor is not NULL, a next link with _cursor. New. */
+json_t *fhir_searchset(struct req *r, const fhir_params *p, const char *resource,
+                       const char *next_cursor);
+/* Appends {"fullUrl", "resource", "search": {"mode": "match"}} (steals res). */
+void fhir_searchset_add(struct req *r, json_t *bundle, const char *resource, const char *id,
+                        json_t *res);
+
+/* A date search value (eq, ge, gt, le, lt prefixes; a date, a month, a
+ * year or a full dateTime) narrowed into [*from, *to]. 0 or -1. */
+int fhir_date_narrow(const char *value, int64_t *from, int64_t *to);
+
+/* "Patient/12" or "12" -> 12; 0 when not a patient reference. */
+int64_t fhir_patient_ref(const char *value);
+
+/* wardd's findings by id (fhir_findings.c): "decision-N", "news2-N",
+ * "ctcae-N-term". 1 (*out new), 0 none, -1 failure. */
+int fhir_finding_read(db_conn *c, const char *id, json_t **out);
+/* A JSON object whose resourceType is `type`: true, else it replied 400. */
+bool fhir_resource_or_reply(struct req *r, const json_t *body, const char *type,
+                            enum MHD_Result *ret);
+
+/* One Observation resource as a readings batch (fhir_observation.c):
+ * mapped, filed (device bed or staff subject) and validated. 0 with *out
+ * (a new ingest), or an HTTP status with *err. */
+unsigned fhir_observation_prepare(struct req *r, const json_t *obs, ingest **out,
+                                  fhir_issue *err);
+/* After ingest_apply on the writer: the stored resource (new) and its
+ * "Observation/ID/_history/1". 0 or -1. */
+int fhir_observation_stored(db_conn *c, ingest *in, const principal *who, json_t **res,
+                            char *location, size_t len);
+
+#endif

@@ -1,0 +1,155 @@
+/* store_obs_find: readings one at a time, as plain rows, for FHIR reads
+ * and searches (include/store.h, "readings as rows"). Keyset paging on
+ * (time_ms, id): a page never shifts while newer readings arrive. */
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ROW_COLUMNS                                                                                \
+    "SELECT id, patient_id, device_id, user_id, code, value_num, value_text, time_ms, "           \
+    "received_ms, msg_id FROM observations "
+
+static const char SQL_OBS_BY_ID[] = ROW_COLUMNS "WHERE id = :id";
+static const char SQL_OBS_BY_DEVICE_MSG[] =
+    ROW_COLUMNS "WHERE device_id = :device AND msg_id = :msg";
+static const char SQL_OBS_BY_USER_MSG[] = ROW_COLUMNS "WHERE user_id = :user AND msg_id = :msg";
+
+/* Filed readings only (an unassigned reading belongs to no patient yet).
+ * Up to STORE_FIND_CODES_MAX codes; unbound code slots are NULL and match
+ * nothing. */
+#define FIND_WHERE                                                                                 \
+    "WHERE patient_id IS NOT NULL AND (:patient IS NULL OR patient_id = :patient) "               \
+    "AND (:c0 IS NULL OR code IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9, :c10, "     \
+    ":c11, :c12, :c13, :c14, :c15)) "                                                             \
+    "AND time_ms BETWEEN :from AND :to "
+static const char SQL_FIND_ASC[] = ROW_COLUMNS FIND_WHERE
+    "AND (time_ms > :at OR (time_ms = :at AND id > :aid)) ORDER BY time_ms, id LIMIT :limit";
+static const char SQL_FIND_DESC[] = ROW_COLUMNS FIND_WHERE
+    "AND (time_ms < :at OR (time_ms = :at AND id < :aid)) "
+    "ORDER BY time_ms DESC, id DESC LIMIT :limit";
+static const char SQL_FIND_COUNT[] = "SELECT count(*) FROM observations " FIND_WHERE;
+
+static void read_row(sqlite3_stmt *st, store_obs_row *row)
+{
+    const char *code = db_col_text(st, 4);
+    const char *msg = sqlite3_column_type(st, 9) == SQLITE_NULL ? "" : db_col_text(st, 9);
+
+    memset(row, 0, sizeof *row);
+    row->id = sqlite3_column_int64(st, 0);
+    row->patient_id = sqlite3_column_int64(st, 1);
+    row->device_id = sqlite3_column_int64(st, 2);
+    row->user_id = sqlite3_column_int64(st, 3);
+    snprintf(row->code, sizeof row->code, "%s", code ? code : "");
+    row->value = sqlite3_column_double(st, 5);
+    row->has_text = sqlite3_column_type(st, 6) != SQLITE_NULL;
+    if (row->has_text)
+        snprintf(row->text, sizeof row->text, "%s", db_col_text(st, 6));
+    row->time_ms = sqlite3_column_int64(st, 7);
+    row->received_ms = sqlite3_column_int64(st, 8);
+    snprintf(row->msg_id, sizeof row->msg_id, "%s", msg ? msg : "");
+}
+
+/* One row: 1 found (into *out), 0 none, -1 failure. */
+static int one_row(sqlite3_stmt *st, store_obs_row *out)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        read_row(st, out);
+    db_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_obs_get(db_conn *c, int64_t id, store_obs_row *out)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_OBS_BY_ID);
+
+    if (!st || db_bind_int64(st, ":id", id) != SQLITE_OK) {
+        db_done(st);
+        return -1;
+    }
+    return one_row(st, out);
+}
+
+int store_obs_by_msg(db_conn *c, int64_t device_id, int64_t user_id, const char *msg_id,
+                     store_obs_row *out)
+{
+    sqlite3_stmt *st = db_prep(c, device_id ? SQL_OBS_BY_DEVICE_MSG : SQL_OBS_BY_USER_MSG);
+    int rc;
+
+    if (!st)
+        return -1;
+    rc = device_id ? db_bind_int64(st, ":device", device_id) : db_bind_int64(st, ":user", user_id);
+    if (rc != SQLITE_OK || db_bind_text(st, ":msg", msg_id) != SQLITE_OK) {
+        db_done(st);
+        return -1;
+    }
+    return one_row(st, out);
+}
+
+static int bind_filter(sqlite3_stmt *st, const store_obs_find_q *q)
+{
+    static const char *const slots[STORE_FIND_CODES_MAX] = {
+        ":c0", ":c1", ":c2",  ":c3",  ":c4",  ":c5",  ":c6",  ":c7",
+        ":c8", ":c9", ":c10", ":c11", ":c12", ":c13", ":c14", ":c15"};
+    int rc = SQLITE_OK;
+
+    if (q->patient_id > 0)
+        rc = db_bind_int64(st, ":patient", q->patient_id);
+    for (size_t i = 0; rc == SQLITE_OK && i < q->n_codes && i < STORE_FIND_CODES_MAX; i++)
+        rc = db_bind_text(st, slots[i], q->codes[i]);
+    if (rc == SQLITE_OK)
+        rc = db_bind_int64(st, ":from", q->from);
+    if (rc == SQLITE_OK)
+        rc = db_bind_int64(st, ":to", q->to);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+int store_obs_find(db_conn *c, const store_obs_find_q *q, store_obs_row_visit visit, void *arg,
+                   bool *more)
+{
+    sqlite3_stmt *st = db_prep(c, q->newest_first ? SQL_FIND_DESC : SQL_FIND_ASC);
+    int64_t at = q->has_cursor ? q->cursor_time : (q->newest_first ? INT64_MAX : INT64_MIN);
+    int64_t aid = q->has_cursor ? q->cursor_id : (q->newest_first ? INT64_MAX : INT64_MIN);
+    int rc, n = 0, result = -1;
+
+    *more = false;
+    if (!st)
+        return -1;
+    if (bind_filter(st, q) != 0 || db_bind_int64(st, ":at", at) != SQLITE_OK ||
+        db_bind_int64(st, ":aid", aid) != SQLITE_OK ||
+        /* One row more than asked tells whether a next page exists. */
+        db_bind_int64(st, ":limit", (int64_t)q->limit + 1) != SQLITE_OK)
+        goto done;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_obs_row row;
+        if (n == q->limit) {
+            *more = true;
+            break;
+        }
+        read_row(st, &row);
+        if (visit(arg, &row) != 0)
+            goto done;
+        n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        goto done;
+    result = 0;
+done:
+    db_done(st);
+    return result;
+}
+
+int store_obs_count(db_conn *c, const store_obs_find_q *q, int64_t *n)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_FIND_COUNT);
+
+    if (!st)
+        return -1;
+    if (bind_filter(st, q) != 0) {
+        db_done(st);
+        return -1;
+    }
+    return db_step_int64(st, n);
+}
