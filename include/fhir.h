@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #define FHIR_VERSION "4.0.1"
-#define FHIR_LOINC "http://loinc.org"
-#define FHIR_UCUM "http://unitsofmeasure.org"
+#define FHIR_LOINC   "http://loinc.org"
+#define FHIR_UCUM    "http://unitsofmeasure.org"
 
 /* --- OperationOutcome (fhir_outcome.c) -------------------------------------- */
 

@@ -42,15 +42,15 @@ static json_t *patient_resource(db_conn *c, const json_t *p)
     if (store_clinical_patient_stamp(c, id, &updated, &admitted) != 1)
         return NULL;
     snprintf(sid, sizeof sid, "%" PRId64, id);
-    res = json_pack("{s:s, s:s, s:{s:s, s:s}, s:[{s:{s:[{s:s, s:s}]}, s:s, s:s}], s:b, "
-                    "s:[{s:s}], s:s}",
-                    "resourceType", "Patient", "id", sid, "meta", "versionId", "1", "lastUpdated",
-                    timefmt_format(updated, when, sizeof when), "identifier", "type", "coding",
-                    "system", "http://terminology.hl7.org/CodeSystem/v2-0203", "code", "MR",
-                    "system", MRN_SYSTEM, "value",
-                    json_string_value(json_object_get(p, "mrn")), "active", admitted, "name",
-                    "text", json_string_value(json_object_get(p, "name")), "gender",
-                    gender_of(json_string_value(json_object_get(p, "sex"))));
+    res =
+        json_pack("{s:s, s:s, s:{s:s, s:s}, s:[{s:{s:[{s:s, s:s}]}, s:s, s:s}], s:b, "
+                  "s:[{s:s}], s:s}",
+                  "resourceType", "Patient", "id", sid, "meta", "versionId", "1", "lastUpdated",
+                  timefmt_format(updated, when, sizeof when), "identifier", "type", "coding",
+                  "system", "http://terminology.hl7.org/CodeSystem/v2-0203", "code", "MR", "system",
+                  MRN_SYSTEM, "value", json_string_value(json_object_get(p, "mrn")), "active",
+                  admitted, "name", "text", json_string_value(json_object_get(p, "name")), "gender",
+                  gender_of(json_string_value(json_object_get(p, "sex"))));
     if (res && birth)
         json_object_set_new(res, "birthDate", json_string(birth));
     return res;
@@ -72,8 +72,7 @@ enum MHD_Result fhir_patient_read(struct req *r)
     if (rc < 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     if (rc == 0)
-        return reply_errorf(r, ERR_NOT_FOUND, NULL, "Patient/%s is not known here.",
-                            r->params[0]);
+        return reply_errorf(r, ERR_NOT_FOUND, NULL, "Patient/%s is not known here.", r->params[0]);
     res = patient_resource(c, p);
     json_decref(p);
     return res ? reply_json(r, 200, res) : reply_error(r, ERR_STORAGE, NULL, NULL);
@@ -139,11 +138,12 @@ static json_t *device_resource(const json_t *d)
     char sid[32];
     json_t *res;
 
-    snprintf(sid, sizeof sid, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(d, "id")));
-    res = json_pack("{s:s, s:s, s:{s:s, s:s}, s:[{s:s, s:s}], s:s, s:s}", "resourceType",
-                    "Device", "id", sid, "meta", "versionId", "1", "lastUpdated",
-                    seen ? seen : created, "identifier", "system", "urn:wardd:device-serial",
-                    "value", json_string_value(json_object_get(d, "serial")), "status",
+    snprintf(sid, sizeof sid, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(d, "id")));
+    res = json_pack("{s:s, s:s, s:{s:s, s:s}, s:[{s:s, s:s}], s:s, s:s}", "resourceType", "Device",
+                    "id", sid, "meta", "versionId", "1", "lastUpdated", seen ? seen : created,
+                    "identifier", "system", "urn:wardd:device-serial", "value",
+                    json_string_value(json_object_get(d, "serial")), "status",
                     json_is_null(json_object_get(d, "revoked_at")) ? "active" : "inactive",
                     "serialNumber", json_string_value(json_object_get(d, "serial")));
     if (res && model)
@@ -280,8 +280,9 @@ enum MHD_Result fhir_metadata_get(struct req *r)
         "wardd: vital-sign and laboratory Observations of an IL-2 ward, and its findings",
         "software", "name", "wardd", "implementation", "description", "wardd FHIR R4 endpoint",
         "url", base, "format", "application/fhir+json", "json", "rest", "mode", "server",
-        "security", "service", "system", "http://terminology.hl7.org/CodeSystem/restful-security-service",
-        "code", "OAuth", "resource", obs,
+        "security", "service", "system",
+        "http://terminology.hl7.org/CodeSystem/restful-security-service", "code", "OAuth",
+        "resource", obs,
         resource_cap("Patient", false,
                      json_pack("[o]", search_param("identifier", "token", "the MRN"))),
         resource_cap("Device", false,

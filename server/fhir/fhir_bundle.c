@@ -83,9 +83,9 @@ static unsigned entry_request(const json_t *entry, fhir_issue *err)
                  "Each entry needs request.method and request.url.");
         return 400;
     }
-    if (strcmp(method, "POST") != 0 || (strcmp(url, "Observation") != 0 &&
-                                        strcmp(url, "Observation/") != 0) ||
-        !rt || strcmp(rt, "Observation") != 0) {
+    if (strcmp(method, "POST") != 0 ||
+        (strcmp(url, "Observation") != 0 && strcmp(url, "Observation/") != 0) || !rt ||
+        strcmp(rt, "Observation") != 0) {
         snprintf(err->diagnostics, sizeof err->diagnostics,
                  "Only POST Observation entries are supported here (this entry: %.10s %.60s of "
                  "%.40s); nothing of it was stored.",
@@ -143,10 +143,9 @@ static json_t *response_bundle(const struct bundle_job *job, const char *base)
                             "status", e->created ? "201 Created" : "200 OK", "location", full,
                             "etag", "W/\"1\"");
         } else {
-            one = json_pack("{s:{s:s, s:o}}", "response", "status", status_text(e->status),
-                            "outcome",
-                            fhir_outcome("error", e->err.code, e->err.diagnostics,
-                                         e->err.expression));
+            one = json_pack(
+                "{s:{s:s, s:o}}", "response", "status", status_text(e->status), "outcome",
+                fhir_outcome("error", e->err.code, e->err.diagnostics, e->err.expression));
         }
         json_array_append_new(json_object_get(out, "entry"), one);
     }

@@ -21,8 +21,8 @@
 /* wardd's code systems, for what no standard terminology names exactly
  * (docs/fhir.md says why for each). */
 #define CS_DECISION "urn:wardd:fhir:dose-decision"
-#define CS_CTCAE "urn:wardd:fhir:ctcae-v5-term"
-#define CS_SCORE "urn:wardd:fhir:score"
+#define CS_CTCAE    "urn:wardd:fhir:ctcae-v5-term"
+#define CS_SCORE    "urn:wardd:fhir:score"
 
 /* The engine's view of a patient now, as the toxicity route gives it.
  * 1 (*out new), 0 no such patient, -1 failure. */
@@ -116,11 +116,10 @@ static json_t *decision_issue(db_conn *c, int64_t patient, const json_t *view)
     issue = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:[{s:s, s:s, s:s}], s:s}, s:s, s:o, "
                       "s:s, s:s}",
                       "resourceType", "DetectedIssue", "id", id, "meta", "versionId", "1",
-                      "lastUpdated", at, "status", "final", "code", "coding", "system",
-                      CS_DECISION, "code", action, "display", title, "text", title, "severity",
+                      "lastUpdated", at, "status", "final", "code", "coding", "system", CS_DECISION,
+                      "code", action, "display", title, "text", title, "severity",
                       severity_of(action), "patient", patient_ref(patient), "identifiedDateTime",
-                      at, "detail",
-                      detail[0] ? detail : "No rule argues against the next dose.");
+                      at, "detail", detail[0] ? detail : "No rule argues against the next dose.");
     if (issue && json_array_size(refs))
         json_object_set_new(issue, "evidence", json_pack("[{s:O}]", "detail", refs));
     json_decref(refs);
@@ -134,9 +133,9 @@ static json_t *finding_obs(const char *id, int64_t patient, const char *at, json
     return json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:[{s:s, s:s}]}], s:o, s:o, s:s, s:s}",
                      "resourceType", "Observation", "id", id, "meta", "versionId", "1",
                      "lastUpdated", at, "status", "final", "category", "coding", "system",
-                     "http://terminology.hl7.org/CodeSystem/observation-category", "code",
-                     "survey", "code", code, "subject", patient_ref(patient), "effectiveDateTime",
-                     at, "issued", at);
+                     "http://terminology.hl7.org/CodeSystem/observation-category", "code", "survey",
+                     "code", code, "subject", patient_ref(patient), "effectiveDateTime", at,
+                     "issued", at);
 }
 
 static json_t *grade_obs(db_conn *c, int64_t patient, const json_t *view, const json_t *term)
@@ -160,11 +159,11 @@ static json_t *grade_obs(db_conn *c, int64_t patient, const json_t *view, const 
     if (json_is_integer(grade))
         json_object_set_new(obs, "valueInteger", json_integer(json_integer_value(grade)));
     else
-        json_object_set_new(
-            obs, "dataAbsentReason",
-            json_pack("{s:[{s:s, s:s}], s:s}", "coding", "system",
-                      "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code",
-                      "not-performed", "text", "Not gradable: a required reading is missing"));
+        json_object_set_new(obs, "dataAbsentReason",
+                            json_pack("{s:[{s:s, s:s}], s:s}", "coding", "system",
+                                      "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                                      "code", "not-performed", "text",
+                                      "Not gradable: a required reading is missing"));
     evidence_refs(c, patient, json_object_get(term, "evidence"), refs);
     if (json_array_size(refs))
         json_object_set(obs, "derivedFrom", refs);
@@ -192,11 +191,11 @@ static json_t *news2_obs(int64_t patient, const json_t *view)
     if (json_is_integer(score))
         json_object_set_new(obs, "valueInteger", json_integer(json_integer_value(score)));
     else
-        json_object_set_new(
-            obs, "dataAbsentReason",
-            json_pack("{s:[{s:s, s:s}], s:s}", "coding", "system",
-                      "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code",
-                      "not-performed", "text", "Incomplete: a NEWS2 parameter has no fresh value"));
+        json_object_set_new(obs, "dataAbsentReason",
+                            json_pack("{s:[{s:s, s:s}], s:s}", "coding", "system",
+                                      "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                                      "code", "not-performed", "text",
+                                      "Incomplete: a NEWS2 parameter has no fresh value"));
     return obs;
 }
 
@@ -229,8 +228,8 @@ int fhir_finding_read(db_conn *c, const char *id, json_t **out)
     int rc;
 
     *out = NULL;
-    if (!finding_id(id, "decision-", &patient, &term) && !finding_id(id, "news2-", &patient, &term) &&
-        !finding_id(id, "ctcae-", &patient, &term))
+    if (!finding_id(id, "decision-", &patient, &term) &&
+        !finding_id(id, "news2-", &patient, &term) && !finding_id(id, "ctcae-", &patient, &term))
         return 0;
     rc = evaluate_now(c, patient, &view);
     if (rc <= 0)
@@ -265,8 +264,7 @@ static enum MHD_Result read_finding(struct req *r, const char *type)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     if (rc == 0 || strcmp(json_string_value(json_object_get(res, "resourceType")), type) != 0) {
         json_decref(res);
-        return reply_errorf(r, ERR_NOT_FOUND, NULL, "%s/%s is not known here.", type,
-                            r->params[0]);
+        return reply_errorf(r, ERR_NOT_FOUND, NULL, "%s/%s is not known here.", type, r->params[0]);
     }
     return reply_json(r, 200, res);
 }

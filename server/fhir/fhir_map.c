@@ -17,6 +17,9 @@
 /* The R4 vital-signs profile's oxygen saturation code; wardd's catalogue
  * carries 59408-5 (by pulse oximetry), which the profile lists beside it. */
 #define LOINC_SPO2_ARTERIAL "2708-6"
+/* Oral temperature: a body temperature measured in the mouth; wardd's
+ * `temp` is a body temperature by any site (LOINC 8310-5). */
+#define LOINC_TEMP_ORAL "8331-1"
 
 const obs_code *fhir_code_for_loinc(const char *loinc)
 {
@@ -24,6 +27,8 @@ const obs_code *fhir_code_for_loinc(const char *loinc)
         return NULL;
     if (strcmp(loinc, LOINC_SPO2_ARTERIAL) == 0)
         return obs_code_lookup("spo2");
+    if (strcmp(loinc, LOINC_TEMP_ORAL) == 0)
+        return obs_code_lookup("temp");
     for (size_t i = 0; i < obs_code_count(); i++) {
         const obs_code *c = obs_code_by_id((int)i);
         if (c && c->loinc && strcmp(c->loinc, loinc) == 0)
@@ -38,9 +43,8 @@ const obs_code *fhir_code_for_loinc(const char *loinc)
  * result. */
 const char *fhir_category_of(const obs_code *code)
 {
-    static const char *const vitals[] = {"hr",  "rr",     "spo2",    "temp", "sbp",
-                                         "dbp", "map",    "weight",  "urine",
-                                         "o2_flow", "fio2", NULL};
+    static const char *const vitals[] = {"hr",  "rr",     "spo2",  "temp",    "sbp",  "dbp",
+                                         "map", "weight", "urine", "o2_flow", "fio2", NULL};
 
     for (size_t i = 0; vitals[i]; i++)
         if (strcmp(code->code, vitals[i]) == 0)
@@ -48,9 +52,8 @@ const char *fhir_category_of(const obs_code *code)
     return "laboratory";
 }
 
-__attribute__((format(printf, 4, 5))) static void set_issue(fhir_issue *err, const char *code,
-                                                             const char *expression,
-                                                             const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+set_issue(fhir_issue *err, const char *code, const char *expression, const char *fmt, ...)
 {
     va_list ap;
 
@@ -184,11 +187,10 @@ static int bp_panel(const json_t *obs, const char *id, const char *time, fhir_ob
                       parts[k]);
             return -1;
         }
-        if (quantity(json_object_get(found, "valueQuantity"), "Observation.component.value",
-                     &v, &unit, err) != 0)
+        if (quantity(json_object_get(found, "valueQuantity"), "Observation.component.value", &v,
+                     &unit, err) != 0)
             return -1;
-        out->items[out->n++] =
-            item(id, suffix[k], fhir_code_for_loinc(parts[k]), v, unit, time);
+        out->items[out->n++] = item(id, suffix[k], fhir_code_for_loinc(parts[k]), v, unit, time);
     }
     return 0;
 }
@@ -279,7 +281,8 @@ int fhir_observation_in(const json_t *obs, fhir_obs_in *out, fhir_issue *err)
     if (status_ok(obs, err) != 0 || subject_of(obs, &out->subject_patient, err) != 0 ||
         effective_time(obs, &time, err) != 0)
         return -1;
-    out->has_identifier = fhir_identifier_key(json_object_get(obs, "identifier"), id, sizeof id) == 0;
+    out->has_identifier =
+        fhir_identifier_key(json_object_get(obs, "identifier"), id, sizeof id) == 0;
     loinc = loinc_of(json_object_get(obs, "code"));
     if (!loinc) {
         set_issue(err, "code-invalid", "Observation.code",
@@ -314,11 +317,11 @@ void fhir_obs_in_clear(fhir_obs_in *in)
     in->n = 0;
 }
 
-/* The codes the R4 vital-signs profile constrains (http://hl7.org/fhir/R4/observation-vitalsigns.html);
- * only these claim the profile. */
+/* The codes the R4 vital-signs profile constrains
+ * (http://hl7.org/fhir/R4/observation-vitalsigns.html); only these claim the profile. */
 static bool in_vitals_profile(const obs_code *code)
 {
-    static const char *const profiled[] = {"hr", "rr", "spo2", "temp", "sbp",
+    static const char *const profiled[] = {"hr",  "rr",  "spo2",   "temp", "sbp",
                                            "dbp", "map", "weight", NULL};
 
     for (size_t i = 0; profiled[i]; i++)
@@ -347,17 +350,17 @@ json_t *fhir_observation_out(const fhir_reading *rd)
     json_t *obs;
 
     snprintf(ref, sizeof ref, "%lld", (long long)rd->id);
-    obs = json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:[{s:s, s:s, s:s}]}], s:o, s:s, "
-        "s:{s:o, s:s, s:s, s:s}}",
-        "resourceType", "Observation", "id", ref, "meta", "versionId", "1", "lastUpdated",
-        timefmt_format(rd->received_ms, updated, sizeof updated), "status", "final", "category",
-        "coding", "system", "http://terminology.hl7.org/CodeSystem/observation-category", "code",
-        category, "display", strcmp(category, "vital-signs") == 0 ? "Vital Signs" : "Laboratory",
-        "code", code_concept(rd->code), "effectiveDateTime",
-        timefmt_format(rd->time_ms, when, sizeof when), "valueQuantity", "value",
-        obs_value_json(rd->code, rd->value, NULL), "unit", rd->code->unit, "system", FHIR_UCUM,
-        "code", rd->code->unit);
+    obs = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:[{s:s, s:s, s:s}]}], s:o, s:s, "
+                    "s:{s:o, s:s, s:s, s:s}}",
+                    "resourceType", "Observation", "id", ref, "meta", "versionId", "1",
+                    "lastUpdated", timefmt_format(rd->received_ms, updated, sizeof updated),
+                    "status", "final", "category", "coding", "system",
+                    "http://terminology.hl7.org/CodeSystem/observation-category", "code", category,
+                    "display", strcmp(category, "vital-signs") == 0 ? "Vital Signs" : "Laboratory",
+                    "code", code_concept(rd->code), "effectiveDateTime",
+                    timefmt_format(rd->time_ms, when, sizeof when), "valueQuantity", "value",
+                    obs_value_json(rd->code, rd->value, NULL), "unit", rd->code->unit, "system",
+                    FHIR_UCUM, "code", rd->code->unit);
     if (!obs)
         return NULL;
     if (in_vitals_profile(rd->code))
@@ -372,8 +375,8 @@ json_t *fhir_observation_out(const fhir_reading *rd)
         json_object_set_new(obs, "device", json_pack("{s:s}", "reference", ref));
     }
     if (rd->msg_id && *rd->msg_id)
-        json_object_set_new(obs, "identifier",
-                            json_pack("[{s:s, s:s}]", "system", "urn:wardd:message-id", "value",
-                                      rd->msg_id));
+        json_object_set_new(
+            obs, "identifier",
+            json_pack("[{s:s, s:s}]", "system", "urn:wardd:message-id", "value", rd->msg_id));
     return obs;
 }

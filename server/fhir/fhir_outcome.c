@@ -11,8 +11,8 @@
 json_t *fhir_outcome(const char *severity, const char *code, const char *diagnostics,
                      const char *expression)
 {
-    json_t *issue = json_pack("{s:s, s:s, s:s}", "severity", severity, "code", code,
-                              "diagnostics", diagnostics ? diagnostics : "");
+    json_t *issue = json_pack("{s:s, s:s, s:s}", "severity", severity, "code", code, "diagnostics",
+                              diagnostics ? diagnostics : "");
 
     if (issue && expression && *expression)
         json_object_set_new(issue, "expression", json_pack("[s]", expression));
@@ -75,9 +75,9 @@ json_t *fhir_error_body(err_code e, const char *message, json_t *details)
 
 enum MHD_Result fhir_reply_issue(struct req *r, unsigned status, const fhir_issue *is)
 {
-    return reply_json(r, status,
-                      fhir_outcome(status >= 500 ? "fatal" : "error", is->code, is->diagnostics,
-                                   is->expression));
+    return reply_json(
+        r, status,
+        fhir_outcome(status >= 500 ? "fatal" : "error", is->code, is->diagnostics, is->expression));
 }
 
 void fhir_base_url(struct req *r, char *buf, size_t len)
@@ -115,8 +115,9 @@ enum MHD_Result fhir_reply_resource(struct req *r, unsigned status, json_t *body
 /* Whether a media type (or _format value) names JSON. */
 static bool names_json(const char *s, size_t n)
 {
-    static const char *const ok[] = {"json", "application/json", "application/fhir+json",
-                                     "application/json+fhir", "*/*", "application/*"};
+    static const char *const ok[] = {
+        "json", "application/json", "application/fhir+json", "application/json+fhir",
+        "*/*",  "application/*"};
 
     while (n && (*s == ' ' || *s == '\t'))
         s++, n--;

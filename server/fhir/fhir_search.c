@@ -67,8 +67,8 @@ bool fhir_params_known_or_reply(struct req *r, fhir_params *p, enum MHD_Result *
     fhir_issue is = {.code = "not-supported"};
 
     if (p->overflow) {
-        snprintf(is.diagnostics, sizeof is.diagnostics,
-                 "A search takes at most %d parameters.", FHIR_PARAMS_MAX);
+        snprintf(is.diagnostics, sizeof is.diagnostics, "A search takes at most %d parameters.",
+                 FHIR_PARAMS_MAX);
         *ret = fhir_reply_issue(r, 400, &is);
         return false;
     }
@@ -142,8 +142,8 @@ json_t *fhir_searchset(struct req *r, const fhir_params *p, const char *resource
         append_param(next, sizeof next, "_cursor", next_cursor);
         json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "next", "url", next));
     }
-    return json_pack("{s:s, s:s, s:o, s:[]}", "resourceType", "Bundle", "type", "searchset",
-                     "link", links, "entry");
+    return json_pack("{s:s, s:s, s:o, s:[]}", "resourceType", "Bundle", "type", "searchset", "link",
+                     links, "entry");
 }
 
 void fhir_searchset_add(struct req *r, json_t *bundle, const char *resource, const char *id,

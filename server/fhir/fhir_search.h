@@ -8,9 +8,9 @@
 #include "fhir.h"
 #include "ingest.h"
 
-#define FHIR_PARAMS_MAX 32
+#define FHIR_PARAMS_MAX    32
 #define FHIR_COUNT_DEFAULT 50
-#define FHIR_COUNT_MAX 1000
+#define FHIR_COUNT_MAX     1000
 
 typedef struct fhir_params {
     size_t n;
@@ -59,8 +59,7 @@ bool fhir_resource_or_reply(struct req *r, const json_t *body, const char *type,
 /* One Observation resource as a readings batch (fhir_observation.c):
  * mapped, filed (device bed or staff subject) and validated. 0 with *out
  * (a new ingest), or an HTTP status with *err. */
-unsigned fhir_observation_prepare(struct req *r, const json_t *obs, ingest **out,
-                                  fhir_issue *err);
+unsigned fhir_observation_prepare(struct req *r, const json_t *obs, ingest **out, fhir_issue *err);
 /* After ingest_apply on the writer: the stored resource (new) and its
  * "Observation/ID/_history/1". 0 or -1. */
 int fhir_observation_stored(db_conn *c, ingest *in, const principal *who, json_t **res,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define ROW_COLUMNS                                                                                \
-    "SELECT id, patient_id, device_id, user_id, code, value_num, value_text, time_ms, "           \
+    "SELECT id, patient_id, device_id, user_id, code, value_num, value_text, time_ms, "            \
     "received_ms, msg_id FROM observations "
 
 static const char SQL_OBS_BY_ID[] = ROW_COLUMNS "WHERE id = :id";
@@ -19,15 +19,15 @@ static const char SQL_OBS_BY_USER_MSG[] = ROW_COLUMNS "WHERE user_id = :user AND
  * Up to STORE_FIND_CODES_MAX codes; unbound code slots are NULL and match
  * nothing. */
 #define FIND_WHERE                                                                                 \
-    "WHERE patient_id IS NOT NULL AND (:patient IS NULL OR patient_id = :patient) "               \
-    "AND (:c0 IS NULL OR code IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9, :c10, "     \
-    ":c11, :c12, :c13, :c14, :c15)) "                                                             \
+    "WHERE patient_id IS NOT NULL AND (:patient IS NULL OR patient_id = :patient) "                \
+    "AND (:c0 IS NULL OR code IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9, :c10, "        \
+    ":c11, :c12, :c13, :c14, :c15)) "                                                              \
     "AND time_ms BETWEEN :from AND :to "
 static const char SQL_FIND_ASC[] = ROW_COLUMNS FIND_WHERE
     "AND (time_ms > :at OR (time_ms = :at AND id > :aid)) ORDER BY time_ms, id LIMIT :limit";
-static const char SQL_FIND_DESC[] = ROW_COLUMNS FIND_WHERE
-    "AND (time_ms < :at OR (time_ms = :at AND id < :aid)) "
-    "ORDER BY time_ms DESC, id DESC LIMIT :limit";
+static const char SQL_FIND_DESC[] =
+    ROW_COLUMNS FIND_WHERE "AND (time_ms < :at OR (time_ms = :at AND id < :aid)) "
+                           "ORDER BY time_ms DESC, id DESC LIMIT :limit";
 static const char SQL_FIND_COUNT[] = "SELECT count(*) FROM observations " FIND_WHERE;
 
 static void read_row(sqlite3_stmt *st, store_obs_row *row)

@@ -893,12 +893,22 @@ static bool snake_case(const char *s)
 static const char *contract_problem(const wd_resp *r)
 {
     bool api = strncmp(r->path, "/api/", 5) == 0;
+    bool fhir = strncmp(r->path, "/fhir", 5) == 0;
     bool stream = strncasecmp(r->content_type, "text/event-stream", 17) == 0;
     const json_t *e;
 
     if (r->body_len && is_json_type(r->content_type) && !r->json)
         return "the body is labelled application/json but does not parse";
-    if (r->status >= 400 && strcmp(r->method, "HEAD") != 0) {
+    if (fhir && r->status >= 400 && strcmp(r->method, "HEAD") != 0) {
+        /* docs/fhir.md: errors under /fhir are OperationOutcomes */
+        if (strncasecmp(r->content_type, "application/fhir+json", 21) != 0)
+            return "a /fhir error without Content-Type application/fhir+json";
+        if (!json_is_string(json_object_get(r->json, "resourceType")) ||
+            strcmp(json_string_value(json_object_get(r->json, "resourceType")),
+                   "OperationOutcome") != 0 ||
+            json_array_size(json_object_get(r->json, "issue")) == 0)
+            return "a /fhir error that is not an OperationOutcome with an issue";
+    } else if (r->status >= 400 && strcmp(r->method, "HEAD") != 0) {
         if (!is_json_type(r->content_type))
             return "an error response without Content-Type application/json";
         e = json_object_get(r->json, "error");
