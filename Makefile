@@ -62,7 +62,7 @@ TOOL_SRC := $(sort $(wildcard tools/*/main.c))
 TOOL_BIN := $(TOOL_SRC:tools/%/main.c=$(BUILD)/%)
 EMBED    := $(BUILD)/gen/embedded_migrations.h
 
-.PHONY: all run demo test check unit integration browser lint format sanitize threads bench clean deps
+.PHONY: all run demo test check unit integration browser fhir-clients lint format sanitize threads bench clean deps
 all: $(BUILD)/wardd $(TOOL_BIN)
 
 deps:
@@ -146,6 +146,12 @@ browser: all
 	@tools/deps.sh test
 	@tests/e2e/run.sh $(abspath $(BUILD)/wardd)
 
+# FHIR R4 with real clients (fhir-kit-client, fhirclient) and every /fhir
+# response checked against the official R4 JSON Schema (docs/fhir.md).
+fhir-clients: all
+	@tools/deps.sh test
+	@tests/fhir/run.sh $(abspath $(BUILD)/wardd)
+
 LINT_SRC = $(wildcard server/*.[ch] server/*/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
              tools/*/*.[ch] bench/*.c)
 lint:
@@ -168,6 +174,7 @@ test:
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory fhir-clients
 	@tests/run-suite.sh total
 
 # Benchmarks (docs/performance.md): bench/NAME.c -> build/bench/NAME;
