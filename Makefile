@@ -154,7 +154,9 @@ lint:
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -Iinclude -I$(BUILD)/gen server tests/unit tests/integration \
 	  tools $(wildcard bench/*.c)
-	@echo "lint: clang-format and cppcheck clean"
+	@tools/checklayers.sh
+	@tests/lint/test_checklayers.sh
+	@echo "lint: clang-format, cppcheck and layering clean"
 
 format:
 	clang-format -i $(LINT_SRC)
