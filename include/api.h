@@ -40,6 +40,10 @@ enum MHD_Result api_patients_get(struct req *r);
 enum MHD_Result api_patients_patch(struct req *r);
 enum MHD_Result api_patients_discharge(struct req *r);
 enum MHD_Result api_patients_transfer(struct req *r);
+/* The store's patient fields from a checked POST or PATCH /patients body
+ * (borrowed from it): text fields named in the body go into f->set. */
+struct store_patient_fields;
+void api_patient_fields(const json_t *body, struct store_patient_fields *f);
 /* api_devices.c */
 enum MHD_Result api_devices_get(struct req *r);
 enum MHD_Result api_devices_post(struct req *r);

@@ -7,16 +7,10 @@
 #ifndef WARDD_REPLY_H
 #define WARDD_REPLY_H
 
+#include "errors.h"
+
 #include <jansson.h>
 #include <microhttpd.h>
-
-typedef enum err_code {
-    ERR_NONE = 0,
-#define X(name, code, status, message) name,
-#include "errors.def"
-#undef X
-    ERR__COUNT
-} err_code;
 
 struct req;
 

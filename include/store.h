@@ -17,8 +17,9 @@
 #include "alerts.h"
 #include "db.h"
 #include "engine.h"
-#include "http.h"
+#include "errors.h"
 #include "obs.h"
+#include "principal.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -38,6 +39,8 @@ int store_bed_insert(db_conn *c, const char *id, const char *label, int64_t now)
 int store_bed_exists(db_conn *c, const char *id);
 /* [{"id", "label", "patient_id" | null}] ordered by id (natural: B2 < B10). */
 int store_bed_list(db_conn *c, json_t **out);
+/* The number of beds into *n. 0 or -1. */
+int store_bed_count(db_conn *c, int64_t *n);
 
 /* --- users and sessions (store_users.c) ------------------------------------ */
 typedef struct user_row {
@@ -89,19 +92,44 @@ int store_device_revoke(db_conn *c, int64_t id, int64_t now);
 int store_device_touch(db_conn *c, int64_t id, int64_t now);
 
 /* --- patients (store_patients.c) -------------------------------------------- */
-/* Admits: inserts the patient and opens a stay in `bed`. p is the checked
- * POST /patients body. ERR_BED_OCCUPIED, ERR_NOT_FOUND (no such bed). */
-int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_t now, int64_t *id);
+/* A patient's recorded fields, as admit and update take them (the
+ * handler fills it from a checked request body; strings and objects are
+ * borrowed). Text fields: NULL = none (admit) or set to null (update, when
+ * the field's STORE_PF_ bit is in `set`). */
+typedef struct store_patient_fields {
+    const char *bed; /* admit only */
+    const char *mrn;
+    const char *name;
+    const char *birth_date; /* YYYY-MM-DD */
+    const char *sex;
+    const char *diagnosis;
+    int news2_scale;                /* 1 or 2; 0 = not given (admit: 1; update: unchanged) */
+    const json_t *baseline;         /* object key -> number; NULL = not given */
+    const json_t *reference_ranges; /* object key -> {low, high}; NULL = not given */
+    unsigned set;                   /* update: the STORE_PF_ text fields the patch names */
+} store_patient_fields;
+
+#define STORE_PF_MRN        (1u << 0)
+#define STORE_PF_NAME       (1u << 1)
+#define STORE_PF_BIRTH_DATE (1u << 2)
+#define STORE_PF_SEX        (1u << 3)
+#define STORE_PF_DIAGNOSIS  (1u << 4)
+
+/* Admits: inserts the patient and opens a stay in f->bed (null members of
+ * baseline and reference_ranges are dropped). ERR_BED_OCCUPIED,
+ * ERR_NOT_FOUND (no such bed), ERR_ALREADY_ADMITTED (the MRN is). */
+int store_patient_admit(db_conn *c, const store_patient_fields *f, int64_t admitted_at, int64_t now,
+                        int64_t *id);
 /* The patient in API.md's shape (id, mrn, name, birth_date, sex, diagnosis,
  * status, bed, admitted_at, discharged_at, news2_scale, baseline,
  * reference_ranges). 1/0/-1. */
 int store_patient_get(db_conn *c, int64_t id, json_t **out);
 /* status: "admitted", "discharged" or "all". Array of patients. */
 int store_patient_list(db_conn *c, const char *status, json_t **out);
-/* Applies a checked PATCH body (name, mrn, birth_date, sex, diagnosis,
- * news2_scale, baseline, reference_ranges; baseline/reference_ranges merge
- * key by key, null removes a key). */
-int store_patient_update(db_conn *c, int64_t id, const json_t *patch, int64_t now);
+/* Applies a checked change: the text fields named in f->set, news2_scale
+ * when non-zero, baseline/reference_ranges when given (merged key by key,
+ * a null member removes a key). ERR_NOT_FOUND. */
+int store_patient_update(db_conn *c, int64_t id, const store_patient_fields *f, int64_t now);
 /* Closes the stay and frees the bed. ERR_NOT_ADMITTED. */
 int store_patient_discharge(db_conn *c, int64_t id, int64_t at, int64_t now);
 /* Moves to another bed at `at`. ERR_BED_OCCUPIED, ERR_NOT_FOUND, ERR_NOT_ADMITTED. */
@@ -164,9 +192,6 @@ typedef struct obs_query {
 
 /* {"readings": [{"code", "value", "unit", "time", "source", "device"}], "next": C|null} */
 int store_obs_list(db_conn *c, const obs_query *q, json_t **out);
-/* The latest reading of each code for a patient at or before `at`:
- * {"hr": {"value", "unit", "time", "age_s"}, ...}. */
-int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out);
 
 /* Re-filing when a stay is dated in the past (store_patients.c): device
  * readings of `bed` from `from` on that were filed to nobody go to the
@@ -227,11 +252,6 @@ int store_series_fold_flush(db_conn *c, store_series_fold *f);
 int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms);
 /* Computes the whole rollup from observations (migration 0003). 0 or -1. */
 int store_series_backfill(db_conn *c);
-
-/* For store_ward.c: {"value", "unit", "time", "age_s"} from a row's
- * (value_num, value_text, time_ms) columns. New reference. */
-json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
-                               int time_col, int64_t now);
 
 /* --- clinical: history for the engine (store_clinical.c) ------------------- */
 /* Receives one observation in the engine's canonical form (obs.h:

@@ -5,6 +5,7 @@
  * picture), so a newcomer can log in and query at once. Prints the logins;
  * writes the device tokens to --out (default ./var/demo-devices.json) for
  * the simulator. Deterministic: the same picture every time. */
+#include "api.h"
 #include "cli.h"
 #include "http.h"
 #include "secret.h"
@@ -173,12 +174,12 @@ struct demo_tokens {
     json_t *devices; /* [{"bed", "serial", "token"}] */
 };
 
-static int seed(db_conn *c, const cli_args *a, struct demo_tokens *tok)
+static int seed(db_conn *c, void *arg)
 {
+    struct demo_tokens *tok = arg;
     int64_t now = timefmt_now_ms(), id = 0;
     unsigned seq = 0;
     char bed[16], label[24], serial[32];
-    (void)a;
 
     for (int i = 1; i <= N_BEDS; i++) {
         snprintf(bed, sizeof bed, "B%d", i);
@@ -213,7 +214,13 @@ static int seed(db_conn *c, const cli_args *a, struct demo_tokens *tok)
         int64_t device_id = json_integer_value(
             json_object_get(json_array_get(tok->devices, (size_t)(p->bed[1] - '1')), "id"));
         obs_source src = {.device_id = device_id, .bed = p->bed};
-        int rc = body ? store_patient_admit(c, body, now - 2 * 24 * HOUR_MS, now, &id) : -1;
+        store_patient_fields f;
+        int rc = -1;
+
+        if (body) {
+            api_patient_fields(body, &f);
+            rc = store_patient_admit(c, &f, now - 2 * 24 * HOUR_MS, now, &id);
+        }
         json_decref(body);
         if (rc != 0 || seed_vitals(c, p, &src, id, now, &seq) != 0 ||
             seed_story(c, p, &src, id, now, &seq) != 0)
@@ -254,9 +261,7 @@ int cli_demo(cli_args *a)
         rc = 0;
         goto logins;
     }
-    if (db_exec(c, "BEGIN IMMEDIATE") != SQLITE_OK || seed(c, a, &tok) != 0 ||
-        db_exec(c, "COMMIT") != SQLITE_OK) {
-        db_exec(c, "ROLLBACK");
+    if (db_transaction(c, seed, &tok) != 0) {
         fprintf(stderr, "wardd: cannot seed the demo ward\n");
         goto done;
     }

@@ -19,6 +19,7 @@
 #include "timefmt.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -309,17 +310,48 @@ static void transferred(struct req *r)
 
 /* --- admission ----------------------------------------------------------------- */
 
+void api_patient_fields(const json_t *body, store_patient_fields *f)
+{
+    static const struct {
+        const char *key;
+        unsigned bit;
+        size_t off;
+    } text[] = {
+        {"mrn", STORE_PF_MRN, offsetof(store_patient_fields, mrn)},
+        {"name", STORE_PF_NAME, offsetof(store_patient_fields, name)},
+        {"birth_date", STORE_PF_BIRTH_DATE, offsetof(store_patient_fields, birth_date)},
+        {"sex", STORE_PF_SEX, offsetof(store_patient_fields, sex)},
+        {"diagnosis", STORE_PF_DIAGNOSIS, offsetof(store_patient_fields, diagnosis)},
+    };
+    const json_t *scale = json_object_get(body, "news2_scale");
+
+    *f = (store_patient_fields){0};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+        const json_t *v = json_object_get(body, text[i].key);
+        if (!v)
+            continue;
+        f->set |= text[i].bit;
+        *(const char **)((char *)f + text[i].off) = json_is_string(v) ? json_string_value(v) : NULL;
+    }
+    f->bed = json_string_value(json_object_get(body, "bed"));
+    f->news2_scale = json_is_integer(scale) ? (int)json_integer_value(scale) : 0;
+    f->baseline = json_object_get(body, "baseline");
+    f->reference_ranges = json_object_get(body, "reference_ranges");
+}
+
 static int admit_apply(db_conn *c, struct req *r)
 {
     const char *bed = body_str(r->json, "bed", "");
     const char *at_text = body_str(r->json, "admitted_at", NULL);
     int64_t now = timefmt_now_ms(), at = now, id = 0;
     char when[TIMEFMT_LEN], idbuf[24];
+    store_patient_fields f;
     int rc;
 
     if (at_text)
         timefmt_parse(at_text, &at); /* checked by the handler */
-    rc = store_patient_admit(c, r->json, at, now, &id);
+    api_patient_fields(r->json, &f);
+    rc = store_patient_admit(c, &f, at, now, &id);
     if (rc == ERR_NOT_FOUND)
         return req_fail(r, ERR_VALIDATION,
                         json_pack("[o]", reply_field_detail("bed", "no such bed")),
@@ -401,6 +433,7 @@ static int patch_apply(db_conn *c, struct req *r)
     int64_t now = timefmt_now_ms(), id = 0;
     json_t *before = NULL, *after = NULL, *ranges = NULL, *details = NULL;
     char idbuf[24];
+    store_patient_fields f;
     int rc = DB_STORAGE_FAILURE;
 
     if (path_id(r, &id) != 0)
@@ -422,7 +455,8 @@ static int patch_apply(db_conn *c, struct req *r)
         details = NULL;
         goto out;
     }
-    rc = store_patient_update(c, id, r->json, now);
+    api_patient_fields(r->json, &f);
+    rc = store_patient_update(c, id, &f, now);
     if (rc != 0) {
         rc = rc < 0 ? DB_STORAGE_FAILURE : rc;
         goto out;

@@ -3,6 +3,7 @@
  * nurse acknowledging at the same moment cannot both win: the writer runs
  * one after the other and the second sees the new state. */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -79,7 +80,7 @@ static const char SQL_ALERT_COUNTS[] =
 
 static int step_done(sqlite3_stmt *st)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
 
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -172,7 +173,7 @@ int store_alert_ack(db_conn *c, int64_t id, const principal *who, const char *no
     if (!st)
         return -1;
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW && strcmp(db_col_text(st, 0), "active") != 0)
         rc = ERR_CONFLICT;
     else if (rc == SQLITE_DONE)
@@ -294,7 +295,7 @@ int store_alert_open(db_conn *c, int64_t patient_id, int kind, alert_open **out,
         db_bind_int64(st, ":patient", patient_id);
     else if (kind >= 0)
         db_bind_text(st, ":kind", alert_kind_name((alert_kind)kind));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         alert_open *a;
         int k = alert_kind_parse(db_col_text(st, 3));
         if (k < 0)
@@ -344,7 +345,7 @@ int store_alert_active_counts(db_conn *c, json_t **out)
         json_decref(counts);
         return -1;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         snprintf(key, sizeof key, "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
         json_object_set_new(counts, key, json_integer(sqlite3_column_int(st, 1)));
     }
