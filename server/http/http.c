@@ -2,6 +2,7 @@
 #include "http.h"
 #include "app.h"
 #include "auth.h"
+#include "clock.h"
 #include "body.h"
 #include "log.h"
 #include "metrics.h"
@@ -94,14 +95,6 @@ int req_fail(struct req *r, err_code e, json_t *details, const char *fmt, ...)
     json_decref(r->err_details);
     r->err_details = details;
     return (int)e;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* --- deferred writes ------------------------------------------------------ */
@@ -256,7 +249,7 @@ static struct req *req_create(struct app *app, struct MHD_Connection *conn, cons
     r->app = app;
     r->url = url;
     r->method = method;
-    r->start_ns = mono_ns();
+    r->start_ns = clock_mono_ns();
     atomic_fetch_add(&in_flight, 1);
     return r;
 }
@@ -354,7 +347,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     if (!r->streaming)
-        metrics_observe_request(r->status_sent, mono_ns() - r->start_ns);
+        metrics_observe_request(r->status_sent, clock_mono_ns() - r->start_ns);
     log_debug("%s %s -> %u", r->method, r->url, r->status_sent);
     req_free(r);
     *con_cls = NULL;

@@ -1,5 +1,6 @@
 /* db: see db.h. */
 #include "log.h"
+#include "clock.h"
 #include "store_int.h"
 #include "walbuf.h"
 
@@ -375,7 +376,7 @@ struct job {
 };
 
 /* Jobs per transaction at most: bounds the latency one commit adds. */
-#define BATCH_MAX 4096
+#define WRITER_JOBS_MAX 4096
 
 struct db_writer {
     db_conn *conn;
@@ -386,14 +387,6 @@ struct db_writer {
     bool stopping;
     uint64_t commits, jobs, commit_ns;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Transaction control on the writer connection: prepared once (db_prep's
  * cache, first in db_writer_start) and stepped per batch and per job, so no
@@ -476,7 +469,7 @@ static void run_after_hooks(db_conn *c)
 static uint64_t run_batch(db_writer *w, struct job *batch)
 {
     db_conn *c = w->conn;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = clock_mono_ns();
     bool ok = begin_immediate(c) == 0;
 
     c->in_batch = true;
@@ -505,7 +498,7 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
             j->status = DB_STORAGE_FAILURE;
     }
     run_after_hooks(c);
-    return mono_ns() - t0;
+    return clock_mono_ns() - t0;
 }
 
 static void *writer_main(void *arg)
@@ -523,7 +516,7 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&w->lock);
             break;
         }
-        while (w->head && n < BATCH_MAX) {
+        while (w->head && n < WRITER_JOBS_MAX) {
             struct job *j = w->head;
             w->head = j->next;
             j->next = NULL;
