@@ -60,7 +60,6 @@ int store_user_list(db_conn *c, json_t **out);
  * ends the user's sessions. */
 int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash,
                       const bool *disabled, int64_t now);
-int store_user_count(db_conn *c, int64_t *n);
 
 int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, int64_t now,
                          int64_t expires);

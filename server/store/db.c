@@ -184,14 +184,6 @@ int db_step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int db_step_exists(sqlite3_stmt *st)
-{
-    int rc = db_step(st);
-
-    db_done(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
 int db_step_int64(sqlite3_stmt *st, int64_t *out)
 {
     int rc;
@@ -284,13 +276,6 @@ int db_bind_double(sqlite3_stmt *st, const char *name, double value)
     int i = param_index(st, name);
 
     return bind_result(st, name, i == 0 ? SQLITE_RANGE : sqlite3_bind_double(st, i, value));
-}
-
-int db_bind_null(sqlite3_stmt *st, const char *name)
-{
-    int i = param_index(st, name);
-
-    return bind_result(st, name, i == 0 ? SQLITE_RANGE : sqlite3_bind_null(st, i));
 }
 
 const char *db_col_text(sqlite3_stmt *st, int col)

@@ -78,14 +78,6 @@ static const char SQL_ALERT_COUNTS[] =
     "SELECT patient_id, count(*) FROM alerts WHERE state = 'active' AND patient_id IS NOT NULL "
     "GROUP BY patient_id";
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = db_step(st);
-
-    db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 int store_alert_insert(db_conn *c, const alert_cond *cond, rules_prio priority, int64_t patient_id,
                        const char *bed, int64_t now, int64_t *id)
 {
@@ -108,7 +100,7 @@ int store_alert_insert(db_conn *c, const alert_cond *cond, rules_prio priority, 
     db_bind_int64(st, ":level", cond->level);
     db_bind_text(st, ":message", cond->message);
     db_bind_int64(st, ":now", now);
-    if (step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     if (sqlite3_changes(db_handle(c)) == 0)
         return ERR_CONFLICT;
@@ -118,7 +110,7 @@ int store_alert_insert(db_conn *c, const alert_cond *cond, rules_prio priority, 
 
 static int changed(db_conn *c, sqlite3_stmt *st)
 {
-    if (step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     return sqlite3_changes(db_handle(c)) > 0 ? 1 : 0;
 }

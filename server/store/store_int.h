@@ -38,15 +38,12 @@ int db_exec(db_conn *c, const char *sql);
 int db_bind_text(sqlite3_stmt *st, const char *name, const char *value);
 int db_bind_int64(sqlite3_stmt *st, const char *name, int64_t value);
 int db_bind_double(sqlite3_stmt *st, const char *name, double value);
-int db_bind_null(sqlite3_stmt *st, const char *name);
 /* sqlite3_step(), except that a statement with a failed bind returns
  * SQLITE_ERROR (logged) without running. Use it for every step. */
 int db_step(sqlite3_stmt *st);
 /* Steps a statement that returns no rows, then resets it (db_done).
  * 0 when it ran to completion, -1 otherwise. */
 int db_step_done(sqlite3_stmt *st);
-/* Steps a statement once and resets it: 1 a row, 0 none, -1 failure. */
-int db_step_exists(sqlite3_stmt *st);
 /* Steps a statement that yields one row (a count, a max) and resets it:
  * column 0 into *out. 0, or -1 when st is NULL, no row came or a step
  * failed (*out unchanged). */

@@ -172,7 +172,6 @@ static json_t *patient_render(sqlite3_stmt *st)
                      "reference_ranges", object_col(st, 12));
 }
 
-/* Runs a statement that returns no rows; 0 or -1. Resets it. */
 /* The members of an object that are not null, as compact JSON text with
  * sorted keys (caller frees), or NULL on allocation failure. A missing or
  * non-object value gives "{}". */

@@ -30,9 +30,6 @@ static const char SQL_USER_UPDATE[] =
 /* Used in #store_user_update(). */
 static const char SQL_USER_END_SESSIONS[] = "DELETE FROM sessions WHERE user_id = :user_id";
 
-/* Used in #store_user_count(). */
-static const char SQL_USER_COUNT[] = "SELECT count(*) FROM users";
-
 /* Used in #store_session_insert(): the user's expired sessions go when a
  * new one starts, so the table stays bounded without a sweeper. */
 static const char SQL_SESSION_PURGE[] =
@@ -161,11 +158,6 @@ int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash
     if (pw_hash || (disabled && *disabled))
         return end_sessions(c, id);
     return 0;
-}
-
-int store_user_count(db_conn *c, int64_t *n)
-{
-    return db_step_int64(db_prep(c, SQL_USER_COUNT), n);
 }
 
 int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, int64_t now,
