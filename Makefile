@@ -156,7 +156,9 @@ lint:
 	  tools $(wildcard bench/*.c)
 	@tools/checklayers.sh
 	@tests/lint/test_checklayers.sh
-	@echo "lint: clang-format, cppcheck and layering clean"
+	@tools/checkfuncs.sh
+	@tests/lint/test_checkfuncs.sh
+	@echo "lint: clang-format, cppcheck, layering and function length clean"
 
 format:
 	clang-format -i $(LINT_SRC)
