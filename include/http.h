@@ -1,5 +1,5 @@
 /* http: the libmicrohttpd daemon, the per-request state and the generic
- * checks that run before any handler (CONVENTIONS.md 2-3).
+ * checks that run before any handler (docs/CONVENTIONS.md "Requests").
  *
  * One `struct req` per request, created on libmicrohttpd's first callback
  * and freed only in the completion callback. Before a handler runs, the
@@ -30,7 +30,7 @@ struct route;
 #define REQ_MAX_PARAMS 3
 #define REQ_PARAM_LEN  128
 
-/* Per-request state (CONVENTIONS.md 3). */
+/* Per-request state (docs/CONVENTIONS.md "Requests"). */
 struct req {
     struct MHD_Connection *conn;
     struct app *app;

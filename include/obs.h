@@ -1,4 +1,4 @@
-/* obs: the catalogue of observation codes (API.md "Observation codes") and
+/* obs: the catalogue of observation codes (docs/api.md "Readings") and
  * the validation of one reading item. Pure: no HTTP, no SQL.
  *
  * Every measured or observed fact about a patient is an observation with a

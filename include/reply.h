@@ -3,7 +3,7 @@
  * Every 4xx/5xx is {"error": {"code", "message", "details"?}} with the code
  * and status from errors.def. Replying functions return MHD_YES when a
  * response was queued and MHD_NO when none could be (the connection is then
- * closed): handlers pass that on (CONVENTIONS.md 5). */
+ * closed): handlers pass that on (docs/CONVENTIONS.md "Replies"). */
 #ifndef WARDD_REPLY_H
 #define WARDD_REPLY_H
 

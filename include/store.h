@@ -9,7 +9,7 @@
  * - Return: 0 ok; a positive err_code (errors.def) for a refusal the caller
  *   reports as is (e.g. ERR_BED_OCCUPIED); -1 (DB_STORAGE_FAILURE) when the
  *   database failed. Lookups return 1 found / 0 not found / -1 failure.
- * - JSON results are new references the caller owns, in API.md's shapes.
+ * - JSON results are new references the caller owns, in the API's shapes (docs/api.md).
  * - Times are UTC epoch ms. */
 #ifndef WARDD_STORE_H
 #define WARDD_STORE_H
@@ -119,9 +119,9 @@ typedef struct store_patient_fields {
  * ERR_NOT_FOUND (no such bed), ERR_ALREADY_ADMITTED (the MRN is). */
 int store_patient_admit(db_conn *c, const store_patient_fields *f, int64_t admitted_at, int64_t now,
                         int64_t *id);
-/* The patient in API.md's shape (id, mrn, name, birth_date, sex, diagnosis,
- * status, bed, admitted_at, discharged_at, news2_scale, baseline,
- * reference_ranges). 1/0/-1. */
+/* The patient in the API's shape (docs/api.md "Patients") (id, mrn, name, birth_date, sex,
+ * diagnosis, status, bed, admitted_at, discharged_at, news2_scale, baseline, reference_ranges).
+ * 1/0/-1. */
 int store_patient_get(db_conn *c, int64_t id, json_t **out);
 /* status: "admitted", "discharged" or "all". Array of patients. */
 int store_patient_list(db_conn *c, const char *status, json_t **out);
@@ -204,7 +204,7 @@ int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t a
 int store_obs_rebuild_latest(db_conn *c, int64_t patient_id);
 
 /* --- series and its rollup (store_series.c) ---------------------------------- */
-/* Bucketed min/max/mean/n per code (API.md series), as the reply's JSON
+/* Bucketed min/max/mean/n per code (docs/api.md "Readings", series), as the reply's JSON
  * text {"from", "to", "bucket_ms", "series": {"hr": [{"start", "min", "max",
  * "mean", "n"}]}}; caller frees *out with free(). codes is a NULL-terminated
  * list. One read snapshot; n, min and max exact, mean = sum / n with the sum
@@ -354,7 +354,7 @@ int store_alert_escalate(db_conn *c, int64_t id, rules_prio priority, int64_t no
 int store_alert_resolve(db_conn *c, int64_t id, const char *resolution, int64_t now);
 /* ERR_NOT_FOUND, ERR_CONFLICT (not active), 0 done, -1. */
 int store_alert_ack(db_conn *c, int64_t id, const principal *who, const char *note, int64_t now);
-/* The API.md alert object; 1/0/-1. */
+/* The alert object (docs/clinical.md "Alerts"); 1/0/-1. */
 int store_alert_get(db_conn *c, int64_t id, json_t **out);
 /* state: "active", "acknowledged", "resolved" or "all"; patient 0 = all.
  * {"alerts": [...]} newest first, at most limit. */
@@ -368,7 +368,7 @@ int store_alert_open(db_conn *c, int64_t patient_id, int kind, alert_open **out,
 int store_alert_active_counts(db_conn *c, json_t **out);
 
 /* --- ward (store_ward.c) ---------------------------------------------------- */
-/* API.md GET /api/v1/ward without the clinical fields: every bed with its
+/* GET /api/v1/ward (docs/api.md "Ward") without the clinical fields: every bed with its
  * patient, latest values and devices. */
 int store_ward(db_conn *c, int64_t now, json_t **out);
 

@@ -124,7 +124,8 @@ static int seed_vitals(db_conn *c, const struct demo_patient *p, const obs_sourc
     for (int64_t t = now - HISTORY_MS; t <= now; t += STEP_MS) {
         double f = (double)(t - (now - HISTORY_MS)) / (double)HISTORY_MS;
         double h = hours_since_dose(t);
-        /* Fever peaks 2-4 h after each dose (CLINICAL-REFERENCE.md §1). */
+        /* Fever peaks 2-4 h after each dose: the demo shape of the simulator\n         *
+         * (tools/wardsim/model.h, with its sources). */
         double fever = p->fever_peak * exp(-pow((h - 3.0) / 1.2, 2));
         double hr = p->hr + p->hr_drift * f + 8 * fever / (p->fever_peak + 0.01) + noise(&rng, 3);
         double sbp = p->sbp + p->sbp_drift * f + noise(&rng, 4);

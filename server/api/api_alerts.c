@@ -1,4 +1,4 @@
-/* api_alerts: alerts (API.md "Alerts"; lifecycle in docs/clinical.md).
+/* api_alerts: alerts (docs/clinical.md "Alerts").
  *   GET  /api/v1/alerts?state=active|acknowledged|resolved|all&patient=ID&limit=N
  *        viewer: {"alerts": [...]} newest first; state defaults to active,
  *        limit to 500 (at most 1000)

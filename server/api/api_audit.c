@@ -1,5 +1,5 @@
 /* api_audit: GET /api/v1/audit?from=T&to=T&limit=N (admin): the audit log,
- * newest first (API.md "Live updates, ward view, rules, audit, operations").
+ * newest first (docs/api.md "Audit").
  * Defaults: to = now, from = 24 hours before `to`, limit 100 (at most 1000).
  * Both bounds are inclusive. */
 #include "api.h"

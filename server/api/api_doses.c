@@ -1,4 +1,4 @@
-/* api_doses: dose records (API.md "Doses").
+/* api_doses: dose records (docs/clinical.md "Doses").
  *   GET  /api/v1/patients/{id}/doses    viewer: {"doses": [...]} in time order
  *   POST /api/v1/patients/{id}/doses    nurse:  {time, status, reason?, override_reason?}
  *
@@ -6,7 +6,7 @@
  * dose's time (the active rule set, readings up to that time, the doses
  * already recorded). Recording `given` while that decision is not `give`
  * (hold, discontinue, or insufficient_data: missing vitals never yield a
- * give, CLINICAL.md item 4) is a physician's override: another role gets
+ * give: docs/rules.md section 5) is a physician's override: another role gets
  * 403, and a physician without a non-empty override_reason 422. Every
  * record is audited with the decision and its reasons ("dose.record", or
  * "dose.override" for an override). A second record of the same slot (same

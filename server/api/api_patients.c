@@ -1,5 +1,5 @@
 /* api_patients: admission, discharge, transfer and the patient record
- * (API.md "Beds, patients, devices").
+ * (docs/api.md "Patients").
  *
  *   GET   /api/v1/patients?status=admitted|discharged|all   viewer
  *   POST  /api/v1/patients                                   nurse
@@ -36,8 +36,8 @@ struct num_field {
     const char *unit;
 };
 
-/* Pre-treatment baselines (CLINICAL.md 9). All must be positive except
- * stools_per_day, where 0 is a real baseline. */
+/* Pre-treatment baselines (what the rules read: docs/rules.md section 2). All must be positive
+ * except stools_per_day, where 0 is a real baseline. */
 static const struct num_field baseline_fields[] = {
     {"weight_kg", 20, 400, "kg"},
     {"creatinine_mg_dl", 0.1, 20, "mg/dL"},
@@ -49,9 +49,9 @@ static const struct num_field baseline_fields[] = {
 };
 
 /* Per-patient reference limits overriding the rule file's defaults
- * (CLINICAL.md 10: creatinine and bilirubin ULN 1.2 mg/dL, AST/ALT ULN
- * 40 U/L, platelets LLN 150, potassium 3.5-5.0 mmol/L, pH 7.35-7.45). Each
- * range spans every laboratory's limits by a wide margin. */
+ * (the default rule set's limits, docs/rules.md section 2: creatinine and bilirubin ULN 1.2 mg/dL,
+ * AST/ALT ULN 40 U/L, platelets LLN 150, potassium 3.5-5.0 mmol/L, pH 7.35-7.45). Each range spans
+ * every laboratory's limits by a wide margin. */
 static const struct num_field range_fields[] = {
     {"creatinine_uln", 0.3, 5, "mg/dL"},
     {"bilirubin_uln", 0.3, 5, "mg/dL"},
@@ -474,7 +474,7 @@ enum MHD_Result api_patients_patch(struct req *r)
         {"diagnosis", F_STRING, false, true, 16}, {"news2_scale", F_INT, false, false, 0},
         {"baseline", F_OBJECT, false, false, 0},  {"reference_ranges", F_OBJECT, false, false, 0},
     };
-    /* API.md: physician (edit baselines). The scale changes how SpO2 is
+    /* docs/api.md "Patients": physician (edit baselines). The scale changes how SpO2 is
      * scored, so it is a physician's decision as well. */
     static const char *const physician_fields[] = {"baseline", "reference_ranges", "news2_scale"};
     json_t *details;

@@ -1,4 +1,4 @@
-/* api_session: staff log-in and log-out (API.md "Authentication and roles").
+/* api_session: staff log-in and log-out (docs/api.md "Sessions").
  *   POST   /api/v1/session  (public)  {"username", "password"} -> user + token + cookie
  *   GET    /api/v1/session  (viewer)  who am I
  *   DELETE /api/v1/session  (viewer)  ends the presented session

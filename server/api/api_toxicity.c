@@ -1,5 +1,5 @@
 /* api_toxicity: GET /api/v1/patients/{id}/toxicity[?at=T] (viewer)
- * (API.md "Toxicity grading and dose decision").
+ * (docs/clinical.md "The toxicity view").
  *
  * Evaluates the active rule set on the patient's readings with time <= at
  * (default now), by a full replay from the database (one read snapshot),

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* API.md: a body over 1 MiB is 413. */
+/* docs/api.md "Conventions": a body over 1 MiB is 413. */
 #define BODY_MAX (1024 * 1024)
 /* Deeper JSON than this is refused before jansson sees it. */
 #define JSON_DEPTH_MAX 32

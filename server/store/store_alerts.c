@@ -1,4 +1,4 @@
-/* store_alerts: alert rows (API.md "Alerts"). Every transition is a
+/* store_alerts: alert rows (docs/clinical.md "Alerts"). Every transition is a
  * conditional UPDATE (WHERE state = ...), so the clinical worker and a
  * nurse acknowledging at the same moment cannot both win: the writer runs
  * one after the other and the second sees the new state. */
@@ -209,7 +209,7 @@ static json_t *opt_time(sqlite3_stmt *st, int col)
                : json_string(timefmt_format(sqlite3_column_int64(st, col), when, sizeof when));
 }
 
-/* API.md's alert object plus the extensions of docs/clinical.md. */
+/* The alert object of docs/clinical.md "Alerts". */
 static json_t *alert_row(sqlite3_stmt *st)
 {
     json_t *a = json_object();

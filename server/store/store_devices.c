@@ -123,7 +123,7 @@ static json_t *time_or_null(sqlite3_stmt *st, int col)
     return json_string(timefmt_format(sqlite3_column_int64(st, col), buf, sizeof buf));
 }
 
-/* One row of SQL_DEVICE_LIST / SQL_DEVICE_GET in API.md's shape. */
+/* One row of SQL_DEVICE_LIST / SQL_DEVICE_GET in the API's shape (docs/api.md "Beds, devices"). */
 static json_t *device_json(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id",

@@ -1,4 +1,4 @@
-/* store_doses: dose records (API.md "Doses"). */
+/* store_doses: dose records (docs/clinical.md "Doses"). */
 #include "store.h"
 #include "store_int.h"
 #include "timefmt.h"

@@ -6,7 +6,7 @@
  * - The stays of one bed never overlap: a new stay from T is refused while
  *   any stay of that bed is open or ends after T. So "who was in bed B at
  *   time t" (store_stay_at) has at most one answer, and readings are filed
- *   by the reading's time, not by when they arrive (API.md "Readings").
+ *   by the reading's time, not by when they arrive (docs/api.md "Readings").
  * - When a stay starts or ends at a time in the past (a late admission
  *   entry, a back-dated transfer), device readings of the affected bed from
  *   that time on are re-filed to match: unassigned readings are claimed by
@@ -159,7 +159,7 @@ static json_t *object_col(sqlite3_stmt *st, int col)
     return json_object();
 }
 
-/* The patient at the current row of a PATIENT_COLS statement (API.md). */
+/* The patient at the current row of a PATIENT_COLS statement (docs/api.md "Patients"). */
 static json_t *patient_render(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "id",

@@ -1,4 +1,5 @@
-/* store_rules: the versioned rule sets (API.md GET/PUT /api/v1/rules). */
+/* store_rules: the versioned rule sets (GET/PUT /api/v1/rules, docs/clinical.md "The rule set in
+ * force"). */
 #include "store.h"
 #include "store_int.h"
 #include "timefmt.h"

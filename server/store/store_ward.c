@@ -1,4 +1,4 @@
-/* store_ward: the ward overview (API.md GET /api/v1/ward), read in one
+/* store_ward: the ward overview (GET /api/v1/ward, docs/api.md "Ward"), read in one
  * transaction so beds, patients, latest values and devices agree. */
 #include "store.h"
 #include "store_int.h"
