@@ -1,8 +1,8 @@
 /* cli: see cli.h. */
 #include "cli.h"
-#include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "principal.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"

@@ -7,7 +7,7 @@
  * the simulator. Deterministic: the same picture every time. */
 #include "api.h"
 #include "cli.h"
-#include "http.h"
+#include "principal.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
