@@ -104,7 +104,7 @@ typedef struct store_patient_fields {
     const char *diagnosis;
     int news2_scale;                /* 1 or 2; 0 = not given (admit: 1; update: unchanged) */
     const json_t *baseline;         /* object key -> number; NULL = not given */
-    const json_t *reference_ranges; /* object key -> {low, high}; NULL = not given */
+    const json_t *reference_ranges; /* object limit key -> number; NULL = not given */
     unsigned set;                   /* update: the STORE_PF_ text fields the patch names */
 } store_patient_fields;
 

@@ -26,6 +26,8 @@
 #                                  principal, events bus, log
 #
 # No file outside server/store/ includes <sqlite3.h> or calls sqlite3_*.
+# A header in a server/ folder is that folder's private header: no other
+# folder includes it (server/store/store_int.h, server/clinical/engine_int.h).
 #
 # The pure engine files may include only engine_int.h, engine.h, rules.h,
 # alerts.h, obs.h and timefmt.h: nothing that does I/O.
@@ -140,7 +142,13 @@ FNR == NR && $1 == "SRC" {
     src[m] = path_layer($2)
     next
 }
-FNR == NR && $1 == "PRIV" { priv[$2] = 1; next }
+FNR == NR && $1 == "PRIV" {
+    priv[$2] = 1
+    b = $2
+    sub(/^.*\//, "", b)
+    privdir[b] = dirname($2)
+    next
+}
 FNR == NR && $1 == "TAB" { tab[$2] = $3; next }
 FNR == NR && $1 == "ALLOW" { allow[$2 " " $3] = $4; next }
 FNR == 1 {
@@ -168,6 +176,10 @@ FILENAME !~ /^server\/store\// && (/^[ \t]*#[ \t]*include[ \t]*<sqlite3\.h>/ || 
     if (fl == "")
         next
     il = header_layer(inc, FILENAME)
+    if (il == "" && (inc in privdir)) {
+        report(FILENAME, FNR, "\"" inc "\" is private to " privdir[inc] "/: only that folder includes it")
+        next
+    }
     if (il == "") {
         report(FILENAME, FNR, "\"" inc "\": no layer known for this header (add it to the table of tools/checklayers.sh)")
         next
