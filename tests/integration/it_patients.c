@@ -4,6 +4,7 @@
  * physicians edit baselines). Every test uses beds of its own. */
 #include "harness.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static wd_fixture *fx(void **state)
@@ -159,6 +160,46 @@ static void test_get_unknown_patient(void **state)
     wd_fixture *f = fx(state);
 
     WD_EXPECT_ERR(get_patient(f, 999999), 404, "not_found");
+}
+
+/* Every route under /patients/{id} that these handlers serve answers an
+ * unknown patient, or an {id} that is not one, with the same 404 and the
+ * same words (issue 13: there were two wordings across 13 sites). The
+ * readings routes (/observations, /readings, /series) join this table when
+ * api_readings.c uses reply_no_patient too. */
+static void test_unknown_patient_one_wording(void **state)
+{
+    wd_fixture *f = fx(state);
+    const char *ids[] = {"999999", "abc"};
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const char *id = ids[i];
+        char want[64];
+        struct {
+            const char *method, *tail, *token;
+            json_t *body;
+        } calls[] = {
+            {"GET", "", f->viewer, NULL},
+            {"PATCH", "", f->nurse, json_pack("{s:s}", "name", "X")},
+            {"POST", "/discharge", f->nurse, NULL},
+            {"POST", "/transfer", f->nurse, json_pack("{s:s}", "bed", "NO-SUCH-BED")},
+            {"GET", "/doses", f->viewer, NULL},
+            {"POST", "/doses", f->physician,
+             json_pack("{s:s, s:s}", "time", wd_iso(wd_now_ms()), "status", "held")},
+            {"GET", "/toxicity", f->viewer, NULL},
+        };
+
+        snprintf(want, sizeof want, "No patient %s.", id);
+        for (size_t k = 0; k < sizeof calls / sizeof calls[0]; k++) {
+            wd_resp *r = wd_reqj(f->s, calls[k].method,
+                                 wd_path(f->s, "/api/v1/patients/%s%s", id, calls[k].tail),
+                                 calls[k].token, calls[k].body);
+            WD_EXPECT_ERR(r, 404, "not_found");
+            if (strcmp(WD_STR(r->json, "error.message"), want) != 0)
+                fail_msg("%s /api/v1/patients/%s%s: message \"%s\", want \"%s\"", calls[k].method,
+                         id, calls[k].tail, WD_STR(r->json, "error.message"), want);
+        }
+    }
 }
 
 /* --- the list ----------------------------------------------------------------------- */
@@ -395,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_race_admit_same_bed),
         cmocka_unit_test(test_admit_invalid),
         cmocka_unit_test(test_get_unknown_patient),
+        cmocka_unit_test(test_unknown_patient_one_wording),
         cmocka_unit_test(test_list_by_status),
         cmocka_unit_test(test_patch_name_by_nurse),
         cmocka_unit_test(test_patch_baseline_roles),
