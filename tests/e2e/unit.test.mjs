@@ -1,4 +1,5 @@
-// Unit tests of the dashboard's pure modules (web/js/format.js, sse.js),
+// Unit tests of the dashboard's pure modules (web/js/format.js, sse.js,
+// api.js's optional() against a stubbed fetch),
 // checks of the vendored uPlot against its lockfile, and static checks of
 // web/ (no inline scripts or handlers, every import resolves). No browser.
 
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as f from '../../web/js/format.js';
 import { SSEParser } from '../../web/js/sse.js';
+import * as api from '../../web/js/api.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -134,7 +136,14 @@ test('format: the ward decision as a string or as the toxicity object', () => {
   const d = f.normDecision({ action: 'hold', reasons: [{ rule: 'r', text: 'SBP < 90' }, { text: 'x' }] });
   assert.equal(d.top, 'SBP < 90');
   assert.equal(f.normDecision({ action: 'insufficient_data', reasons: [], missing: ['hr', 'spo2'] }).top, 'No recent Heart rate, SpO₂');
-  assert.equal(f.normDecision({ action: 'hold', top_reason: { text: 'T' } }).top, 'T');
+  // GET /ward's bed decision: {"action", "reason"}.
+  assert.equal(f.normDecision({ action: 'hold', reason: 'T' }).top, 'T');
+  // The top reason asks for the decision's own action (as the server picks it).
+  const mixed = f.normDecision({ action: 'discontinue', reasons: [
+    { action: 'hold', text: 'hold first' }, { action: 'discontinue', text: 'stop' }] });
+  assert.equal(mixed.top, 'stop');
+  // No field the server does not send is read.
+  assert.equal(f.normDecision({ action: 'hold', top_reason: { text: 'T' } }).top, null);
 });
 
 test('format: severity sort (discontinue, hold, no data, give, not evaluated; empty beds last)', () => {
@@ -225,4 +234,52 @@ test('sse: an incomplete event is not dispatched and does not move Last-Event-ID
   // "data" with no colon is an empty data line; unknown fields are ignored.
   const r = new SSEParser();
   assert.deepEqual(r.feed('foo: bar\ndata\n\n'), [{ type: 'message', data: '', id: null }]);
+});
+
+// A fetch stub answering `status` with an API error body; counts calls.
+function stubFetch(status, message) {
+  const calls = [];
+  globalThis.fetch = async (path) => {
+    calls.push(path);
+    const body = status < 400 ? '{"ok":true}' : JSON.stringify({ error: { code: 'x', message } });
+    return new Response(body, { status, headers: { 'Content-Type': 'application/json' } });
+  };
+  return calls;
+}
+
+test('api: optional() treats a 503 as a transient failure: not absent, not remembered', async () => {
+  const saved = globalThis.fetch;
+  try {
+    const calls = stubFetch(503, 'The database is unavailable; nothing was written. Retry later.');
+    const r = await api.optional('t503', '/api/v1/x');
+    assert.equal(r.ok, false);
+    assert.equal(r.absent, false, 'a 503 does not mean the server lacks the endpoint');
+    assert.equal(r.status, 503);
+    assert.match(r.error.message, /unavailable/);
+    await api.optional('t503', '/api/v1/x');
+    assert.equal(calls.length, 2, 'the next call asks the server again');
+    stubFetch(200);
+    assert.deepEqual(await api.optional('t503', '/api/v1/x'), { ok: true, data: { ok: true } });
+    for (const status of [500, 502]) {
+      stubFetch(status, 'boom');
+      assert.equal((await api.optional(`t${status}`, '/api/v1/x')).absent, false, `${status} is not absence`);
+    }
+  } finally { globalThis.fetch = saved; }
+});
+
+test('api: optional() remembers only the router\'s "No such path." 404 (and 501) as absence', async () => {
+  const saved = globalThis.fetch;
+  try {
+    let calls = stubFetch(404, 'No such patient.');
+    assert.equal((await api.optional('t404a', '/api/v1/patients/9/toxicity')).absent, false, 'an unknown resource is not a missing endpoint');
+    await api.optional('t404a', '/api/v1/patients/9/toxicity');
+    assert.equal(calls.length, 2);
+    calls = stubFetch(404, 'No such path.');
+    const r = await api.optional('t404b', '/api/v1/nothing');
+    assert.equal(r.absent, true);
+    assert.equal((await api.optional('t404b', '/api/v1/nothing')).absent, true);
+    assert.equal(calls.length, 1, 'an absent endpoint is not asked again within the minute');
+    stubFetch(501, 'Not implemented.');
+    assert.equal((await api.optional('t501', '/api/v1/y')).absent, true);
+  } finally { globalThis.fetch = saved; }
 });

@@ -39,17 +39,22 @@ export function decisionInfo(action) {
   return (action && DECISIONS[action]) || NOT_EVALUATED;
 }
 
-// The ward view may carry the decision as the bare action string or as the
-// toxicity decision object; both come out as {action, reasons, top}.
+// The decision as the server sends it: in GET /ward a bed's
+// {"action", "reason"} (reason: the top reason's text, absent for "give"),
+// in GET /patients/{id}/toxicity {"action", "reasons": [...], "missing",
+// "not_evaluated"} (the first reason is the top one), in a "decision" event
+// {"action", "reasons"}; a bare action string is accepted too. All come out
+// as {action, reasons, top}. The top reason is chosen as the server chooses
+// the ward's "reason": the first reason asking for the decision's own
+// action, else the first reason.
 export function normDecision(d) {
   if (d === null || d === undefined) return { action: null, reasons: [], top: null };
   if (typeof d === 'string') return { action: d, reasons: [], top: null };
   const reasons = Array.isArray(d.reasons) ? d.reasons : [];
   let top = null;
-  if (typeof d.top_reason === 'string') top = d.top_reason;
-  else if (d.top_reason && typeof d.top_reason.text === 'string') top = d.top_reason.text;
-  else if (typeof d.reason === 'string') top = d.reason;
-  else if (reasons.length && typeof reasons[0].text === 'string') top = reasons[0].text;
+  const first = reasons.find((r) => r && r.action === d.action) || reasons[0];
+  if (typeof d.reason === 'string') top = d.reason;
+  else if (first && typeof first.text === 'string') top = first.text;
   if (!top && d.action === 'insufficient_data' && Array.isArray(d.missing) && d.missing.length) {
     top = `No recent ${d.missing.map(codeLabel).join(', ')}`;
   }

@@ -413,6 +413,11 @@ function rules(body, ctx, params, st) {
     const [r, v] = await Promise.all([optional('rules', '/api/v1/rules'), optional('rules', '/api/v1/rules/versions')]);
     if (!st.alive) return;
     clear(box);
+    if (!r.ok && !r.absent) {
+      box.append(h('section.card', h('p.pending.load-error', icon('warn'),
+        h('span', `The rule set could not be loaded (${r.error.describe ? r.error.describe() : r.error.message}); reload to try again.`))));
+      return;
+    }
     if (!r.ok) { box.append(h('section.card', pendingNote('The rule set is'))); return; }
     const doc = r.data && (r.data.ruleset && r.data.ruleset.rules ? r.data.ruleset : r.data);
     const ruleList = Array.isArray(doc.rules) ? doc.rules : [];
