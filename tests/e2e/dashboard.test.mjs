@@ -271,7 +271,8 @@ describe('dashboard', () => {
       await page.fill('#obs-spo2', '140');
       await page.click('.obs-form button[type=submit]');
       await page.waitForSelector('.obs-form .form-status.is-error');
-      assert.match(await page.textContent('.obs-form .form-status'), /SpO₂/);
+      // Named by its label in the server's catalogue (GET /api/v1/catalogue).
+      assert.match(await page.textContent('.obs-form .form-status'), /Oxygen saturation/);
       watch.check(assert, 'observation entry');
     } finally { await context.close(); }
   });
@@ -300,7 +301,7 @@ describe('dashboard', () => {
     } finally { await context.close(); }
   });
 
-  it('engine panels render the API.md shapes (mocked toxicity, doses, alerts, rules)', async () => {
+  it('engine panels render the documented shapes (mocked toxicity, doses, alerts, rules)', async () => {
     const { context, page, watch } = await newPage(browser, absent, { viewport: { width: 1920, height: 1080 } });
     try {
       let acked = null;
@@ -333,7 +334,7 @@ describe('dashboard', () => {
       await page.waitForFunction(() => (document.querySelector('a.tile[data-bed="B1"] .sched') || {}).textContent === 'C1 D3 · dose 7/14');
       assert.match(await page.textContent('a.tile[data-bed="B3"] .decision'), /DISCONTINUE/);
       assert.match(await page.textContent('a.tile[data-bed="B4"] .decision'), /NO DATA/);
-      assert.match(await page.textContent('a.tile[data-bed="B4"] .reason'), /No recent SpO₂/);
+      assert.match(await page.textContent('a.tile[data-bed="B4"] .reason'), /No recent Oxygen saturation/);
       assert.match(await page.textContent('a.tile[data-bed="B2"] .decision'), /GIVE/);
       // Severity sort: discontinue, hold, no data, then the rest.
       const order = await page.$$eval('.tile', (ts) => ts.slice(0, 3).map((t) => t.dataset.bed));
@@ -350,7 +351,7 @@ describe('dashboard', () => {
       assert.match(await page.textContent('.pt-sched'), /C1 D3 · dose 7\/14/);
       const toxRows = await page.$$eval('.tox-table tbody tr', (rs) => rs.map((r) => r.textContent));
       assert.match(toxRows[0], /Hypoxia/, 'worst term first');
-      assert.match(toxRows[0], /SpO₂ 87/, 'evidence in words');
+      assert.match(toxRows[0], /Oxygen saturation \(pulse oximetry\) 87/, 'evidence in words');
       assert.match(await page.textContent('.tox'), /CTCAE v5.0/);
       assert.match(await page.textContent('.dose-table'), /held/);
       await page.waitForSelector('.patient-view[data-charts-ready="true"]');

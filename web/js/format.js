@@ -130,18 +130,16 @@ export function unitWord(u) {
   return u in UNIT_WORDS ? UNIT_WORDS[u] : u;
 }
 
-export const CODE_LABELS = {
-  hr: 'Heart rate', rr: 'Resp. rate', spo2: 'SpO₂', temp: 'Temperature', sbp: 'Systolic BP',
-  dbp: 'Diastolic BP', map: 'Mean arterial pressure', weight: 'Weight', urine: 'Urine',
-  o2_flow: 'O₂ flow', fio2: 'FiO₂', phenylephrine: 'Phenylephrine', vt_beats: 'VT run',
-  diarrhea_ml: 'Diarrhoea volume', stool_count: 'Stools', creatinine: 'Creatinine',
-  bilirubin: 'Bilirubin', ast: 'AST', alt: 'ALT', platelets: 'Platelets',
-  potassium: 'Potassium', bicarbonate: 'Bicarbonate', ph: 'pH', lactate: 'Lactate',
-  rhythm: 'Rhythm', consciousness: 'Consciousness (ACVPU)', fobt: 'FIT / FOBT',
-};
+// Labels of the observation codes come from the server's catalogue
+// (js/catalogue.js calls setCodeLabels once it has it); until then, and for
+// a code it does not list, the code itself is shown.
+let codeLabels = new Map();
+export function setCodeLabels(codes) {
+  codeLabels = new Map([...codes.values()].map((c) => [c.code, c.label]));
+}
 export function codeLabel(code) {
   if (!code) return '';
-  if (code in CODE_LABELS) return CODE_LABELS[code];
+  if (codeLabels.has(code)) return codeLabels.get(code);
   if (code.startsWith('ctcae.')) return `CTCAE ${code.slice(6).replace(/_/g, ' ')}`;
   return code.replace(/_/g, ' ');
 }

@@ -5,6 +5,7 @@
 import { get, optional } from '../api.js';
 import { h, setText, icon, clear } from '../dom.js';
 import { normDecision, compareBySeverity, compareBedIds } from '../format.js';
+import { loadCatalogue } from '../catalogue.js';
 import { buildTile, updateTile } from './board/tile.js';
 
 // How often the board asks for each patient's schedule (cycle, day, dose)
@@ -135,7 +136,9 @@ export function mount(root, ctx) {
     if (st.busy) { st.again = true; return; }
     st.busy = true;
     try {
-      const ward = await get('/api/v1/ward');
+      // The catalogue names the codes a tile may mention ("No recent …");
+      // without it the codes themselves are shown.
+      const [ward] = await Promise.all([get('/api/v1/ward'), loadCatalogue().catch(() => null)]);
       if (!st.alive) return;
       st.ward = ward;
       st.fetchedAt = Date.now();

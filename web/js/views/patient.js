@@ -10,6 +10,7 @@
 import { get, optional } from '../api.js';
 import { h, clear, setText, icon } from '../dom.js';
 import { ruleBands } from '../format.js';
+import { loadCatalogue } from '../catalogue.js';
 import { createHeader } from './patient/header.js';
 import { createDecisionBanner } from './patient/decision.js';
 import { createToxCard } from './patient/toxicity.js';
@@ -35,7 +36,8 @@ export function mount(root, ctx, params) {
   const id = Number(params.id);
   const st = { alive: true, patient: null, bed: null, fetchedAt: 0, tox: null, toxState: 'loading', toxError: null,
                doses: null, dosesState: 'loading', dosesError: null, alerts: null, alertsState: 'loading', alertsError: null,
-               bands: [], rulesState: 'loading', range: '24h', chartsAt: 0, busy: false, again: null };
+               bands: [], rulesState: 'loading', catalogue: null, catalogueState: 'loading', catalogueError: null,
+               range: '24h', chartsAt: 0, busy: false, again: null };
 
   // ---- sections -------------------------------------------------------------
   const head = createHeader(st);
@@ -48,7 +50,9 @@ export function mount(root, ctx, params) {
     await Promise.all([loadDoses(), loadTox()]);
     renderAll();
   });
-  const obsForm = ctx.can('nurse') ? createObsForm(st, id, () => refresh({ reason: 'local', charts: true })) : null;
+  const obsForm = ctx.can('nurse')
+    ? createObsForm(st, id, () => refresh({ reason: 'local', charts: true }), () => refresh({ reason: 'local' }))
+    : null;
   const baseline = createBaselineCard(ctx, st, id);
 
   root.append(h('div.patient-view',
@@ -89,6 +93,18 @@ export function mount(root, ctx, params) {
     st.rulesState = stateOf(r);
     st.bands = r.ok ? ruleBands(r.data) : [];
   }
+  // Fetched once per page load (js/catalogue.js); asked again after a failure.
+  async function loadCodes() {
+    if (st.catalogueState === 'ok') return;
+    try {
+      st.catalogue = await loadCatalogue();
+      st.catalogueState = 'ok';
+      st.catalogueError = null;
+    } catch (e) {
+      st.catalogueState = 'error';
+      st.catalogueError = e;
+    }
+  }
   async function loadCore() {
     const [p, ward] = await Promise.all([get(`/api/v1/patients/${id}`), get('/api/v1/ward')]);
     st.patient = p;
@@ -114,6 +130,8 @@ export function mount(root, ctx, params) {
     const doseKey = `${st.dosesState}|${JSON.stringify(st.doses)}`;
     if (doseKey !== seen.doses) { seen.doses = doseKey; doses.render(); }
     doses.sync();
+    baseline.update();
+    if (obsForm) obsForm.render();
   }
 
   async function refresh(why = {}) {
@@ -122,11 +140,11 @@ export function mount(root, ctx, params) {
     try {
       if (why.reason === 'events' && why.events.length && !why.events.some((e) => isAbout(e, id))) return;
       const first = why.reason === 'mount';
-      await Promise.all([loadCore(), loadTox(), loadDoses(), loadAlerts(), first || st.rulesState === 'error' ? loadRules() : null]);
+      await Promise.all([loadCore(), loadTox(), loadDoses(), loadAlerts(), loadCodes(),
+        first || st.rulesState === 'error' ? loadRules() : null]);
       if (!st.alive) return;
       topError.hidden = true;
-      if (first) { baseline.render(); setText(document.querySelector('title'), `${st.patient.name} · wardd`); }
-      else if (why.events && why.events.some((e) => e.type === 'patient')) baseline.render();
+      if (first) setText(document.querySelector('title'), `${st.patient.name} · wardd`);
       renderAll();
       const gap = why.reason === 'poll' ? 30000 : 5000;
       if (first || why.charts || Date.now() - st.chartsAt > gap) await trends.load();

@@ -4,42 +4,44 @@
 
 import { patch } from '../../api.js';
 import { h, clear, statusLine, showStatus } from '../../dom.js';
+import { unitWord } from '../../format.js';
 import { kvTable } from '../../components.js';
+import { loadErrorNote } from './common.js';
 
-const BASELINE = [
-  ['weight_kg', 'Weight', 'kg', 0.1], ['creatinine_mg_dl', 'Creatinine', 'mg/dL', 0.01],
-  ['bilirubin_mg_dl', 'Bilirubin', 'mg/dL', 0.01], ['ast_u_l', 'AST', 'U/L', 1],
-  ['alt_u_l', 'ALT', 'U/L', 1], ['sbp_mm_hg', 'Systolic BP', 'mmHg', 1],
-  ['stools_per_day', 'Stools per day', '/day', 1],
-];
-const REF_RANGES = [
-  ['creatinine_uln', 'Creatinine ULN', 'mg/dL'], ['bilirubin_uln', 'Bilirubin ULN', 'mg/dL'],
-  ['ast_uln', 'AST ULN', 'U/L'], ['alt_uln', 'ALT ULN', 'U/L'], ['platelets_lln', 'Platelets LLN', '×10³/µL'],
-  ['potassium_lln', 'Potassium LLN', 'mmol/L'], ['potassium_uln', 'Potassium ULN', 'mmol/L'],
-  ['ph_lln', 'pH LLN', ''], ['ph_uln', 'pH ULN', ''],
-];
+// The keys, labels, units and accepted ranges come from the server's
+// catalogue (baseline_keys, limit_keys).
+const withUnit = (v, unit) => (unitWord(unit) ? `${v} ${unitWord(unit)}` : String(v));
 
-function summaryTables(p) {
+function summaryTables(p, cat) {
   const b = p.baseline || {};
   const rr = p.reference_ranges || {};
+  const has = (o, k) => o[k] !== undefined && o[k] !== null;
   return h('div.base-cols',
-    kvTable(BASELINE.map(([k, l, u]) => [l, b[k] !== undefined && b[k] !== null ? `${b[k]} ${u}` : h('span.muted', 'not recorded (terms needing it are not gradable)')])),
+    kvTable(cat.baselineKeys.map((k) => [k.label, has(b, k.key) ? withUnit(b[k.key], k.unit)
+      : h('span.muted', 'not recorded (terms needing it are not gradable)')])),
     kvTable([['NEWS2 scale', String(p.news2_scale || 1)],
-      ...REF_RANGES.filter(([k]) => rr[k] !== undefined).map(([k, l, u]) => [l, `${rr[k]} ${u}`]),
+      ...cat.limitKeys.filter((k) => has(rr, k.key)).map((k) => [k.label, withUnit(rr[k.key], k.unit)]),
       ...(Object.keys(rr).length ? [] : [['Reference ranges', 'rule set defaults']])]));
 }
 
-function editFields(p) {
+// Without the catalogue: the recorded values under their keys.
+function rawTables(p) {
+  const rows = (o) => Object.entries(o || {}).map(([k, v]) => [k, String(v)]);
+  return h('div.base-cols', kvTable(rows(p.baseline)), kvTable([['NEWS2 scale', String(p.news2_scale || 1)], ...rows(p.reference_ranges)]));
+}
+
+function numberField(prefix, k, value) {
+  const inp = h('input', { type: 'number', id: `${prefix}-${k.key}`, step: 'any', min: String(k.min), max: String(k.max),
+                           value: value ?? '', inputmode: 'decimal' });
+  const unit = unitWord(k.unit);
+  return { k: k.key, inp, el: h('div.field', h('label', { for: `${prefix}-${k.key}` }, `${k.label}${unit ? ` (${unit})` : ''}`), inp) };
+}
+
+function editFields(p, cat) {
   const b = p.baseline || {};
   const rr = p.reference_ranges || {};
-  const fields = BASELINE.map(([k, l, u, step]) => {
-    const inp = h('input', { type: 'number', id: `base-${k}`, step: String(step), value: b[k] ?? '', inputmode: 'decimal' });
-    return { k, inp, el: h('div.field', h('label', { for: `base-${k}` }, `${l} (${u})`), inp) };
-  });
-  const refs = REF_RANGES.map(([k, l, u]) => {
-    const inp = h('input', { type: 'number', id: `ref-${k}`, step: 'any', value: rr[k] ?? '', inputmode: 'decimal' });
-    return { k, inp, el: h('div.field', h('label', { for: `ref-${k}` }, `${l}${u ? ` (${u})` : ''}`), inp) };
-  });
+  const fields = cat.baselineKeys.map((k) => numberField('base', k, b[k.key]));
+  const refs = cat.limitKeys.map((k) => numberField('ref', k, rr[k.key]));
   const scale = h('select#base-news2', h('option', { value: '1', selected: (p.news2_scale || 1) === 1 }, 'Scale 1'),
     h('option', { value: '2', selected: p.news2_scale === 2 }, 'Scale 2 (hypercapnic respiratory failure)'));
   return { fields, refs, scale };
@@ -55,12 +57,14 @@ function patchBody({ fields, refs, scale }) {
   return body;
 }
 
-// st: the view's state (patient; replaced by the PATCH response).
+// st: the view's state (patient, replaced by the PATCH response;
+// catalogue, catalogueState, catalogueError).
 export function createBaselineCard(ctx, st, id) {
   const el = h('section.card.baseline', { 'aria-labelledby': 'base-h' });
+  let shown = null; // what the card shows; update() rebuilds only when it changed
 
   function editForm(p) {
-    const f = editFields(p);
+    const f = editFields(p, st.catalogue);
     const status = statusLine();
     const save = h('button.btn.btn-primary', { type: 'submit' }, 'Save baselines');
     const form = h('form.base-form',
@@ -88,12 +92,24 @@ export function createBaselineCard(ctx, st, id) {
   function render() {
     clear(el);
     const p = st.patient;
+    shown = `${st.catalogueState}|${JSON.stringify(p)}`;
     if (!p) return;
     el.append(h('div.card-head', h('h2#base-h', 'Baselines and reference ranges'),
       ctx.can('physician') ? null : h('p.card-meta', 'Baselines are edited by a physician.')));
-    el.append(summaryTables(p));
+    if (st.catalogueState !== 'ok') {
+      el.append(st.catalogueState === 'error' ? loadErrorNote('The list of baselines and reference ranges', st.catalogueError)
+        : h('p.muted', 'Loading…'), rawTables(p));
+      return;
+    }
+    el.append(summaryTables(p, st.catalogue));
     if (ctx.can('physician')) el.append(editForm(p));
   }
 
-  return { el, render };
+  // Rebuilds the card when the patient record or the catalogue changed (an
+  // edit in progress survives refreshes that change neither).
+  function update() {
+    if (`${st.catalogueState}|${JSON.stringify(st.patient)}` !== shown) render();
+  }
+
+  return { el, render, update };
 }

@@ -5,99 +5,91 @@
 import { post } from '../../api.js';
 import { h, statusLine, showStatus } from '../../dom.js';
 import { gradeInfo, unitWord, fromLocalInput, codeLabel } from '../../format.js';
-import { human, setNow } from './common.js';
+import { codesOfKind } from '../../catalogue.js';
+import { human, setNow, loadErrorNote } from './common.js';
 
-// Observation entry: code, unit choices (first = canonical), step.
-const OBS_GROUPS = [
-  { title: 'Vital signs', open: true, items: [
-    ['hr', ['/min'], 1], ['sbp', ['mm[Hg]'], 1], ['dbp', ['mm[Hg]'], 1], ['map', ['mm[Hg]'], 1],
-    ['spo2', ['%'], 1], ['temp', ['Cel', '[degF]'], 0.1], ['rr', ['/min'], 1],
-    ['o2_flow', ['L/min'], 0.5], ['fio2', ['%'], 1]] },
-  { title: 'Fluids and weight', open: true, items: [
-    ['urine', ['mL'], 1], ['weight', ['kg', '[lb_av]'], 0.1], ['diarrhea_ml', ['mL'], 1],
-    ['stool_count', ['{stools}'], 1]] },
-  { title: 'Cardiovascular', open: false, items: [
-    ['phenylephrine', ['ug/kg/min', 'ug/min'], 0.01], ['vt_beats', ['{beats}'], 1]] },
-  { title: 'Laboratory', open: false, items: [
-    ['creatinine', ['mg/dL', 'umol/L'], 0.01], ['bilirubin', ['mg/dL', 'umol/L'], 0.01],
-    ['ast', ['U/L'], 1], ['alt', ['U/L'], 1], ['platelets', ['10*3/uL'], 1],
-    ['potassium', ['mmol/L'], 0.1], ['bicarbonate', ['mmol/L'], 1], ['ph', ['[pH]'], 0.01],
-    ['lactate', ['mmol/L'], 0.1]] },
+// Which codes come from the server's catalogue (js/catalogue.js): codes,
+// labels, canonical units, flags and the CTCAE terms of the active rule
+// set. What stays here is layout: the section a numeric code is entered
+// in (a code not placed here goes to the last section), its input step,
+// the other units the server converts (docs/api.md "Observation codes"),
+// and the words for categorical values.
+const SECTIONS = [
+  { title: 'Vital signs', open: true, codes: ['hr', 'sbp', 'dbp', 'map', 'spo2', 'temp', 'rr', 'o2_flow', 'fio2'] },
+  { title: 'Fluids and weight', open: true, codes: ['urine', 'weight', 'diarrhea_ml', 'stool_count'] },
+  { title: 'Cardiovascular', open: false, codes: ['phenylephrine', 'vt_beats'] },
+  { title: 'Laboratory and other values', open: false, codes: null },
 ];
-const CATEGORICAL = [
-  ['rhythm', [['sinus', 'Sinus'], ['af', 'Atrial fibrillation'], ['svt', 'SVT'], ['vt', 'VT'], ['brady', 'Bradycardia'], ['other', 'Other']]],
-  ['consciousness', [['A', 'A — alert'], ['C', 'C — new confusion'], ['V', 'V — voice'], ['P', 'P — pain'], ['U', 'U — unresponsive']]],
-  ['fobt', [['negative', 'Negative'], ['positive', 'Positive']]],
-];
-const FLAGS = [
-  'intubated', 'dialysis', 'coma', 'toxic_psychosis', 'seizures_repetitive', 'ecg_ischemia',
-  'chest_pain', 'cardiac_tamponade', 'arrhythmia_uncontrolled', 'cardiac_enzymes_elevated',
-  'bowel_ischemia', 'gi_bleed_surgery', 'sepsis_unstable', 'infection', 'hepatic_failure',
-  'bullous_dermatitis', 'volume_overload_severe', 'fluid_electrolytes_stable', 'hallucinations',
-];
-// The CTCAE terms of the default rule set (the toxicity response's labels
-// win when present).
-const TERMS = [
-  'fever', 'hypotension', 'hypertension', 'sinus_tachycardia', 'atrial_fibrillation',
-  'supraventricular_tachycardia', 'ventricular_tachycardia', 'hypoxia', 'creatinine_increased',
-  'acute_kidney_injury', 'blood_bilirubin_increased', 'aspartate_aminotransferase_increased',
-  'alanine_aminotransferase_increased', 'platelet_count_decreased', 'weight_gain', 'edema_limbs',
-  'capillary_leak_syndrome', 'confusion', 'somnolence', 'depressed_level_of_consciousness',
-  'hypokalemia', 'hyperkalemia', 'acidosis', 'diarrhea', 'nausea', 'vomiting', 'chills',
-  'urine_output_decreased',
-];
+const STEP = { temp: 0.1, weight: 0.1, o2_flow: 0.5, phenylephrine: 0.01, creatinine: 0.01, bilirubin: 0.01, potassium: 0.1, ph: 0.01, lactate: 0.1 };
+const OTHER_UNITS = { temp: ['[degF]'], weight: ['[lb_av]'], phenylephrine: ['ug/min'], creatinine: ['umol/L'], bilirubin: ['umol/L'] };
+const VALUE_WORDS = {
+  rhythm: [['sinus', 'Sinus'], ['af', 'Atrial fibrillation'], ['svt', 'SVT'], ['vt', 'VT'], ['brady', 'Bradycardia'], ['other', 'Other']],
+  consciousness: [['A', 'A — alert'], ['C', 'C — new confusion'], ['V', 'V — voice'], ['P', 'P — pain'], ['U', 'U — unresponsive']],
+  fobt: [['negative', 'Negative'], ['positive', 'Positive']],
+};
 
 // Numeric fields, grouped; each input is pushed on `inputs`.
-function numericGroups(inputs) {
-  return OBS_GROUPS.map((g) => {
-    const fields = g.items.map(([code, units, step]) => {
-      const inp = h('input', { type: 'number', id: `obs-${code}`, name: code, step: String(step), inputmode: 'decimal', autocomplete: 'off' });
+function numericGroups(cat, inputs) {
+  const numeric = codesOfKind(cat, 'numeric');
+  const placed = new Set(SECTIONS.flatMap((g) => g.codes || []));
+  return SECTIONS.map((g) => {
+    const codes = g.codes ? g.codes.filter((c) => cat.codes.has(c) && cat.codes.get(c).kind === 'numeric')
+      : numeric.map((c) => c.code).filter((c) => !placed.has(c));
+    const fields = codes.map((code) => {
+      const c = cat.codes.get(code);
+      const units = [c.unit, ...(OTHER_UNITS[code] || [])];
+      const inp = h('input', { type: 'number', id: `obs-${code}`, name: code, step: String(STEP[code] || 1), inputmode: 'decimal', autocomplete: 'off' });
       let unitSel = null;
       if (units.length > 1) {
-        unitSel = h('select', { id: `obs-${code}-unit`, 'aria-label': `${codeLabel(code)} unit` },
+        unitSel = h('select', { id: `obs-${code}-unit`, 'aria-label': `${c.label} unit` },
           units.map((u) => h('option', { value: u }, unitWord(u))));
       }
       inputs.push({ code, kind: 'num', inp, unitSel, canonical: units[0] });
-      return h('div.field.obs-field', h('label', { for: `obs-${code}` }, codeLabel(code),
+      return h('div.field.obs-field', h('label', { for: `obs-${code}` }, c.label,
         units.length === 1 && unitWord(units[0]) ? h('span.unit', ` (${unitWord(units[0])})`) : null),
         h('div.inline', inp, unitSel));
     });
-    return h('details.obs-group', { open: g.open }, h('summary', g.title), h('div.obs-grid', fields));
+    return fields.length ? h('details.obs-group', { open: g.open }, h('summary', g.title), h('div.obs-grid', fields)) : null;
   });
 }
 
-function categoricalFields(inputs) {
-  return CATEGORICAL.map(([code, opts]) => {
-    const sel = h('select', { id: `obs-${code}` }, h('option', { value: '' }, '— not recorded —'),
-      opts.map(([v, t]) => h('option', { value: v }, t)));
-    inputs.push({ code, kind: 'cat', inp: sel });
-    return h('div.field.obs-field', h('label', { for: `obs-${code}` }, codeLabel(code)), sel);
+// Categorical codes of the catalogue whose values this form has words for.
+function categoricalFields(cat, inputs) {
+  return codesOfKind(cat, 'categorical').filter((c) => VALUE_WORDS[c.code]).map((c) => {
+    const sel = h('select', { id: `obs-${c.code}` }, h('option', { value: '' }, '— not recorded —'),
+      VALUE_WORDS[c.code].map(([v, t]) => h('option', { value: v }, t)));
+    inputs.push({ code: c.code, kind: 'cat', inp: sel });
+    return h('div.field.obs-field', h('label', { for: `obs-${c.code}` }, c.label), sel);
   });
 }
 
-function flagFields(inputs) {
-  return FLAGS.map((f) => {
-    const sel = h('select', { id: `obs-flag-${f}` }, h('option', { value: '' }, 'unchanged'),
+function flagFields(cat, inputs) {
+  return codesOfKind(cat, 'flag').map((c) => {
+    const sel = h('select', { id: `obs-flag-${c.code}` }, h('option', { value: '' }, 'unchanged'),
       h('option', { value: 'true' }, 'present'), h('option', { value: 'false' }, 'absent'));
-    inputs.push({ code: f, kind: 'flag', inp: sel });
-    return h('div.field.obs-field', h('label', { for: `obs-flag-${f}` }, human(f)), sel);
+    inputs.push({ code: c.code, kind: 'flag', inp: sel });
+    return h('div.field.obs-field', h('label', { for: `obs-flag-${c.code}` }, c.label), sel);
   });
+}
+
+// The CTCAE terms a clinician may grade: those of the active rule set, from
+// the catalogue and (newer, if the rule set changed since the page loaded)
+// the toxicity response; sorted by label.
+export function termOptions(cat, tox) {
+  const labels = new Map();
+  if (tox && Array.isArray(tox.terms)) for (const t of tox.terms) labels.set(t.term, t.label || human(t.term));
+  for (const t of cat.ctcaeTerms) if (!labels.has(t.term)) labels.set(t.term, t.label);
+  return [...labels.entries()].sort((a, b) => a[1].localeCompare(b[1]));
 }
 
 // Rows of (CTCAE term, grade); "Add another term" appends one.
-function gradeRowsField(inputs, st) {
+function gradeRowsField(cat, inputs, st) {
   const rows = h('div.grade-rows');
-  const termOptions = () => {
-    const labels = new Map();
-    if (st.tox && Array.isArray(st.tox.terms)) for (const t of st.tox.terms) labels.set(t.term, t.label || human(t.term));
-    for (const t of TERMS) if (!labels.has(t)) labels.set(t, human(t));
-    return [...labels.entries()].sort((a, b) => a[1].localeCompare(b[1]));
-  };
   let seq = 0;
   const addRow = () => {
     const n = ++seq;
     const term = h('select', { id: `obs-grade-term-${n}` }, h('option', { value: '' }, '— choose a term —'),
-      termOptions().map(([v, t]) => h('option', { value: v }, t)));
+      termOptions(cat, st.tox).map(([v, t]) => h('option', { value: v }, t)));
     const grade = h('select', { id: `obs-grade-val-${n}` }, h('option', { value: '' }, '—'),
       [0, 1, 2, 3, 4, 5].map((g) => h('option', { value: String(g) }, `${g} · ${gradeInfo(g).word}`)));
     inputs.push({ kind: 'grade', term, inp: grade });
@@ -159,36 +151,60 @@ async function save(id, f, inputs) {
   }
 }
 
-// st: the view's state (tox, for the terms' labels); onSaved() refreshes
-// the view after a batch was stored.
-export function createObsForm(st, id, onSaved) {
+// The form's fields, built once the catalogue is there.
+function buildFields(cat, st, inputs) {
+  const [gradeRows, addBtn] = gradeRowsField(cat, inputs, st);
+  return [
+    numericGroups(cat, inputs),
+    h('details.obs-group', h('summary', 'Rhythm, consciousness, FIT / FOBT'), h('div.obs-grid', categoricalFields(cat, inputs))),
+    h('details.obs-group', h('summary', 'Clinical flags'), h('p.hint', 'A flag holds from its time until it is recorded absent.'),
+      h('div.obs-grid', flagFields(cat, inputs))),
+    h('details.obs-group', { open: true }, h('summary', 'Clinician CTCAE grade'),
+      h('p.hint', 'For terms without numbers (confusion, hypotension, nausea…) or to grade above the numeric grade.'), gradeRows, addBtn),
+  ];
+}
+
+// st: the view's state (catalogue, catalogueState, catalogueError; tox for
+// the terms' labels). onSaved() refreshes the view after a batch was
+// stored; retry() asks for the catalogue again.
+export function createObsForm(st, id, onSaved, retry) {
   const inputs = [];
   // Left at its default, the time is taken when the form is saved.
   const time = h('input#obs-time', { type: 'datetime-local', required: true });
   const nowBtn = h('button.btn.btn-quiet', { type: 'button', onclick: () => setNow(time) }, 'Now');
   time.addEventListener('input', () => { delete time.dataset.auto; });
-  const groups = numericGroups(inputs);
-  const cats = categoricalFields(inputs);
-  const flags = flagFields(inputs);
-  const [gradeRows, addBtn] = gradeRowsField(inputs, st);
-  const submit = h('button.btn.btn-primary', { type: 'submit' }, 'Save observations');
+  const fields = h('div.obs-fields');
+  const submit = h('button.btn.btn-primary', { type: 'submit', disabled: true }, 'Save observations');
   const status = statusLine();
   const form = h('form.card.obs-form', { 'aria-labelledby': 'obs-h', novalidate: true },
     h('div.card-head', h('h2#obs-h', 'Enter observations')),
     h('div.field.obs-time', h('label', { for: 'obs-time' }, 'Observed at'), h('div.inline', time, nowBtn)),
-    groups,
-    h('details.obs-group', h('summary', 'Rhythm, consciousness, FIT / FOBT'), h('div.obs-grid', cats)),
-    h('details.obs-group', h('summary', 'Clinical flags'), h('p.hint', 'A flag holds from its time until it is recorded absent.'), h('div.obs-grid', flags)),
-    h('details.obs-group', { open: true }, h('summary', 'Clinician CTCAE grade'),
-      h('p.hint', 'For terms without numbers (confusion, hypotension, nausea…) or to grade above the numeric grade.'), gradeRows, addBtn),
-    h('div.form-actions', submit), status);
+    fields, h('div.form-actions', submit), status);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (st.catalogueState !== 'ok') return;
     submit.disabled = true;
     try {
       if (await save(id, { time, status }, inputs)) onSaved();
     } finally { submit.disabled = false; }
   });
   setNow(time);
-  return { el: form };
+  let built = false;
+
+  function render() {
+    if (built) return;
+    if (st.catalogueState === 'ok') {
+      fields.replaceChildren(...buildFields(st.catalogue, st, inputs).flat().filter(Boolean));
+      submit.disabled = false;
+      built = true;
+    } else if (st.catalogueState === 'error') {
+      fields.replaceChildren(loadErrorNote('The observation codes', st.catalogueError),
+        h('button.btn.btn-quiet', { type: 'button', onclick: () => retry() }, 'Try again'));
+    } else {
+      fields.replaceChildren(h('p.muted', 'Loading the observation codes…'));
+    }
+  }
+
+  render();
+  return { el: form, render };
 }
