@@ -4,7 +4,7 @@
 
 // Vitals older than STALE_S are dimmed with the word "stale"; older than
 // NO_RECENT_S the value is withdrawn and "no recent data" shown instead
-// (the engine's freshness window for vitals is 4 h, CLINICAL.md item 5).
+// (the engine's freshness window for vitals is 4 h, docs/clinical-policy.md item 5).
 export const STALE_S = 15 * 60;
 export const NO_RECENT_S = 4 * 60 * 60;
 // A device that has not been heard from for this long is marked silent.
@@ -24,7 +24,7 @@ export function gradeInfo(g) {
   return { num: String(g), word: GRADE_WORDS[g], short: GRADE_SHORT[g], cls: `grade-${g}`, grade: g };
 }
 
-// Dose decision actions (API.md "Toxicity grading and dose decision").
+// Dose decision actions (docs/api.md "Toxicity grading and the dose decision").
 // sev orders them for the severity sort: the most severe action first.
 const DECISIONS = {
   discontinue: { text: 'DISCONTINUE', icon: 'stop', cls: 'dec-discontinue', sev: 4 },
@@ -223,7 +223,7 @@ export function yearsBetween(birthIso, now = new Date()) {
 }
 
 // Per-reading urine rate (mL/h): each urine reading is the volume since the
-// previous one (API.md observation codes; CLINICAL.md item 6), so its rate
+// previous one (docs/api.md observation codes; docs/clinical-policy.md item 6), so its rate
 // is volume / hours since the previous reading. The first reading has no
 // interval and no rate.
 export function urineRates(readings) {

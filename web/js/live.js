@@ -1,5 +1,5 @@
 // live: keeps the open view current. The primary path is the server's
-// event stream, GET /api/v1/events (API.md "Live updates"): one long-lived
+// event stream, GET /api/v1/events (docs/api.md "Live updates"): one long-lived
 // fetch() read by the SSE parser of sse.js, reconnected automatically with
 // Last-Event-ID so the server can replay what was missed. fetch() rather
 // than EventSource because EventSource cannot set Last-Event-ID on a
