@@ -49,6 +49,9 @@ function patientsIn(events) {
   return ids;
 }
 
+// Longer than most functions on purpose: the board's state `st` (tiles,
+// the ward, the per-patient extras) is shared by the short functions inside;
+// the tile itself is board/tile.js.
 export function mount(root, ctx) {
   const sortPref = () => { try { return localStorage.getItem('wardd.sort') === 'bed' ? 'bed' : 'severity'; } catch (e) { return 'severity'; } };
   const st = { ward: null, fetchedAt: 0, skewMs: 0, tiles: new Map(), sort: sortPref(),

@@ -32,6 +32,9 @@ function isAbout(e, id) {
   return pid === undefined || pid === null || Number(pid) === id;
 }
 
+// Longer than most functions on purpose: the view's state `st` is shared by
+// the short functions inside (loaders, renderAll, refresh); each section's
+// own code lives in its module under patient/.
 export function mount(root, ctx, params) {
   const id = Number(params.id);
   const st = { alive: true, patient: null, bed: null, fetchedAt: 0, tox: null, toxState: 'loading', toxError: null,
