@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as f from '../../web/js/format.js';
 import { SSEParser } from '../../web/js/sse.js';
+import { Live } from '../../web/js/live.js';
 import * as api from '../../web/js/api.js';
 import * as cat from '../../web/js/catalogue.js';
 import { termOptions } from '../../web/js/views/patient/observations.js';
@@ -348,4 +349,23 @@ test('observation form: the gradable CTCAE terms are the rule set\'s, sorted by 
   const withTox = new Map(termOptions(c, tox));
   assert.equal(withTox.get('fever'), 'Fever (now)');
   assert.equal(withTox.get('new_term'), 'New term');
+});
+
+test('live: a 503 from the event stream is retried with backoff, a 404 means no stream', async () => {
+  const saved = globalThis.fetch;
+  const states = async (status) => {
+    stubFetch(status, status === 404 ? 'No such path.' : 'The server is shutting down.');
+    const live = new Live();
+    live.pollMs = 0; // no fallback timer in this test
+    live.stopped = false;
+    await live.connect();
+    const state = live.state;
+    live.stop();
+    return state;
+  };
+  try {
+    assert.equal(await states(503), 'reconnecting', 'a transient failure: reconnect, not "no live stream"');
+    assert.equal(await states(500), 'reconnecting');
+    assert.equal(await states(404), 'unavailable');
+  } finally { globalThis.fetch = saved; }
 });

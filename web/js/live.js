@@ -121,6 +121,13 @@ export class Live {
       this.onUnauthorized();
       return;
     }
+    if (!res.ok && res.status !== 404 && res.status !== 501) {
+      // A transient failure (503 shutting down or storage, 500, 429): the
+      // stream exists; retry with backoff, the fallback polls meanwhile.
+      this.cancel(res);
+      this.reconnectLater();
+      return;
+    }
     if (!res.ok || !type.startsWith('text/event-stream') || !res.body) {
       // Not (yet) served by this wardd: stay on the fallback, look again later.
       this.cancel(res);
