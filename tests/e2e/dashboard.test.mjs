@@ -36,7 +36,7 @@ describe('dashboard', () => {
         '',
         '#####################################################################',
         '# Engine endpoints NOT on this server yet (the dashboard shows them',
-        '# as "not evaluated"; their 404/500 console lines are tolerated):',
+        '# as "not evaluated"; their 404/501 console lines are tolerated):',
         ...absent.map((e) => `#   ${e.path} -> ${e.status}`),
         '#####################################################################',
       ].join('\n'));
