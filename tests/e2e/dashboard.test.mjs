@@ -277,6 +277,35 @@ describe('dashboard', () => {
     } finally { await context.close(); }
   });
 
+  it('without the catalogue (503): the forms say so, nothing is guessed, "Try again" recovers', async () => {
+    const { context, page, watch } = await newPage(browser, absent, {
+      allow: [/status of 503 .*\/api\/v1\/catalogue/],
+    });
+    try {
+      let fail = true;
+      await page.route(/\/api\/v1\/catalogue$/, (route) => (fail
+        ? route.fulfill({ status: 503, contentType: 'application/json', headers: { 'Retry-After': '1' },
+          body: JSON.stringify({ error: { code: 'storage_unavailable', message: 'The database is unavailable; nothing was written. Retry later.' } }) })
+        : route.fallback()));
+      await signIn(page, 'physician', '#/patient/2');
+      await page.waitForSelector('.obs-form .load-error');
+      assert.match(await page.textContent('.obs-form'), /observation codes could not be loaded \(The database is unavailable/);
+      assert.equal(await page.isDisabled('.obs-form button[type=submit]'), true, 'no entry without the codes');
+      assert.equal(await page.locator('#obs-hr').count(), 0);
+      // The recorded baselines still show, under their keys; no edit form.
+      assert.match(await page.textContent('.baseline'), /could not be loaded/);
+      assert.match(await page.textContent('.baseline'), /weight_kg\s*91\.5/);
+      assert.equal(await page.locator('#base-weight_kg').count(), 0);
+      fail = false;
+      await page.click('.obs-form button:has-text("Try again")');
+      await page.waitForSelector('#obs-hr');
+      assert.equal(await page.isDisabled('.obs-form button[type=submit]'), false);
+      await page.waitForSelector('#base-weight_kg', { state: 'attached' });
+      assert.doesNotMatch(await page.textContent('.baseline'), /could not be loaded/);
+      watch.check(assert, 'catalogue failure');
+    } finally { await context.close(); }
+  });
+
   it('an alert is acknowledged from the alerts page and disappears from the active list', async () => {
     // The clinical engine has landed: alerts must exist, never skip.
     assert.equal(pendingEngine('alerts'), false, 'GET /api/v1/alerts must answer');
