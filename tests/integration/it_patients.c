@@ -1,5 +1,5 @@
 /* it_patients: admission, reading back, the list by status, PATCH with
- * its role rules, discharge and transfer (API.md "Beds, patients,
+ * its role rules, discharge and transfer (docs/api.md "Beds, patients,
  * devices"; roles from "Authentication and roles": nurses admit and edit,
  * physicians edit baselines). Every test uses beds of its own. */
 #include "harness.h"
@@ -40,7 +40,7 @@ static json_t *minimal(wd_fixture *f, const char *bed)
                      wd_uniq(f->s, "Patient "), "bed", bed);
 }
 
-/* The patient object as API.md shapes it. */
+/* The patient object as docs/api.md shapes it. */
 static void check_full(const json_t *p, const char *bed, int64_t admitted_at)
 {
     assert_true(WD_INT(p, "id") > 0);
@@ -259,7 +259,7 @@ static void test_patch_name_by_nurse(void **state)
     assert_string_equal(WD_STR(r->json, "name"), "Renamed Patient");
 }
 
-/* Editing baselines needs a physician (API.md roles). */
+/* Editing baselines needs a physician (docs/api.md roles). */
 static void test_patch_baseline_roles(void **state)
 {
     wd_fixture *f = fx(state);
@@ -369,7 +369,7 @@ static void test_transfer_conflicts(void **state)
     WD_EXPECT_ERR(wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/transfer", pa),
                           f->nurse, json_pack("{}")),
                   422, "validation_failed");
-    /* A bed that does not exist (API.md leaves 404 vs 422 open). */
+    /* A bed that does not exist: docs/api.md says 422 (404 accepted too). */
     WD_EXPECT_ONE_OF(transfer(f, pa, "NO-SUCH-BED"), 422, 404);
     r = get_patient(f, pa);
     assert_string_equal(WD_STR(r->json, "bed"), a);

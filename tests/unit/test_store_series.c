@@ -580,7 +580,7 @@ static void test_real_format_is_janssons(void **state)
     }
 }
 
-/* The reply text is valid JSON of API.md's shape, a repeated code listed
+/* The reply text is valid JSON of docs/api.md's shape, a repeated code listed
  * once, and what jansson writes for the same values. */
 static void test_reply_text(void **state)
 {
