@@ -187,6 +187,11 @@ static void test_unknown_patient_one_wording(void **state)
             {"POST", "/doses", f->physician,
              json_pack("{s:s, s:s}", "time", wd_iso(wd_now_ms()), "status", "held")},
             {"GET", "/toxicity", f->viewer, NULL},
+            {"GET", "/readings", f->viewer, NULL},
+            {"GET", "/series", f->viewer, NULL},
+            {"POST", "/observations", f->nurse,
+             json_pack("{s:[{s:s, s:i, s:s}]}", "readings", "code", "hr", "value", 80, "time",
+                       wd_iso(wd_now_ms()))},
         };
 
         snprintf(want, sizeof want, "No patient %s.", id);
