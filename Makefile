@@ -160,7 +160,11 @@ lint:
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -Iinclude -I$(BUILD)/gen server tests/unit tests/integration \
 	  tools $(wildcard bench/*.c)
-	@echo "lint: clang-format and cppcheck clean"
+	@tools/checklayers.sh
+	@tests/lint/test_checklayers.sh
+	@tools/checkfuncs.sh
+	@tests/lint/test_checkfuncs.sh
+	@echo "lint: clang-format, cppcheck, layering and function length clean"
 
 format:
 	clang-format -i $(LINT_SRC)

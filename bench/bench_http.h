@@ -1,6 +1,6 @@
 /* bench_http: the small HTTP client the benchmark programs share (libcurl
  * easy handles, jansson bodies) and the setup of benchmark beds, devices
- * and patients through wardd's API (API.md). Header-only: every function is
+ * and patients through wardd's API (docs/api.md). Header-only: every function is
  * static inline so that each program compiles it alone. Loopback only: the
  * URLs come from bench/run.sh, which starts every server on 127.0.0.1. */
 #ifndef WARDD_BENCH_HTTP_H

@@ -28,7 +28,7 @@
  * database is put back into WAL mode at the end, and the series rollup
  * (obs_rollup) of every patient loaded is computed by the server's own
  * store_series_rebuild(). Prints one JSON object. */
-#include "db.h"
+#include "../server/store/store_int.h" /* the store's statement helpers */
 #include "store.h"
 
 #include <sqlite3.h>

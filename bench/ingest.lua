@@ -4,7 +4,7 @@
 --
 --   wrk -t THREADS ... -s bench/ingest.lua URL -- MODE SOURCE BATCH RUN START_MS THREADS
 --
--- MODE   wardd: POST /api/v1/readings, {"readings": [...]} (API.md) with a
+-- MODE   wardd: POST /api/v1/readings, {"readings": [...]} (docs/api.md) with a
 --               device's bearer token
 --        floor: the same requests to bench/mhd_floor
 --        influx: POST /write?db=bench&precision=ms, InfluxDB line protocol,

@@ -3,7 +3,7 @@
  *
  *   loadgen setup --url URL --user U --password P --beds N --prefix X --out FILE
  *       creates N beds X1..XN, a device in each and an admitted patient
- *       (API.md), and writes one line per bed: "TOKEN PATIENT_ID DEVICE_ID BED".
+ *       (docs/api.md), and writes one line per bed: "TOKEN PATIENT_ID DEVICE_ID BED".
  *
  *   loadgen run --url URL --beds-file FILE --interval-ms I --batch B --duration-s D
  *               [--tag T] [--sse N (--token T | --user U --password P)]

@@ -9,7 +9,7 @@
  * term "fever": grade 3 is {"latest": "temp", "gt": 40.0}; the probe posts
  * temp 40.5 Cel) and measures, on the monotonic clock:
  *   alert latency    the 201 of that POST -> the SSE `alert` event for the
- *                    patient with term "fever" and grade >= 3 (API.md "Alerts")
+ *                    patient with term "fever" and grade >= 3 (docs/api.md "Alerts")
  *   post latency     request sent -> 201: one durable group commit, the
  *                    baseline bench/run.sh prints beside the alert latency
  *   reading latency  the 201 -> the SSE `reading` event of the same reading

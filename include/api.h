@@ -1,10 +1,21 @@
-/* api: the handlers, one file per resource (server/api_<resource>.c),
+/* api: the handlers, one file per resource (server/api/api_<resource>.c),
  * named api_<resource>_<verb>. Each runs after the dispatcher's generic
  * checks (http.h) and returns what its reply function returned. */
 #ifndef WARDD_API_H
 #define WARDD_API_H
 
 #include "http.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* api_common.c: helpers that may reply (true = go on, false = replied,
+ * *ret is what the handler returns). */
+/* Path parameter 0 as a patient id; else replies 404 (reply_no_patient). */
+bool patient_id_or_reply(struct req *r, int64_t *id, enum MHD_Result *ret);
+/* patient_id_or_reply, and the patient exists (any status); else 404, or
+ * 503 when the database cannot be read. */
+bool patient_or_reply(struct req *r, int64_t *id, enum MHD_Result *ret);
 
 /* api_alerts.c */
 enum MHD_Result api_alerts_get(struct req *r);
@@ -40,6 +51,10 @@ enum MHD_Result api_patients_get(struct req *r);
 enum MHD_Result api_patients_patch(struct req *r);
 enum MHD_Result api_patients_discharge(struct req *r);
 enum MHD_Result api_patients_transfer(struct req *r);
+/* The store's patient fields from a checked POST or PATCH /patients body
+ * (borrowed from it): text fields named in the body go into f->set. */
+struct store_patient_fields;
+void api_patient_fields(const json_t *body, struct store_patient_fields *f);
 /* api_devices.c */
 enum MHD_Result api_devices_get(struct req *r);
 enum MHD_Result api_devices_post(struct req *r);

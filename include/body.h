@@ -1,4 +1,4 @@
-/* body: declarative checks of a JSON request object (CONVENTIONS.md 4).
+/* body: declarative checks of a JSON request object (docs/CONVENTIONS.md "Requests").
  * A handler lists its fields once; body_check() rejects unknown keys,
  * missing required ones and wrong types, naming each field in the details. */
 #ifndef WARDD_BODY_H

@@ -14,8 +14,7 @@
 #ifndef WARDD_DB_H
 #define WARDD_DB_H
 
-#include <jansson.h>
-#include <sqlite3.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,16 +25,6 @@ typedef struct db_conn db_conn;
  * Caller frees with db_close(). */
 db_conn *db_open(const char *path, bool writer);
 void db_close(db_conn *c);
-sqlite3 *db_handle(db_conn *c);
-
-/* The cached prepared statement for `sql`, keyed by the string's address:
- * pass a static string (CONVENTIONS.md 9). Returns NULL (logged) when it
- * does not prepare. After use, call db_done(). */
-sqlite3_stmt *db_prep(db_conn *c, const char *sql);
-/* Resets a statement from db_prep and clears its bindings. NULL is ignored. */
-void db_done(sqlite3_stmt *st);
-/* Runs SQL text with no parameters and no rows (pragmas, BEGIN, migrations). */
-int db_exec(db_conn *c, const char *sql);
 
 /* Runs fn once the current writer transaction has ended, committed or
  * rolled back, on the writer thread and before any job of the batch is
@@ -48,32 +37,16 @@ int db_exec(db_conn *c, const char *sql);
  * 0, or -1 (logged) when too many distinct hooks are registered. */
 int db_after_commit(db_conn *c, void (*fn)(void));
 
-/* Binding helpers by parameter name (":name"); a missing name is a bug
- * and returns SQLITE_RANGE. Text is copied (SQLITE_TRANSIENT); NULL binds NULL. */
-int db_bind_text(sqlite3_stmt *st, const char *name, const char *value);
-int db_bind_int64(sqlite3_stmt *st, const char *name, int64_t value);
-int db_bind_double(sqlite3_stmt *st, const char *name, double value);
-int db_bind_null(sqlite3_stmt *st, const char *name);
-/* Steps a statement that returns no rows, then resets it (db_done).
- * 0 when it ran to completion, -1 otherwise. */
-int db_step_done(sqlite3_stmt *st);
-/* Steps a statement once and resets it: 1 a row, 0 none, -1 failure. */
-int db_step_exists(sqlite3_stmt *st);
-/* Steps a statement that yields one row (a count, a max) and resets it:
- * column 0 into *out. 0, or -1 when st is NULL, no row came or a step
- * failed (*out unchanged). */
-int db_step_int64(sqlite3_stmt *st, int64_t *out);
-/* Steps every row of `st`, appending render(st) to a new array, then
- * resets it. 0 with *out set (caller owns it), or -1 (st NULL or a step
- * failed; nothing returned). */
-int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out);
+/* Runs fn(c, arg) in one BEGIN IMMEDIATE transaction on a connection of
+ * its own (the command line, the demo seed; the server writes through the
+ * writer below): commits when fn returns 0, else rolls back. Returns 0,
+ * fn's non-zero result, or DB_STORAGE_FAILURE when BEGIN or COMMIT failed. */
+int db_transaction(db_conn *c, int (*fn)(db_conn *c, void *arg), void *arg);
 
-/* Steps `st` once and resets it: 1 with *out = render(st) for a row, 0 for
- * none, -1 on failure (st NULL, a failed step, or render returning NULL). */
-int db_row_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out);
-
-/* Column text or "" when NULL. */
-const char *db_col_text(sqlite3_stmt *st, int col);
+/* Online, consistent copy of the database of `src` into `out`: written to
+ * OUT.tmp, renamed over `out` only when complete. 0, or -1 with a message
+ * for the operator in err (the backend's own words). */
+int db_backup(db_conn *src, const char *out, char *err, size_t errlen);
 
 /* --- read connections ---------------------------------------------------- */
 /* Sets the path read connections open; call once before db_reader(). */

@@ -1,5 +1,5 @@
 /* http: the libmicrohttpd daemon, the per-request state and the generic
- * checks that run before any handler (CONVENTIONS.md 2-3).
+ * checks that run before any handler (docs/CONVENTIONS.md "Requests").
  *
  * One `struct req` per request, created on libmicrohttpd's first callback
  * and freed only in the completion callback. Before a handler runs, the
@@ -16,6 +16,7 @@
 #define WARDD_HTTP_H
 
 #include "db.h"
+#include "principal.h"
 #include "reply.h"
 
 #include <jansson.h>
@@ -23,41 +24,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum role {
-    ROLE_NONE,
-    ROLE_DEVICE,
-    ROLE_VIEWER,
-    ROLE_NURSE,
-    ROLE_PHYSICIAN,
-    ROLE_ADMIN,
-    /* Only as a route's minimum: a device, or staff from nurse up (FHIR
-     * Observation create). Never a caller's role. */
-    ROLE_DEVICE_OR_NURSE
-} role;
-
-/* "viewer" etc.; "device" and "none" for the others. */
-const char *role_name(role r);
-/* Parses a staff role name; 0 or -1. */
-int role_parse(const char *name, role *out);
-/* Whether `have` may use a route whose minimum is `need`: ROLE_NONE is
- * public, ROLE_DEVICE only devices, staff roles by rank. */
-bool role_allows(role have, role need);
-
-/* Who is calling. */
-typedef struct principal {
-    role role;
-    int64_t id;     /* users.id or devices.id; 0 when anonymous */
-    char name[128]; /* user name or device serial */
-    char bed[64];   /* a device's bed ("" when none) */
-} principal;
-
 struct app;
 struct route;
 
 #define REQ_MAX_PARAMS 3
 #define REQ_PARAM_LEN  128
 
-/* Per-request state (CONVENTIONS.md 3). */
+/* Per-request state (docs/CONVENTIONS.md "Requests"). */
 struct req {
     struct MHD_Connection *conn;
     struct app *app;

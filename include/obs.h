@@ -1,4 +1,4 @@
-/* obs: the catalogue of observation codes (API.md "Observation codes") and
+/* obs: the catalogue of observation codes (docs/api.md "Readings") and
  * the validation of one reading item. Pure: no HTTP, no SQL.
  *
  * Every measured or observed fact about a patient is an observation with a
@@ -21,7 +21,9 @@
 
 /* Longest device message id accepted (bytes, printable ASCII). */
 #define OBS_ID_MAX 64
-/* How far in the future a reading's time may be (API.md: 5 minutes). */
+/* How far in the future a client's time may lie (clock skew between a
+ * device or workstation and the server): readings, doses, admissions and
+ * transfers alike, 5 minutes (docs/api.md). The one definition. */
 #define OBS_FUTURE_MS (5 * 60 * 1000)
 
 typedef enum obs_kind { OBS_NUMERIC, OBS_CATEGORICAL, OBS_FLAG, OBS_GRADE } obs_kind;

@@ -1,4 +1,4 @@
-/* route: the one route table and its matcher (CONVENTIONS.md 2).
+/* route: the one route table and its matcher (docs/CONVENTIONS.md "Routes").
  *
  * Every route states its method, path pattern ("{}" matches one segment),
  * minimum role, body kind and handler. The table is static and sorted by

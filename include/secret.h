@@ -33,7 +33,7 @@
 /* Buffer for an argon2id password hash string and its NUL
  * (libsodium's crypto_pwhash_STRBYTES). */
 #define SECRET_PWHASH_LEN 128
-/* Password policy (API.md "Users"): at least this many characters, counted
+/* Password policy (docs/api.md "Users"): at least this many characters, counted
  * as Unicode code points, and at most this many bytes of UTF-8. */
 #define SECRET_PASSWORD_MIN_CHARS 10
 #define SECRET_PASSWORD_MAX_BYTES 1024

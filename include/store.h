@@ -9,7 +9,7 @@
  * - Return: 0 ok; a positive err_code (errors.def) for a refusal the caller
  *   reports as is (e.g. ERR_BED_OCCUPIED); -1 (DB_STORAGE_FAILURE) when the
  *   database failed. Lookups return 1 found / 0 not found / -1 failure.
- * - JSON results are new references the caller owns, in API.md's shapes.
+ * - JSON results are new references the caller owns, in the API's shapes (docs/api.md).
  * - Times are UTC epoch ms. */
 #ifndef WARDD_STORE_H
 #define WARDD_STORE_H
@@ -17,8 +17,9 @@
 #include "alerts.h"
 #include "db.h"
 #include "engine.h"
-#include "http.h"
+#include "errors.h"
 #include "obs.h"
+#include "principal.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -38,6 +39,8 @@ int store_bed_insert(db_conn *c, const char *id, const char *label, int64_t now)
 int store_bed_exists(db_conn *c, const char *id);
 /* [{"id", "label", "patient_id" | null}] ordered by id (natural: B2 < B10). */
 int store_bed_list(db_conn *c, json_t **out);
+/* The number of beds into *n. 0 or -1. */
+int store_bed_count(db_conn *c, int64_t *n);
 
 /* --- users and sessions (store_users.c) ------------------------------------ */
 typedef struct user_row {
@@ -57,7 +60,6 @@ int store_user_list(db_conn *c, json_t **out);
  * ends the user's sessions. */
 int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash,
                       const bool *disabled, int64_t now);
-int store_user_count(db_conn *c, int64_t *n);
 
 int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, int64_t now,
                          int64_t expires);
@@ -89,19 +91,44 @@ int store_device_revoke(db_conn *c, int64_t id, int64_t now);
 int store_device_touch(db_conn *c, int64_t id, int64_t now);
 
 /* --- patients (store_patients.c) -------------------------------------------- */
-/* Admits: inserts the patient and opens a stay in `bed`. p is the checked
- * POST /patients body. ERR_BED_OCCUPIED, ERR_NOT_FOUND (no such bed). */
-int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_t now, int64_t *id);
-/* The patient in API.md's shape (id, mrn, name, birth_date, sex, diagnosis,
- * status, bed, admitted_at, discharged_at, news2_scale, baseline,
- * reference_ranges). 1/0/-1. */
+/* A patient's recorded fields, as admit and update take them (the
+ * handler fills it from a checked request body; strings and objects are
+ * borrowed). Text fields: NULL = none (admit) or set to null (update, when
+ * the field's STORE_PF_ bit is in `set`). */
+typedef struct store_patient_fields {
+    const char *bed; /* admit only */
+    const char *mrn;
+    const char *name;
+    const char *birth_date; /* YYYY-MM-DD */
+    const char *sex;
+    const char *diagnosis;
+    int news2_scale;                /* 1 or 2; 0 = not given (admit: 1; update: unchanged) */
+    const json_t *baseline;         /* object key -> number; NULL = not given */
+    const json_t *reference_ranges; /* object limit key -> number; NULL = not given */
+    unsigned set;                   /* update: the STORE_PF_ text fields the patch names */
+} store_patient_fields;
+
+#define STORE_PF_MRN        (1u << 0)
+#define STORE_PF_NAME       (1u << 1)
+#define STORE_PF_BIRTH_DATE (1u << 2)
+#define STORE_PF_SEX        (1u << 3)
+#define STORE_PF_DIAGNOSIS  (1u << 4)
+
+/* Admits: inserts the patient and opens a stay in f->bed (null members of
+ * baseline and reference_ranges are dropped). ERR_BED_OCCUPIED,
+ * ERR_NOT_FOUND (no such bed), ERR_ALREADY_ADMITTED (the MRN is). */
+int store_patient_admit(db_conn *c, const store_patient_fields *f, int64_t admitted_at, int64_t now,
+                        int64_t *id);
+/* The patient in the API's shape (docs/api.md "Patients") (id, mrn, name, birth_date, sex,
+ * diagnosis, status, bed, admitted_at, discharged_at, news2_scale, baseline, reference_ranges).
+ * 1/0/-1. */
 int store_patient_get(db_conn *c, int64_t id, json_t **out);
 /* status: "admitted", "discharged" or "all". Array of patients. */
 int store_patient_list(db_conn *c, const char *status, json_t **out);
-/* Applies a checked PATCH body (name, mrn, birth_date, sex, diagnosis,
- * news2_scale, baseline, reference_ranges; baseline/reference_ranges merge
- * key by key, null removes a key). */
-int store_patient_update(db_conn *c, int64_t id, const json_t *patch, int64_t now);
+/* Applies a checked change: the text fields named in f->set, news2_scale
+ * when non-zero, baseline/reference_ranges when given (merged key by key,
+ * a null member removes a key). ERR_NOT_FOUND. */
+int store_patient_update(db_conn *c, int64_t id, const store_patient_fields *f, int64_t now);
 /* Closes the stay and frees the bed. ERR_NOT_ADMITTED. */
 int store_patient_discharge(db_conn *c, int64_t id, int64_t at, int64_t now);
 /* Moves to another bed at `at`. ERR_BED_OCCUPIED, ERR_NOT_FOUND, ERR_NOT_ADMITTED. */
@@ -164,9 +191,6 @@ typedef struct obs_query {
 
 /* {"readings": [{"code", "value", "unit", "time", "source", "device"}], "next": C|null} */
 int store_obs_list(db_conn *c, const obs_query *q, json_t **out);
-/* The latest reading of each code for a patient at or before `at`:
- * {"hr": {"value", "unit", "time", "age_s"}, ...}. */
-int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out);
 
 /* Re-filing when a stay is dated in the past (store_patients.c): device
  * readings of `bed` from `from` on that were filed to nobody go to the
@@ -200,7 +224,7 @@ int store_obs_by_msg(db_conn *c, int64_t device_id, int64_t user_id, const char 
 typedef struct store_obs_find_q {
     int64_t patient_id; /* 0: every patient's filed readings */
     const char *codes[STORE_FIND_CODES_MAX];
-    size_t n_codes; /* 0: every code */
+    size_t n_codes;   /* 0: every code */
     int64_t from, to; /* inclusive */
     bool newest_first;
     int limit;
@@ -215,7 +239,7 @@ int store_obs_find(db_conn *c, const store_obs_find_q *q, store_obs_row_visit vi
 int store_obs_count(db_conn *c, const store_obs_find_q *q, int64_t *n);
 
 /* --- series and its rollup (store_series.c) ---------------------------------- */
-/* Bucketed min/max/mean/n per code (API.md series), as the reply's JSON
+/* Bucketed min/max/mean/n per code (docs/api.md "Readings", series), as the reply's JSON
  * text {"from", "to", "bucket_ms", "series": {"hr": [{"start", "min", "max",
  * "mean", "n"}]}}; caller frees *out with free(). codes is a NULL-terminated
  * list. One read snapshot; n, min and max exact, mean = sum / n with the sum
@@ -262,11 +286,6 @@ int store_series_fold_flush(db_conn *c, store_series_fold *f);
 int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms);
 /* Computes the whole rollup from observations (migration 0003). 0 or -1. */
 int store_series_backfill(db_conn *c);
-
-/* For store_ward.c: {"value", "unit", "time", "age_s"} from a row's
- * (value_num, value_text, time_ms) columns. New reference. */
-json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
-                               int time_col, int64_t now);
 
 /* --- clinical: history for the engine (store_clinical.c) ------------------- */
 /* Receives one observation in the engine's canonical form (obs.h:
@@ -370,7 +389,7 @@ int store_alert_escalate(db_conn *c, int64_t id, rules_prio priority, int64_t no
 int store_alert_resolve(db_conn *c, int64_t id, const char *resolution, int64_t now);
 /* ERR_NOT_FOUND, ERR_CONFLICT (not active), 0 done, -1. */
 int store_alert_ack(db_conn *c, int64_t id, const principal *who, const char *note, int64_t now);
-/* The API.md alert object; 1/0/-1. */
+/* The alert object (docs/clinical.md "Alerts"); 1/0/-1. */
 int store_alert_get(db_conn *c, int64_t id, json_t **out);
 /* state: "active", "acknowledged", "resolved" or "all"; patient 0 = all.
  * {"alerts": [...]} newest first, at most limit. */
@@ -384,7 +403,7 @@ int store_alert_open(db_conn *c, int64_t patient_id, int kind, alert_open **out,
 int store_alert_active_counts(db_conn *c, json_t **out);
 
 /* --- ward (store_ward.c) ---------------------------------------------------- */
-/* API.md GET /api/v1/ward without the clinical fields: every bed with its
+/* GET /api/v1/ward (docs/api.md "Ward") without the clinical fields: every bed with its
  * patient, latest values and devices. */
 int store_ward(db_conn *c, int64_t now, json_t **out);
 

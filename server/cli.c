@@ -1,8 +1,8 @@
 /* cli: see cli.h. */
 #include "cli.h"
-#include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "principal.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
@@ -207,19 +207,26 @@ db_conn *cli_open_db(const cli_args *a)
     return c;
 }
 
+struct cli_tx {
+    int (*fn)(db_conn *c, const cli_args *a, void *out);
+    const cli_args *a;
+    void *out;
+};
+
+static int cli_tx_run(db_conn *c, void *arg)
+{
+    struct cli_tx *t = arg;
+
+    return t->fn(c, t->a, t->out);
+}
+
 /* Runs fn in one transaction; 0 or its error. */
 static int in_transaction(db_conn *c, int (*fn)(db_conn *c, const cli_args *a, void *out),
                           const cli_args *a, void *out)
 {
-    int rc;
+    struct cli_tx t = {fn, a, out};
 
-    if (db_exec(c, "BEGIN IMMEDIATE") != SQLITE_OK)
-        return -1;
-    rc = fn(c, a, out);
-    if (rc == 0 && db_exec(c, "COMMIT") == SQLITE_OK)
-        return 0;
-    db_exec(c, "ROLLBACK");
-    return rc ? rc : -1;
+    return db_transaction(c, cli_tx_run, &t);
 }
 
 static int read_password(char *buf, size_t len)
@@ -423,46 +430,18 @@ int cli_migrate(cli_args *a)
 int cli_backup(cli_args *a)
 {
     const char *out = a->positional[0];
-    char tmp[4096];
-    sqlite3 *dst = NULL;
-    sqlite3_backup *b = NULL;
+    char err[4200];
     db_conn *src;
     int rc = 1;
 
     src = cli_open_db(a);
     if (!src)
         return 1;
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
-    remove(tmp);
-    if (sqlite3_open(tmp, &dst) != SQLITE_OK) {
-        cli_error("cannot create %s", tmp);
-        goto out;
-    }
-    b = sqlite3_backup_init(dst, "main", db_handle(src), "main");
-    if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE) {
-        cli_error("backup failed: %s", sqlite3_errmsg(dst));
-        goto out;
-    }
-    if (sqlite3_backup_finish(b) != SQLITE_OK) {
-        b = NULL;
-        cli_error("backup failed: %s", sqlite3_errmsg(dst));
-        goto out;
-    }
-    b = NULL;
-    if (sqlite3_close(dst) != SQLITE_OK || rename(tmp, out) != 0) {
-        dst = NULL;
-        cli_error("cannot write %s", out);
-        goto out;
-    }
-    dst = NULL;
-    printf("{\"backup\":\"%s\"}\n", out);
-    rc = 0;
-out:
-    if (b)
-        sqlite3_backup_finish(b);
-    if (dst) {
-        sqlite3_close(dst);
-        remove(tmp);
+    if (db_backup(src, out, err, sizeof err) != 0) {
+        cli_error("%s", err);
+    } else {
+        printf("{\"backup\":\"%s\"}\n", out);
+        rc = 0;
     }
     db_close(src);
     return rc;

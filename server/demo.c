@@ -5,8 +5,9 @@
  * picture), so a newcomer can log in and query at once. Prints the logins;
  * writes the device tokens to --out (default ./var/demo-devices.json) for
  * the simulator. Deterministic: the same picture every time. */
+#include "api.h"
 #include "cli.h"
-#include "http.h"
+#include "principal.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
@@ -123,7 +124,8 @@ static int seed_vitals(db_conn *c, const struct demo_patient *p, const obs_sourc
     for (int64_t t = now - HISTORY_MS; t <= now; t += STEP_MS) {
         double f = (double)(t - (now - HISTORY_MS)) / (double)HISTORY_MS;
         double h = hours_since_dose(t);
-        /* Fever peaks 2-4 h after each dose (CLINICAL-REFERENCE.md §1). */
+        /* Fever peaks 2-4 h after each dose: the demo shape of the simulator\n         *
+         * (tools/wardsim/model.h, with its sources). */
         double fever = p->fever_peak * exp(-pow((h - 3.0) / 1.2, 2));
         double hr = p->hr + p->hr_drift * f + 8 * fever / (p->fever_peak + 0.01) + noise(&rng, 3);
         double sbp = p->sbp + p->sbp_drift * f + noise(&rng, 4);
@@ -173,12 +175,12 @@ struct demo_tokens {
     json_t *devices; /* [{"bed", "serial", "token"}] */
 };
 
-static int seed(db_conn *c, const cli_args *a, struct demo_tokens *tok)
+static int seed(db_conn *c, void *arg)
 {
+    struct demo_tokens *tok = arg;
     int64_t now = timefmt_now_ms(), id = 0;
     unsigned seq = 0;
     char bed[16], label[24], serial[32];
-    (void)a;
 
     for (int i = 1; i <= N_BEDS; i++) {
         snprintf(bed, sizeof bed, "B%d", i);
@@ -213,7 +215,13 @@ static int seed(db_conn *c, const cli_args *a, struct demo_tokens *tok)
         int64_t device_id = json_integer_value(
             json_object_get(json_array_get(tok->devices, (size_t)(p->bed[1] - '1')), "id"));
         obs_source src = {.device_id = device_id, .bed = p->bed};
-        int rc = body ? store_patient_admit(c, body, now - 2 * 24 * HOUR_MS, now, &id) : -1;
+        store_patient_fields f;
+        int rc = -1;
+
+        if (body) {
+            api_patient_fields(body, &f);
+            rc = store_patient_admit(c, &f, now - 2 * 24 * HOUR_MS, now, &id);
+        }
         json_decref(body);
         if (rc != 0 || seed_vitals(c, p, &src, id, now, &seq) != 0 ||
             seed_story(c, p, &src, id, now, &seq) != 0)
@@ -254,9 +262,7 @@ int cli_demo(cli_args *a)
         rc = 0;
         goto logins;
     }
-    if (db_exec(c, "BEGIN IMMEDIATE") != SQLITE_OK || seed(c, a, &tok) != 0 ||
-        db_exec(c, "COMMIT") != SQLITE_OK) {
-        db_exec(c, "ROLLBACK");
+    if (db_transaction(c, seed, &tok) != 0) {
         fprintf(stderr, "wardd: cannot seed the demo ward\n");
         goto done;
     }

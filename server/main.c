@@ -1,4 +1,4 @@
-/* main: the subcommand table (API.md "Command line").
+/* main: the subcommand table (README.md "Command line").
  *
  *   wardd serve   [--listen ADDR:PORT] [--db PATH] [--web DIR] [--rules FILE]
  *                 [--tls-cert FILE --tls-key FILE] [--config FILE]

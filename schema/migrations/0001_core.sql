@@ -21,7 +21,7 @@ CREATE TABLE patients (
     admitted_at      INTEGER NOT NULL,      -- admission time
     discharged_at    INTEGER,               -- discharge time or NULL
     news2_scale      INTEGER NOT NULL DEFAULT 1 CHECK (news2_scale IN (1, 2)), -- SpO2 scale
-    baseline         TEXT NOT NULL DEFAULT '{}', -- JSON: pre-treatment baselines (API.md)
+    baseline         TEXT NOT NULL DEFAULT '{}', -- JSON: pre-treatment baselines (docs/api.md)
     reference_ranges TEXT NOT NULL DEFAULT '{}', -- JSON: per-patient reference limit overrides
     created_at       INTEGER NOT NULL,      -- row creation
     updated_at       INTEGER NOT NULL       -- last change
@@ -74,7 +74,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions(user_id);
 
 -- Every observation about a patient: device vitals, labs, nurse entries,
--- flags and clinician CTCAE grades (API.md "Observation codes").
+-- flags and clinician CTCAE grades (docs/api.md "Observation codes").
 CREATE TABLE observations (
     id          INTEGER PRIMARY KEY,
     patient_id  INTEGER REFERENCES patients(id), -- NULL: bed was empty at `time_ms`

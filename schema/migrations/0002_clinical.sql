@@ -1,9 +1,9 @@
 -- 0002: the clinical layer. Dose records, versioned rule sets and alerts
--- (API.md "Doses", "Alerts", "Live updates, ward view, rules, audit";
+-- (docs/api.md "Clinical endpoints", "Ward", "Audit";
 -- docs/clinical.md). Times are UTC epoch ms.
 -- Append-only: a mistake here is undone by a new migration, never an edit.
 
--- One row per dose slot a nurse recorded as given or held (API.md
+-- One row per dose slot a nurse recorded as given or held (docs/api.md
 -- POST /patients/{id}/doses). The engine reads them for the schedule and
 -- the cycle (max grade "this cycle" counts from the cycle start).
 CREATE TABLE doses (
@@ -36,11 +36,11 @@ CREATE TABLE rulesets (
 -- deactivates the previous one, so there is exactly one once started.
 CREATE UNIQUE INDEX rulesets_one_active ON rulesets(active) WHERE active = 1;
 
--- Alerts (API.md "Alerts"; lifecycle in docs/clinical.md). A condition key
+-- Alerts (docs/api.md "Alerts"; lifecycle in docs/clinical.md). A condition key
 -- names what the alert is about ('p7:grade:fever', 'p7:decision',
 -- 'd3:silent'); at most one unresolved alert per key.
 CREATE TABLE alerts (
-    id            INTEGER PRIMARY KEY, -- assigned by wardd (API.md alert "id")
+    id            INTEGER PRIMARY KEY, -- assigned by wardd (the alert "id" of docs/api.md)
     patient_id    INTEGER REFERENCES patients(id), -- the patient it concerns
     bed_id        TEXT,             -- the patient's (or device's) bed when raised
     device_id     INTEGER REFERENCES devices(id), -- device_silent alerts: the device

@@ -1,4 +1,4 @@
-/* api_alerts: alerts (API.md "Alerts"; lifecycle in docs/clinical.md).
+/* api_alerts: alerts (docs/clinical.md "Alerts").
  *   GET  /api/v1/alerts?state=active|acknowledged|resolved|all&patient=ID&limit=N
  *        viewer: {"alerts": [...]} newest first; state defaults to active,
  *        limit to 500 (at most 1000)
@@ -21,12 +21,6 @@
 #define ALERT_LIMIT_DEFAULT 500
 #define ALERT_LIMIT_MAX     1000
 
-static enum MHD_Result bad_query(struct req *r, const char *param, const char *problem)
-{
-    return reply_errorf(r, ERR_BAD_QUERY, json_pack("[o]", reply_field_detail(param, problem)),
-                        "Query parameter %s %s.", param, problem);
-}
-
 enum MHD_Result api_alerts_get(struct req *r)
 {
     const char *state = req_query(r, "state");
@@ -39,16 +33,16 @@ enum MHD_Result api_alerts_get(struct req *r)
     if (!state)
         state = "active";
     if (strcmp(state, "all") != 0 && alert_state_parse(state) < 0)
-        return bad_query(r, "state", "must be active, acknowledged, resolved or all");
+        return reply_bad_query(r, "state", "must be active, acknowledged, resolved or all");
     if (patient) {
         char *end = NULL;
         long long v = strtoll(patient, &end, 10);
         if (!*patient || *end || v <= 0)
-            return bad_query(r, "patient", "must be a patient id");
+            return reply_bad_query(r, "patient", "must be a patient id");
         patient_id = v;
     }
     if (req_query_int(r, "limit", ALERT_LIMIT_DEFAULT, 1, ALERT_LIMIT_MAX, &limit) != 0)
-        return bad_query(r, "limit", "must be an integer from 1 to 1000");
+        return reply_bad_query(r, "limit", "must be an integer from 1 to 1000");
     c = db_reader();
     if (!c || store_alert_list(c, state, patient_id, (int)limit, &out) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);

@@ -1,5 +1,5 @@
 /* api_audit: GET /api/v1/audit?from=T&to=T&limit=N (admin): the audit log,
- * newest first (API.md "Live updates, ward view, rules, audit, operations").
+ * newest first (docs/api.md "Audit").
  * Defaults: to = now, from = 24 hours before `to`, limit 100 (at most 1000).
  * Both bounds are inclusive. */
 #include "api.h"
@@ -10,15 +10,6 @@
 #define AUDIT_LIMIT_DEFAULT   100
 #define AUDIT_LIMIT_MAX       1000
 
-#define TIME_EXAMPLE "an RFC 3339 date-time with a zone, e.g. 2026-11-27T14:03:05Z"
-
-/* A 400 naming the query parameter. */
-static enum MHD_Result bad_query(struct req *r, const char *param, const char *problem)
-{
-    return reply_errorf(r, ERR_BAD_QUERY, json_pack("[o]", reply_field_detail(param, problem)),
-                        "Query parameter %s %s.", param, problem);
-}
-
 enum MHD_Result api_audit_get(struct req *r)
 {
     int64_t now = timefmt_now_ms(), from, to;
@@ -27,13 +18,13 @@ enum MHD_Result api_audit_get(struct req *r)
     db_conn *c;
 
     if (req_query_time(r, "to", now, &to) != 0)
-        return bad_query(r, "to", "must be " TIME_EXAMPLE);
+        return reply_bad_query(r, "to", "must be " REPLY_TIME_EXAMPLE);
     if (req_query_time(r, "from", to - AUDIT_DEFAULT_SPAN_MS, &from) != 0)
-        return bad_query(r, "from", "must be " TIME_EXAMPLE);
+        return reply_bad_query(r, "from", "must be " REPLY_TIME_EXAMPLE);
     if (from > to)
-        return bad_query(r, "from", "must not be later than to");
+        return reply_bad_query(r, "from", "must not be later than to");
     if (req_query_int(r, "limit", AUDIT_LIMIT_DEFAULT, 1, AUDIT_LIMIT_MAX, &limit) != 0)
-        return bad_query(r, "limit", "must be an integer from 1 to 1000");
+        return reply_bad_query(r, "limit", "must be an integer from 1 to 1000");
     c = db_reader();
     if (!c || store_audit_list(c, from, to, (int)limit, &out) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);

@@ -1,4 +1,4 @@
-/* api_devices: bedside devices and their bearer tokens (API.md "Beds,
+/* api_devices: bedside devices and their bearer tokens (docs/api.md "Beds,
  * patients, devices"), admin only.
  *   GET    /api/v1/devices                   -> {"devices": [... with last_seen]}
  *   POST   /api/v1/devices                   {"serial", "model"?, "bed"?} -> 201 + token

@@ -1,4 +1,4 @@
-/* api_doses: dose records (API.md "Doses").
+/* api_doses: dose records (docs/clinical.md "Doses").
  *   GET  /api/v1/patients/{id}/doses    viewer: {"doses": [...]} in time order
  *   POST /api/v1/patients/{id}/doses    nurse:  {time, status, reason?, override_reason?}
  *
@@ -6,7 +6,7 @@
  * dose's time (the active rule set, readings up to that time, the doses
  * already recorded). Recording `given` while that decision is not `give`
  * (hold, discontinue, or insufficient_data: missing vitals never yield a
- * give, CLINICAL.md item 4) is a physician's override: another role gets
+ * give: docs/rules.md section 5) is a physician's override: another role gets
  * 403, and a physician without a non-empty override_reason 422. Every
  * record is audited with the decision and its reasons ("dose.record", or
  * "dose.override" for an override). A second record of the same slot (same
@@ -15,6 +15,7 @@
 #include "api.h"
 #include "body.h"
 #include "clinical.h"
+#include "obs.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -22,9 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Dose times may lie at most this far ahead (clock skew), as readings. */
-#define FUTURE_SLACK_MS (5 * 60 * 1000)
 
 struct dose_ctx {
     int64_t patient_id;
@@ -46,28 +44,16 @@ static void dose_ctx_free(void *p)
     free(d);
 }
 
-static enum MHD_Result no_patient(struct req *r)
-{
-    return reply_errorf(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->nparams ? r->params[0] : "");
-}
-
 enum MHD_Result api_doses_get(struct req *r)
 {
-    db_conn *c = db_reader();
-    json_t *p = NULL, *list = NULL;
+    json_t *list = NULL;
+    enum MHD_Result ret;
     int64_t id;
-    int rc;
 
-    if (req_param_id(r, 0, &id) != 0)
-        return no_patient(r);
-    if (!c)
+    if (!patient_or_reply(r, &id, &ret))
+        return ret;
+    if (store_dose_list(db_reader(), id, &list) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
-    rc = store_patient_get(c, id, &p);
-    json_decref(p);
-    if (rc < 0 || (rc == 1 && store_dose_list(c, id, &list) != 0))
-        return reply_error(r, ERR_STORAGE, NULL, NULL);
-    if (rc == 0)
-        return no_patient(r);
     return reply_json(r, 200, json_pack("{s:o}", "doses", list));
 }
 
@@ -128,8 +114,8 @@ static void dose_committed(struct req *r)
     clinical_patient_changed(d->patient_id);
 }
 
-/* Checks the body into d; replies and returns false when it is invalid. */
-static bool dose_body(struct req *r, struct dose_ctx *d, enum MHD_Result *ret)
+/* Checks the body into d: true to go on, false when it replied 422. */
+static bool dose_body_or_reply(struct req *r, struct dose_ctx *d, enum MHD_Result *ret)
 {
     static const field_spec specs[] = {
         {"time", F_TIME, true, false, 0},
@@ -149,7 +135,7 @@ static bool dose_body(struct req *r, struct dose_ctx *d, enum MHD_Result *ret)
         json_array_append_new(details, reply_field_detail("status", "must be given or held"));
     if (json_is_string(json_object_get(r->json, "time")) &&
         timefmt_parse(body_str(r->json, "time", ""), &d->dose.time_ms) == 0 &&
-        d->dose.time_ms > timefmt_now_ms() + FUTURE_SLACK_MS)
+        d->dose.time_ms > timefmt_now_ms() + OBS_FUTURE_MS)
         json_array_append_new(
             details, reply_field_detail("time", "must not be more than 5 minutes in the future"));
     if (json_array_size(details) > 0) {
@@ -183,9 +169,9 @@ enum MHD_Result api_doses_post(struct req *r)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
     r->ctx = d;
     r->ctx_free = dose_ctx_free;
-    if (req_param_id(r, 0, &d->patient_id) != 0)
-        return no_patient(r);
-    if (!dose_body(r, d, &ret))
+    if (!patient_id_or_reply(r, &d->patient_id, &ret))
+        return ret;
+    if (!dose_body_or_reply(r, d, &ret))
         return ret;
     c = db_reader();
     if (!c)
@@ -193,7 +179,7 @@ enum MHD_Result api_doses_post(struct req *r)
     rc = clinical_evaluate_at(c, d->patient_id, d->dose.time_ms, &ev);
     if (rc <= 0) {
         clinical_eval_free(&ev);
-        return rc == 0 ? no_patient(r) : reply_error(r, ERR_STORAGE, NULL, NULL);
+        return rc == 0 ? reply_no_patient(r) : reply_error(r, ERR_STORAGE, NULL, NULL);
     }
     if (strcmp(body_str(ev.patient, "status", ""), "admitted") != 0) {
         clinical_eval_free(&ev);

@@ -1,5 +1,5 @@
 /* api_events: GET /api/v1/events, the live event bus as Server-Sent Events
- * (API.md "Live updates"; payloads in docs/events.md).
+ * (docs/events.md).
  *
  * The response is an endless chunked body produced by a content reader
  * over an events_stream (events.h). No thread waits for events: when the

@@ -1,5 +1,5 @@
 /* api_patients: admission, discharge, transfer and the patient record
- * (API.md "Beds, patients, devices").
+ * (docs/api.md "Patients").
  *
  *   GET   /api/v1/patients?status=admitted|discharged|all   viewer
  *   POST  /api/v1/patients                                   nurse
@@ -14,17 +14,17 @@
 #include "api.h"
 #include "body.h"
 #include "clinical.h"
+#include "obs.h"
 #include "events.h"
 #include "store.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Times may lie at most this far in the future (clock skew), as readings. */
-#define FUTURE_SLACK_MS (5 * 60 * 1000)
-#define DAY_MS          INT64_C(86400000)
+#define DAY_MS INT64_C(86400000)
 
 /* A numeric member of baseline or reference_ranges and its accepted range
  * (inclusive). The ranges are plausibility limits, wide enough for any adult
@@ -36,8 +36,8 @@ struct num_field {
     const char *unit;
 };
 
-/* Pre-treatment baselines (CLINICAL.md 9). All must be positive except
- * stools_per_day, where 0 is a real baseline. */
+/* Pre-treatment baselines (what the rules read: docs/rules.md section 2). All must be positive
+ * except stools_per_day, where 0 is a real baseline. */
 static const struct num_field baseline_fields[] = {
     {"weight_kg", 20, 400, "kg"},
     {"creatinine_mg_dl", 0.1, 20, "mg/dL"},
@@ -49,9 +49,9 @@ static const struct num_field baseline_fields[] = {
 };
 
 /* Per-patient reference limits overriding the rule file's defaults
- * (CLINICAL.md 10: creatinine and bilirubin ULN 1.2 mg/dL, AST/ALT ULN
- * 40 U/L, platelets LLN 150, potassium 3.5-5.0 mmol/L, pH 7.35-7.45). Each
- * range spans every laboratory's limits by a wide margin. */
+ * (the default rule set's limits, docs/rules.md section 2: creatinine and bilirubin ULN 1.2 mg/dL,
+ * AST/ALT ULN 40 U/L, platelets LLN 150, potassium 3.5-5.0 mmol/L, pH 7.35-7.45). Each range spans
+ * every laboratory's limits by a wide margin. */
 static const struct num_field range_fields[] = {
     {"creatinine_uln", 0.3, 5, "mg/dL"},
     {"bilirubin_uln", 0.3, 5, "mg/dL"},
@@ -157,13 +157,13 @@ static void check_range_order(const json_t *ranges, json_t *details)
 }
 
 /* `key` holds an RFC 3339 time (already checked) no more than
- * FUTURE_SLACK_MS after now. */
+ * OBS_FUTURE_MS after now. */
 static void check_not_future(const json_t *body, const char *key, int64_t now, json_t *details)
 {
     int64_t t;
     const char *s = body_str(body, key, NULL);
 
-    if (s && timefmt_parse(s, &t) == 0 && t > now + FUTURE_SLACK_MS)
+    if (s && timefmt_parse(s, &t) == 0 && t > now + OBS_FUTURE_MS)
         add_detail(details, key, "must not be more than 5 minutes in the future");
 }
 
@@ -202,17 +202,17 @@ static void check_patient_fields(const json_t *body, int64_t now, json_t *detail
                   sizeof range_fields / sizeof range_fields[0], details);
 }
 
-/* Sends 422 when `details` (stolen) lists problems; NULL-safe. Returns
- * true when a reply was queued (*result set). */
-static bool reply_if_invalid(struct req *r, json_t *details, const char *message,
-                             enum MHD_Result *result)
+/* Go on when `details` (stolen; NULL-safe) lists no problem; otherwise
+ * replies 422 with them and returns false (*result set). */
+static bool valid_or_reply(struct req *r, json_t *details, const char *message,
+                           enum MHD_Result *result)
 {
     if (!details || json_array_size(details) == 0) {
         json_decref(details);
-        return false;
+        return true;
     }
     *result = reply_error(r, ERR_VALIDATION, message, details);
-    return true;
+    return false;
 }
 
 /* A new empty details array when body_check found nothing. */
@@ -224,17 +224,6 @@ static json_t *details_or_new(json_t *details)
 static void id_text(int64_t id, char *buf, size_t len)
 {
     snprintf(buf, len, "%" PRId64, id);
-}
-
-/* The {id} of the path; -1 when it is not a patient id (then 404). */
-static int path_id(struct req *r, int64_t *id)
-{
-    return req_param_id(r, 0, id);
-}
-
-static enum MHD_Result reply_no_patient(struct req *r)
-{
-    return reply_errorf(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->nparams ? r->params[0] : "");
 }
 
 /* --- reads ------------------------------------------------------------------- */
@@ -249,9 +238,7 @@ enum MHD_Result api_patients_list(struct req *r)
         status = "admitted";
     if (strcmp(status, "admitted") != 0 && strcmp(status, "discharged") != 0 &&
         strcmp(status, "all") != 0)
-        return reply_error(
-            r, ERR_BAD_QUERY, "status must be admitted, discharged or all.",
-            json_pack("[o]", reply_field_detail("status", "must be admitted, discharged or all")));
+        return reply_bad_query(r, "status", "must be admitted, discharged or all");
     if (!c || store_patient_list(c, status, &list) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     return reply_json(r, 200, json_pack("{s:o}", "patients", list));
@@ -262,10 +249,11 @@ enum MHD_Result api_patients_get(struct req *r)
     db_conn *c = db_reader();
     json_t *p = NULL;
     int64_t id;
+    enum MHD_Result result;
     int rc;
 
-    if (path_id(r, &id) != 0)
-        return reply_no_patient(r);
+    if (!patient_id_or_reply(r, &id, &result))
+        return result;
     if (!c)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     rc = store_patient_get(c, id, &p);
@@ -309,17 +297,48 @@ static void transferred(struct req *r)
 
 /* --- admission ----------------------------------------------------------------- */
 
+void api_patient_fields(const json_t *body, store_patient_fields *f)
+{
+    static const struct {
+        const char *key;
+        unsigned bit;
+        size_t off;
+    } text[] = {
+        {"mrn", STORE_PF_MRN, offsetof(store_patient_fields, mrn)},
+        {"name", STORE_PF_NAME, offsetof(store_patient_fields, name)},
+        {"birth_date", STORE_PF_BIRTH_DATE, offsetof(store_patient_fields, birth_date)},
+        {"sex", STORE_PF_SEX, offsetof(store_patient_fields, sex)},
+        {"diagnosis", STORE_PF_DIAGNOSIS, offsetof(store_patient_fields, diagnosis)},
+    };
+    const json_t *scale = json_object_get(body, "news2_scale");
+
+    *f = (store_patient_fields){0};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+        const json_t *v = json_object_get(body, text[i].key);
+        if (!v)
+            continue;
+        f->set |= text[i].bit;
+        *(const char **)((char *)f + text[i].off) = json_is_string(v) ? json_string_value(v) : NULL;
+    }
+    f->bed = json_string_value(json_object_get(body, "bed"));
+    f->news2_scale = json_is_integer(scale) ? (int)json_integer_value(scale) : 0;
+    f->baseline = json_object_get(body, "baseline");
+    f->reference_ranges = json_object_get(body, "reference_ranges");
+}
+
 static int admit_apply(db_conn *c, struct req *r)
 {
     const char *bed = body_str(r->json, "bed", "");
     const char *at_text = body_str(r->json, "admitted_at", NULL);
     int64_t now = timefmt_now_ms(), at = now, id = 0;
     char when[TIMEFMT_LEN], idbuf[24];
+    store_patient_fields f;
     int rc;
 
     if (at_text)
         timefmt_parse(at_text, &at); /* checked by the handler */
-    rc = store_patient_admit(c, r->json, at, now, &id);
+    api_patient_fields(r->json, &f);
+    rc = store_patient_admit(c, &f, at, now, &id);
     if (rc == ERR_NOT_FOUND)
         return req_fail(r, ERR_VALIDATION,
                         json_pack("[o]", reply_field_detail("bed", "no such bed")),
@@ -366,7 +385,7 @@ enum MHD_Result api_patients_post(struct req *r)
         check_patient_fields(r->json, now, details);
         check_range_order(json_object_get(r->json, "reference_ranges"), details);
     }
-    if (reply_if_invalid(r, details, "The patient is invalid.", &result))
+    if (!valid_or_reply(r, details, "The patient is invalid.", &result))
         return result;
     r->after_commit = admitted;
     return req_write(r, admit_apply);
@@ -401,14 +420,14 @@ static int patch_apply(db_conn *c, struct req *r)
     int64_t now = timefmt_now_ms(), id = 0;
     json_t *before = NULL, *after = NULL, *ranges = NULL, *details = NULL;
     char idbuf[24];
+    store_patient_fields f;
     int rc = DB_STORAGE_FAILURE;
 
-    if (path_id(r, &id) != 0)
-        return req_fail(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->params[0]);
+    if (req_param_id(r, 0, &id) != 0)
+        return req_fail_no_patient(r);
     rc = store_patient_get(c, id, &before);
     if (rc != 1) {
-        rc = rc == 0 ? req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", id)
-                     : DB_STORAGE_FAILURE;
+        rc = rc == 0 ? req_fail_no_patient(r) : DB_STORAGE_FAILURE;
         goto out;
     }
     /* Limit pairs are checked on the merged record: a patch may set one
@@ -422,7 +441,8 @@ static int patch_apply(db_conn *c, struct req *r)
         details = NULL;
         goto out;
     }
-    rc = store_patient_update(c, id, r->json, now);
+    api_patient_fields(r->json, &f);
+    rc = store_patient_update(c, id, &f, now);
     if (rc != 0) {
         rc = rc < 0 ? DB_STORAGE_FAILURE : rc;
         goto out;
@@ -454,15 +474,15 @@ enum MHD_Result api_patients_patch(struct req *r)
         {"diagnosis", F_STRING, false, true, 16}, {"news2_scale", F_INT, false, false, 0},
         {"baseline", F_OBJECT, false, false, 0},  {"reference_ranges", F_OBJECT, false, false, 0},
     };
-    /* API.md: physician (edit baselines). The scale changes how SpO2 is
+    /* docs/api.md "Patients": physician (edit baselines). The scale changes how SpO2 is
      * scored, so it is a physician's decision as well. */
     static const char *const physician_fields[] = {"baseline", "reference_ranges", "news2_scale"};
     json_t *details;
     int64_t id;
     enum MHD_Result result;
 
-    if (path_id(r, &id) != 0)
-        return reply_no_patient(r);
+    if (!patient_id_or_reply(r, &id, &result))
+        return result;
     if (!role_allows(r->who.role, ROLE_PHYSICIAN))
         for (size_t i = 0; i < sizeof physician_fields / sizeof physician_fields[0]; i++)
             if (json_object_get(r->json, physician_fields[i]))
@@ -474,7 +494,7 @@ enum MHD_Result api_patients_patch(struct req *r)
         details = details_or_new(details);
         check_patient_fields(r->json, timefmt_now_ms(), details);
     }
-    if (reply_if_invalid(r, details, "The patient is invalid.", &result))
+    if (!valid_or_reply(r, details, "The patient is invalid.", &result))
         return result;
     r->after_commit = updated;
     return req_write(r, patch_apply);
@@ -489,12 +509,11 @@ static int discharge_apply(db_conn *c, struct req *r)
     char idbuf[24];
     int rc;
 
-    if (path_id(r, &id) != 0)
-        return req_fail(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->params[0]);
+    if (req_param_id(r, 0, &id) != 0)
+        return req_fail_no_patient(r);
     rc = store_patient_get(c, id, &before);
     if (rc != 1)
-        return rc == 0 ? req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", id)
-                       : DB_STORAGE_FAILURE;
+        return rc == 0 ? req_fail_no_patient(r) : DB_STORAGE_FAILURE;
     rc = store_patient_discharge(c, id, now, now);
     if (rc == ERR_NOT_ADMITTED)
         rc = req_fail(r, ERR_NOT_ADMITTED, NULL, "Patient %" PRId64 " is already discharged.", id);
@@ -513,9 +532,10 @@ static int discharge_apply(db_conn *c, struct req *r)
 enum MHD_Result api_patients_discharge(struct req *r)
 {
     int64_t id;
+    enum MHD_Result result;
 
-    if (path_id(r, &id) != 0)
-        return reply_no_patient(r);
+    if (!patient_id_or_reply(r, &id, &result))
+        return result;
     r->after_commit = discharged;
     return req_write(r, discharge_apply);
 }
@@ -563,14 +583,13 @@ static int transfer_apply(db_conn *c, struct req *r)
     char idbuf[24], when[TIMEFMT_LEN];
     int rc;
 
-    if (path_id(r, &id) != 0)
-        return req_fail(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->params[0]);
+    if (req_param_id(r, 0, &id) != 0)
+        return req_fail_no_patient(r);
     if (at_text)
         timefmt_parse(at_text, &at); /* checked by the handler */
     rc = store_patient_get(c, id, &before);
     if (rc != 1)
-        return rc == 0 ? req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", id)
-                       : DB_STORAGE_FAILURE;
+        return rc == 0 ? req_fail_no_patient(r) : DB_STORAGE_FAILURE;
     rc = store_patient_transfer(c, id, bed, at, now);
     if (rc != 0) {
         rc = transfer_refusal(r, rc, id, bed, at, before);
@@ -606,15 +625,15 @@ enum MHD_Result api_patients_transfer(struct req *r)
     int64_t id;
     enum MHD_Result result;
 
-    if (path_id(r, &id) != 0)
-        return reply_no_patient(r);
+    if (!patient_id_or_reply(r, &id, &result))
+        return result;
     details = body_check(r->json, BODY_SPECS(specs));
     if (json_is_object(r->json)) {
         details = details_or_new(details);
         check_text(r->json, "bed", details);
         check_not_future(r->json, "time", timefmt_now_ms(), details);
     }
-    if (reply_if_invalid(r, details, "The transfer is invalid.", &result))
+    if (!valid_or_reply(r, details, "The transfer is invalid.", &result))
         return result;
     r->after_commit = transferred;
     return req_write(r, transfer_apply);

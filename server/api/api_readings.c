@@ -150,31 +150,6 @@ enum MHD_Result api_readings_post(struct req *r)
     return req_write(r, readings_apply);
 }
 
-/* The patient of path parameter 0: true when it exists, false when it
- * replied (404, or 503 when the store failed). */
-static bool path_patient_or_reply(struct req *r, int64_t *id, enum MHD_Result *ret)
-{
-    db_conn *c = db_reader();
-    json_t *p = NULL;
-    int rc;
-
-    if (req_param_id(r, 0, id) != 0) {
-        *ret = reply_error(r, ERR_NOT_FOUND, "No such patient.", NULL);
-        return false;
-    }
-    rc = c ? store_patient_get(c, *id, &p) : -1;
-    json_decref(p);
-    if (rc < 0) {
-        *ret = reply_error(r, ERR_STORAGE, NULL, NULL);
-        return false;
-    }
-    if (rc == 0) {
-        *ret = reply_error(r, ERR_NOT_FOUND, "No such patient.", NULL);
-        return false;
-    }
-    return true;
-}
-
 enum MHD_Result api_readings_observations_post(struct req *r)
 {
     double weight = 0;
@@ -182,7 +157,7 @@ enum MHD_Result api_readings_observations_post(struct req *r)
     int64_t patient = 0;
     ingest *in;
 
-    if (!path_patient_or_reply(r, &patient, &ret))
+    if (!patient_or_reply(r, &patient, &ret))
         return ret;
     if (needs_weight(json_object_get(r->json, "readings"))) {
         db_conn *c = db_reader();
@@ -198,12 +173,6 @@ enum MHD_Result api_readings_observations_post(struct req *r)
 }
 
 /* --- reading back --------------------------------------------------------- */
-
-static enum MHD_Result bad_query(struct req *r, const char *param, const char *message)
-{
-    return reply_error(r, ERR_BAD_QUERY, message,
-                       json_pack("[o]", reply_field_detail(param, message)));
-}
 
 static int parse_cursor(const char *s, int64_t *t, int64_t *id)
 {
@@ -231,23 +200,23 @@ enum MHD_Result api_readings_list(struct req *r)
     json_t *out = NULL;
     db_conn *c;
 
-    if (!path_patient_or_reply(r, &q.patient_id, &ret))
+    if (!patient_or_reply(r, &q.patient_id, &ret))
         return ret;
     q.code = req_query(r, "code");
     if (q.code && !obs_code_lookup(q.code))
-        return bad_query(r, "code", "code is not a known observation code");
+        return reply_bad_query(r, "code", "is not a known observation code");
     if (req_query_time(r, "from", INT64_MIN, &q.from) != 0)
-        return bad_query(r, "from", "from must be an RFC 3339 date-time");
+        return reply_bad_query(r, "from", "must be " REPLY_TIME_EXAMPLE);
     if (req_query_time(r, "to", INT64_MAX, &q.to) != 0)
-        return bad_query(r, "to", "to must be an RFC 3339 date-time");
+        return reply_bad_query(r, "to", "must be " REPLY_TIME_EXAMPLE);
     if (q.from > q.to)
-        return bad_query(r, "from", "from must not be after to");
+        return reply_bad_query(r, "from", "must not be after to");
     if (req_query_int(r, "limit", 100, 1, 1000, &limit) != 0)
-        return bad_query(r, "limit", "limit must be an integer from 1 to 1000");
+        return reply_bad_query(r, "limit", "must be an integer from 1 to 1000");
     q.limit = (int)limit;
     if (cursor) {
         if (parse_cursor(cursor, &q.after_time, &q.after_id) != 0)
-            return bad_query(r, "cursor", "cursor must be a value from a previous page's next");
+            return reply_bad_query(r, "cursor", "must be a value from a previous page's next");
         q.has_cursor = true;
     }
     c = db_reader();
@@ -265,13 +234,13 @@ static const char *split_codes(char *list, const char **codes, size_t max)
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         const obs_code *oc = obs_code_lookup(tok);
         if (!oc || oc->kind != OBS_NUMERIC)
-            return "codes must be a comma-separated list of numeric observation codes";
+            return "must be a comma-separated list of numeric observation codes";
         if (n + 1 >= max)
-            return "codes lists too many codes (at most 16)";
+            return "lists too many codes (at most 16)";
         codes[n++] = oc->code;
     }
     if (n == 0)
-        return "codes must name at least one code";
+        return "must name at least one code";
     codes[n] = NULL;
     return NULL;
 }
@@ -287,23 +256,23 @@ enum MHD_Result api_readings_series(struct req *r)
     char *out = NULL;
     db_conn *c;
 
-    if (!path_patient_or_reply(r, &patient, &ret))
+    if (!patient_or_reply(r, &patient, &ret))
         return ret;
     if (snprintf(list, sizeof list, "%s",
                  req_query(r, "codes") ? req_query(r, "codes") : "hr,sbp,dbp,map,spo2,temp,rr") >=
         (int)sizeof list)
-        return bad_query(r, "codes", "codes is too long");
+        return reply_bad_query(r, "codes", "is too long");
     problem = split_codes(list, codes, sizeof codes / sizeof codes[0]);
     if (problem)
-        return bad_query(r, "codes", problem);
+        return reply_bad_query(r, "codes", problem);
     if (req_query_time(r, "to", now, &to) != 0)
-        return bad_query(r, "to", "to must be an RFC 3339 date-time");
+        return reply_bad_query(r, "to", "must be " REPLY_TIME_EXAMPLE);
     if (req_query_time(r, "from", to - 24 * 3600 * 1000LL, &from) != 0)
-        return bad_query(r, "from", "from must be an RFC 3339 date-time");
+        return reply_bad_query(r, "from", "must be " REPLY_TIME_EXAMPLE);
     if (from >= to)
-        return bad_query(r, "from", "from must be before to");
+        return reply_bad_query(r, "from", "must be before to");
     if (req_query_int(r, "buckets", 200, 1, 2000, &buckets) != 0)
-        return bad_query(r, "buckets", "buckets must be an integer from 1 to 2000");
+        return reply_bad_query(r, "buckets", "must be an integer from 1 to 2000");
     c = db_reader();
     if (!c || store_obs_series(c, patient, codes, from, to, (int)buckets, &out) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);

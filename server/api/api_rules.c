@@ -1,4 +1,4 @@
-/* api_rules: the rule set in force (API.md "Live updates, ward view, rules").
+/* api_rules: the rule set in force (docs/clinical.md "The rule set in force").
  *   GET /api/v1/rules            viewer: {"name", "version", "created_at",
  *                                "created_by", "ruleset": the document}
  *   GET /api/v1/rules/versions   viewer: {"versions": [{"version", "name",

@@ -1,4 +1,4 @@
-/* api_session: staff log-in and log-out (API.md "Authentication and roles").
+/* api_session: staff log-in and log-out (docs/api.md "Sessions").
  *   POST   /api/v1/session  (public)  {"username", "password"} -> user + token + cookie
  *   GET    /api/v1/session  (viewer)  who am I
  *   DELETE /api/v1/session  (viewer)  ends the presented session
@@ -17,6 +17,7 @@
  * writer thread. */
 #include "api.h"
 #include "app.h"
+#include "clock.h"
 #include "auth.h"
 #include "body.h"
 #include "log.h"
@@ -51,15 +52,6 @@ struct login_failures {
 
 static struct login_failures failures[LOGIN_TABLE_SIZE];
 static pthread_mutex_t failures_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Monotonic ms: the window must not move with the wall clock. */
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The slot of `username`, or NULL. Call with failures_lock held. */
 static struct login_failures *failures_find(const char *username)
@@ -276,7 +268,7 @@ enum MHD_Result api_session_post(struct req *r)
         return reply_error(r, ERR_VALIDATION, "The log-in request is invalid.", details);
     username = body_str(r->json, "username", "");
     password = body_str(r->json, "password", "");
-    blocked_ms = login_blocked_ms(username, mono_ms());
+    blocked_ms = login_blocked_ms(username, clock_mono_ms());
     if (blocked_ms > 0) {
         log_warn("log-in refused for user \"%s\": too many failures", log_safe(username, safe));
         return reply_errorf(r, ERR_RATE_LIMITED, NULL,
@@ -305,7 +297,7 @@ enum MHD_Result api_session_post(struct req *r)
         ok = false;
     }
     if (!ok) {
-        login_failed(username, mono_ms());
+        login_failed(username, clock_mono_ms());
         log_warn("failed log-in for user \"%s\"", log_safe(username, safe));
         return reply_error(r, ERR_BAD_CREDENTIALS, NULL, NULL);
     }

@@ -1,4 +1,4 @@
-/* api_users: staff accounts (API.md "Users"), admin only.
+/* api_users: staff accounts (docs/api.md "Users"), admin only.
  *   GET   /api/v1/users              -> {"users": [...]}
  *   POST  /api/v1/users              {"username", "password", "role"} -> 201 the user
  *   PATCH /api/v1/users/{username}   any of role, password, disabled -> the user
@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* API.md leaves the user name's shape open; this one is safe in URLs, logs
- * and the audit trail. */
+/* The contract leaves the user name's shape open (docs/api.md "Users"); this one is safe in URLs,
+ * logs and the audit trail. */
 #define USERNAME_MAX 64
 
 static bool username_valid(const char *s)

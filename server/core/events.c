@@ -11,10 +11,11 @@
  * the lock into a private chain, and call wake() on each after unlocking.
  * A parked stream's transport is suspended, so nothing else touches it
  * until its wake(); the chain's next pointer is read before wake(). */
+#include "clock.h"
+#include "envnum.h"
 #include "events.h"
 #include "log.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -70,14 +71,6 @@ static struct {
 
 static atomic_size_t clients;
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- parked list ------------------------------------------------------------ */
 
 static void park_add(events_stream *s)
@@ -126,17 +119,6 @@ static void wake_chain(events_stream *s)
 
 /* --- keep-alive timer ------------------------------------------------------ */
 
-static void abs_deadline(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Wakes every parked stream idle for keepalive_ms; sleeps until the next
  * one is due, at most a quarter interval (a stream parked meanwhile is not
  * signalled, so its keep-alive comes 1 to 1.25 intervals after its last
@@ -146,7 +128,7 @@ static void *timer_main(void *unused)
     (void)unused;
     pthread_mutex_lock(&bus.mu);
     while (bus.running) {
-        int64_t now = mono_ms();
+        int64_t now = clock_mono_ms();
         long sleep_ms = bus.keepalive_ms / 4;
         events_stream *chain = NULL, *s = bus.parked;
         struct timespec until;
@@ -170,7 +152,7 @@ static void *timer_main(void *unused)
             pthread_mutex_lock(&bus.mu);
             continue;
         }
-        abs_deadline(&until, sleep_ms);
+        until = clock_mono_after(sleep_ms);
         pthread_cond_timedwait(&bus.tick, &bus.mu, &until);
     }
     pthread_mutex_unlock(&bus.mu);
@@ -178,23 +160,6 @@ static void *timer_main(void *unused)
 }
 
 /* --- the bus --------------------------------------------------------------- */
-
-static long keepalive_from_env(void)
-{
-    const char *v = getenv("WARDD_SSE_KEEPALIVE_MS");
-    char *end = NULL;
-    long ms;
-
-    if (!v || !*v)
-        return KEEPALIVE_DEFAULT_MS;
-    errno = 0;
-    ms = strtol(v, &end, 10);
-    if (errno || *end || ms < 10 || ms > 3600L * 1000) {
-        log_warn("WARDD_SSE_KEEPALIVE_MS=%s ignored (want 10..3600000)", v);
-        return KEEPALIVE_DEFAULT_MS;
-    }
-    return ms;
-}
 
 /* ---------------------------------------------------------------------- */
 /* The publisher thread: work deferred by events_defer(), in order         */
@@ -298,7 +263,6 @@ static void pub_stop(void)
 int events_init(size_t replay)
 {
     struct timespec now;
-    pthread_condattr_t ca;
     struct slot *ring;
 
     if (replay == 0)
@@ -319,13 +283,13 @@ int events_init(size_t replay)
         ((uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u) * 1000u;
     bus.bytes = 0;
     bus.parked = NULL;
-    bus.keepalive_ms = keepalive_from_env();
+    bus.keepalive_ms =
+        (long)env_number("WARDD_SSE_KEEPALIVE_MS", KEEPALIVE_DEFAULT_MS, 10, 3600L * 1000);
     bus.running = true;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&bus.tick, &ca);
-    pthread_condattr_destroy(&ca);
-    bus.timer_started = pthread_create(&bus.timer, NULL, timer_main, NULL) == 0;
+    /* Without a monotonic condition the timer would not start: streams then
+     * get no keep-alive comments, which is logged, not fatal. */
+    bus.timer_started = clock_cond_init_mono(&bus.tick) == 0 &&
+                        pthread_create(&bus.timer, NULL, timer_main, NULL) == 0;
     pthread_mutex_unlock(&bus.mu);
     if (!bus.timer_started)
         log_warn("events: no keep-alive timer thread");
@@ -480,7 +444,7 @@ events_stream *events_stream_open(bool has_last, uint64_t last_id, void (*park)(
     s->park = park;
     s->wake = wake;
     s->arg = arg;
-    s->last_write_ms = mono_ms();
+    s->last_write_ms = clock_mono_ms();
     set_small(s, PREAMBLE);
     pthread_mutex_lock(&bus.mu);
     if (!bus.running) {
@@ -582,7 +546,7 @@ ssize_t events_stream_read(events_stream *s, char *buf, size_t max)
     }
     s->keepalive = false;
     if (out > 0) {
-        s->last_write_ms = mono_ms();
+        s->last_write_ms = clock_mono_ms();
     } else {
         park_add(s);
         s->park(s->arg);

@@ -1,6 +1,6 @@
 /* obs: the observation catalogue and the validation of one reading item
- * (contract in include/obs.h; the codes are API.md "Observation codes", the
- * CTCAE terms CLINICAL.md "Term identifiers").
+ * (contract in include/obs.h; the codes are the API's observation codes, docs/api.md
+ * "Readings"; the CTCAE v5.0 terms are those of docs/rules.md section 7.4).
  *
  * The catalogue is one static table in display order (vitals, fluids, labs,
  * categorical, flags, grades). obs_code_lookup() runs once per reading, so
@@ -177,7 +177,7 @@ static obs_entry catalogue[] = {
     FLAG("volume_overload_severe", "Severe volume overload"),
     FLAG("fluid_electrolytes_stable", "Fluid and electrolyte status stable"),
     FLAG("hallucinations", "Hallucinations"),
-    /* --- clinician CTCAE v5.0 grades (CLINICAL.md "Term identifiers") ------- */
+    /* --- clinician CTCAE v5.0 grades (docs/rules.md section 7.4) ------- */
     GRADE("fever", "Fever"),
     GRADE("hypotension", "Hypotension"),
     GRADE("hypertension", "Hypertension"),

@@ -1,5 +1,6 @@
 /* auth: see auth.h. */
 #include "auth.h"
+#include "clock.h"
 #include "route.h"
 #include "secret.h"
 #include "store.h"
@@ -38,14 +39,6 @@ struct cached_device {
 
 static struct cached_device cache[CACHE_SETS][CACHE_WAYS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned hex_digit(char h)
 {
@@ -109,7 +102,7 @@ static int device_lookup(db_conn *c, const char *hash, principal *who)
     /* Read before the lookup: a change committed after this read bumps it,
      * so an entry filled from an older snapshot is never current. */
     uint64_t generation = store_device_generation();
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     int rc;
 
     if (cache_get(hash, generation, now, who))

@@ -2,6 +2,7 @@
 #include "http.h"
 #include "app.h"
 #include "auth.h"
+#include "clock.h"
 #include "body.h"
 #include "log.h"
 #include "metrics.h"
@@ -21,59 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* API.md: a body over 1 MiB is 413. */
+/* docs/api.md "Conventions": a body over 1 MiB is 413. */
 #define BODY_MAX (1024 * 1024)
 /* Deeper JSON than this is refused before jansson sees it. */
 #define JSON_DEPTH_MAX 32
 
 static atomic_long in_flight;
-
-/* --- roles ------------------------------------------------------------------ */
-
-const char *role_name(role r)
-{
-    switch (r) {
-    case ROLE_DEVICE:
-        return "device";
-    case ROLE_VIEWER:
-        return "viewer";
-    case ROLE_NURSE:
-        return "nurse";
-    case ROLE_PHYSICIAN:
-        return "physician";
-    case ROLE_ADMIN:
-        return "admin";
-    case ROLE_DEVICE_OR_NURSE:
-        return "device or nurse";
-    case ROLE_NONE:
-        break;
-    }
-    return "none";
-}
-
-int role_parse(const char *name, role *out)
-{
-    static const role staff[] = {ROLE_VIEWER, ROLE_NURSE, ROLE_PHYSICIAN, ROLE_ADMIN};
-
-    for (size_t i = 0; name && i < sizeof staff / sizeof staff[0]; i++) {
-        if (strcmp(name, role_name(staff[i])) == 0) {
-            *out = staff[i];
-            return 0;
-        }
-    }
-    return -1;
-}
-
-bool role_allows(role have, role need)
-{
-    if (need == ROLE_NONE)
-        return true;
-    if (need == ROLE_DEVICE_OR_NURSE)
-        return have == ROLE_DEVICE || (have >= ROLE_NURSE && have <= ROLE_ADMIN);
-    if (need == ROLE_DEVICE)
-        return have == ROLE_DEVICE;
-    return have >= ROLE_VIEWER && have >= need;
-}
 
 /* --- request helpers ------------------------------------------------------ */
 
@@ -141,14 +95,6 @@ int req_fail(struct req *r, err_code e, json_t *details, const char *fmt, ...)
     json_decref(r->err_details);
     r->err_details = details;
     return (int)e;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* --- deferred writes ------------------------------------------------------ */
@@ -306,7 +252,7 @@ static struct req *req_create(struct app *app, struct MHD_Connection *conn, cons
     r->app = app;
     r->url = url;
     r->method = method;
-    r->start_ns = mono_ns();
+    r->start_ns = clock_mono_ns();
     r->dialect = route_dialect_of(url);
     atomic_fetch_add(&in_flight, 1);
     return r;
@@ -405,7 +351,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     if (!r->streaming)
-        metrics_observe_request(r->status_sent, mono_ns() - r->start_ns);
+        metrics_observe_request(r->status_sent, clock_mono_ns() - r->start_ns);
     log_debug("%s %s -> %u", r->method, r->url, r->status_sent);
     req_free(r);
     *con_cls = NULL;

@@ -136,3 +136,30 @@ json_t *reply_field_detail(const char *field, const char *message)
 {
     return json_pack("{s:s, s:s}", "field", field, "message", message);
 }
+
+/* --- the replies many handlers share ---------------------------------------- */
+
+/* The one wording for a patient that does not exist, or a path {id} that
+ * is not one: it names the path segment as the client sent it. */
+static const char NO_PATIENT_FMT[] = "No patient %s.";
+
+static const char *path_patient(const struct req *r)
+{
+    return r->nparams > 0 ? r->params[0] : "";
+}
+
+enum MHD_Result reply_no_patient(struct req *r)
+{
+    return reply_errorf(r, ERR_NOT_FOUND, NULL, NO_PATIENT_FMT, path_patient(r));
+}
+
+int req_fail_no_patient(struct req *r)
+{
+    return req_fail(r, ERR_NOT_FOUND, NULL, NO_PATIENT_FMT, path_patient(r));
+}
+
+enum MHD_Result reply_bad_query(struct req *r, const char *param, const char *problem)
+{
+    return reply_errorf(r, ERR_BAD_QUERY, json_pack("[o]", reply_field_detail(param, problem)),
+                        "Query parameter %s %s.", param, problem);
+}

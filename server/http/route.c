@@ -1,4 +1,4 @@
-/* route: the matcher; the table itself is in routes.c. See route.h. */
+/* route: the matcher; the table itself is in server/api/route_table.c. See route.h. */
 #include "route.h"
 
 #include <string.h>

@@ -1,9 +1,11 @@
 /* db: see db.h. */
-#include "db.h"
 #include "log.h"
+#include "clock.h"
+#include "store_int.h"
 #include "walbuf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,28 +126,62 @@ sqlite3_stmt *db_prep(db_conn *c, const char *sql)
     return NULL;
 }
 
+/* This thread's statements whose bind failed since they were last reset
+ * (NULL slots: free): their next db_step() fails instead of running with a
+ * parameter unset. A statement is bound and stepped before the next is
+ * bound, so a few slots are plenty; when all are taken the last is reused. */
+#define BIND_FAILED_SLOTS 4
+static _Thread_local sqlite3_stmt *bind_failed[BIND_FAILED_SLOTS];
+
+/* Forgets st's failed bind; true when it had one. */
+static bool bind_failed_take(sqlite3_stmt *st)
+{
+    for (int i = 0; st && i < BIND_FAILED_SLOTS; i++) {
+        if (bind_failed[i] == st) {
+            bind_failed[i] = NULL;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int bind_result(sqlite3_stmt *st, const char *name, int rc)
+{
+    int i = 0;
+
+    if (rc == SQLITE_OK)
+        return rc;
+    log_error("binding SQL parameter %s failed: %s", name, sqlite3_errstr(rc));
+    while (i < BIND_FAILED_SLOTS - 1 && bind_failed[i] && bind_failed[i] != st)
+        i++;
+    bind_failed[i] = st;
+    return rc;
+}
+
+int db_step(sqlite3_stmt *st)
+{
+    if (bind_failed_take(st)) {
+        log_error("statement not run: a parameter did not bind");
+        return SQLITE_ERROR;
+    }
+    return sqlite3_step(st);
+}
+
 void db_done(sqlite3_stmt *st)
 {
     if (!st)
         return;
+    bind_failed_take(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
 
 int db_step_done(sqlite3_stmt *st)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
 
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int db_step_exists(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    db_done(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int db_step_int64(sqlite3_stmt *st, int64_t *out)
@@ -154,7 +190,7 @@ int db_step_int64(sqlite3_stmt *st, int64_t *out)
 
     if (!st)
         return -1;
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
     db_done(st);
@@ -169,7 +205,7 @@ int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t *
     if (!st)
         return -1;
     rows = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(rows, render(st));
     db_done(st);
     if (rc != SQLITE_DONE || !rows) {
@@ -186,7 +222,7 @@ int db_row_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **
 
     if (!st)
         return -1;
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *out = render(st);
         if (!*out)
@@ -222,31 +258,24 @@ int db_bind_text(sqlite3_stmt *st, const char *name, const char *value)
     int i = param_index(st, name);
 
     if (i == 0)
-        return SQLITE_RANGE;
+        return bind_result(st, name, SQLITE_RANGE);
     if (!value)
-        return sqlite3_bind_null(st, i);
-    return sqlite3_bind_text(st, i, value, -1, SQLITE_TRANSIENT);
+        return bind_result(st, name, sqlite3_bind_null(st, i));
+    return bind_result(st, name, sqlite3_bind_text(st, i, value, -1, SQLITE_TRANSIENT));
 }
 
 int db_bind_int64(sqlite3_stmt *st, const char *name, int64_t value)
 {
     int i = param_index(st, name);
 
-    return i == 0 ? SQLITE_RANGE : sqlite3_bind_int64(st, i, value);
+    return bind_result(st, name, i == 0 ? SQLITE_RANGE : sqlite3_bind_int64(st, i, value));
 }
 
 int db_bind_double(sqlite3_stmt *st, const char *name, double value)
 {
     int i = param_index(st, name);
 
-    return i == 0 ? SQLITE_RANGE : sqlite3_bind_double(st, i, value);
-}
-
-int db_bind_null(sqlite3_stmt *st, const char *name)
-{
-    int i = param_index(st, name);
-
-    return i == 0 ? SQLITE_RANGE : sqlite3_bind_null(st, i);
+    return bind_result(st, name, i == 0 ? SQLITE_RANGE : sqlite3_bind_double(st, i, value));
 }
 
 const char *db_col_text(sqlite3_stmt *st, int col)
@@ -332,7 +361,7 @@ struct job {
 };
 
 /* Jobs per transaction at most: bounds the latency one commit adds. */
-#define BATCH_MAX 4096
+#define WRITER_JOBS_MAX 4096
 
 struct db_writer {
     db_conn *conn;
@@ -343,14 +372,6 @@ struct db_writer {
     bool stopping;
     uint64_t commits, jobs, commit_ns;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Transaction control on the writer connection: prepared once (db_prep's
  * cache, first in db_writer_start) and stepped per batch and per job, so no
@@ -433,7 +454,7 @@ static void run_after_hooks(db_conn *c)
 static uint64_t run_batch(db_writer *w, struct job *batch)
 {
     db_conn *c = w->conn;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = clock_mono_ns();
     bool ok = begin_immediate(c) == 0;
 
     c->in_batch = true;
@@ -462,7 +483,7 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
             j->status = DB_STORAGE_FAILURE;
     }
     run_after_hooks(c);
-    return mono_ns() - t0;
+    return clock_mono_ns() - t0;
 }
 
 static void *writer_main(void *arg)
@@ -480,7 +501,7 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&w->lock);
             break;
         }
-        while (w->head && n < BATCH_MAX) {
+        while (w->head && n < WRITER_JOBS_MAX) {
             struct job *j = w->head;
             w->head = j->next;
             j->next = NULL;
@@ -632,4 +653,61 @@ void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *
     *jobs = w->jobs;
     *commit_ns_total = w->commit_ns;
     pthread_mutex_unlock(&w->lock);
+}
+
+/* --- the command line's transactions and backups --------------------------- */
+
+int db_transaction(db_conn *c, int (*fn)(db_conn *c, void *arg), void *arg)
+{
+    int rc;
+
+    if (db_exec(c, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return DB_STORAGE_FAILURE;
+    rc = fn(c, arg);
+    if (rc == 0 && db_exec(c, "COMMIT") == SQLITE_OK)
+        return 0;
+    db_exec(c, "ROLLBACK");
+    return rc ? rc : DB_STORAGE_FAILURE;
+}
+
+/* SQLite's online backup API: a consistent copy while the server writes. */
+int db_backup(db_conn *src, const char *out, char *err, size_t errlen)
+{
+    char tmp[4096];
+    sqlite3 *dst = NULL;
+    sqlite3_backup *b = NULL;
+    int rc = -1;
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    remove(tmp);
+    if (sqlite3_open(tmp, &dst) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot create %s", tmp);
+        goto out;
+    }
+    b = sqlite3_backup_init(dst, "main", src->db, "main");
+    if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE) {
+        snprintf(err, errlen, "backup failed: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    if (sqlite3_backup_finish(b) != SQLITE_OK) {
+        b = NULL;
+        snprintf(err, errlen, "backup failed: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    b = NULL;
+    if (sqlite3_close(dst) != SQLITE_OK || rename(tmp, out) != 0) {
+        dst = NULL;
+        snprintf(err, errlen, "cannot write %s", out);
+        goto out;
+    }
+    dst = NULL;
+    rc = 0;
+out:
+    if (b)
+        sqlite3_backup_finish(b);
+    if (dst) {
+        sqlite3_close(dst);
+        remove(tmp);
+    }
+    return rc;
 }

@@ -2,6 +2,7 @@
 #include "migrate.h"
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 
 #include <stdio.h>
 
@@ -19,7 +20,7 @@ static int user_version(db_conn *c, int *out)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db_handle(c), "PRAGMA user_version", -1, &st, NULL);
 
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    if (rc == SQLITE_OK && db_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int(st, 0);
     else
         rc = SQLITE_ERROR;

@@ -1,8 +1,9 @@
-/* store_alerts: alert rows (API.md "Alerts"). Every transition is a
+/* store_alerts: alert rows (docs/clinical.md "Alerts"). Every transition is a
  * conditional UPDATE (WHERE state = ...), so the clinical worker and a
  * nurse acknowledging at the same moment cannot both win: the writer runs
  * one after the other and the second sees the new state. */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -77,14 +78,6 @@ static const char SQL_ALERT_COUNTS[] =
     "SELECT patient_id, count(*) FROM alerts WHERE state = 'active' AND patient_id IS NOT NULL "
     "GROUP BY patient_id";
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 int store_alert_insert(db_conn *c, const alert_cond *cond, rules_prio priority, int64_t patient_id,
                        const char *bed, int64_t now, int64_t *id)
 {
@@ -107,7 +100,7 @@ int store_alert_insert(db_conn *c, const alert_cond *cond, rules_prio priority, 
     db_bind_int64(st, ":level", cond->level);
     db_bind_text(st, ":message", cond->message);
     db_bind_int64(st, ":now", now);
-    if (step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     if (sqlite3_changes(db_handle(c)) == 0)
         return ERR_CONFLICT;
@@ -117,7 +110,7 @@ int store_alert_insert(db_conn *c, const alert_cond *cond, rules_prio priority, 
 
 static int changed(db_conn *c, sqlite3_stmt *st)
 {
-    if (step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return -1;
     return sqlite3_changes(db_handle(c)) > 0 ? 1 : 0;
 }
@@ -172,7 +165,7 @@ int store_alert_ack(db_conn *c, int64_t id, const principal *who, const char *no
     if (!st)
         return -1;
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW && strcmp(db_col_text(st, 0), "active") != 0)
         rc = ERR_CONFLICT;
     else if (rc == SQLITE_DONE)
@@ -216,7 +209,7 @@ static json_t *opt_time(sqlite3_stmt *st, int col)
                : json_string(timefmt_format(sqlite3_column_int64(st, col), when, sizeof when));
 }
 
-/* API.md's alert object plus the extensions of docs/clinical.md. */
+/* The alert object of docs/clinical.md "Alerts". */
 static json_t *alert_row(sqlite3_stmt *st)
 {
     json_t *a = json_object();
@@ -294,7 +287,7 @@ int store_alert_open(db_conn *c, int64_t patient_id, int kind, alert_open **out,
         db_bind_int64(st, ":patient", patient_id);
     else if (kind >= 0)
         db_bind_text(st, ":kind", alert_kind_name((alert_kind)kind));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         alert_open *a;
         int k = alert_kind_parse(db_col_text(st, 3));
         if (k < 0)
@@ -344,7 +337,7 @@ int store_alert_active_counts(db_conn *c, json_t **out)
         json_decref(counts);
         return -1;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         snprintf(key, sizeof key, "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
         json_object_set_new(counts, key, json_integer(sqlite3_column_int(st, 1)));
     }

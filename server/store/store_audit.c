@@ -1,5 +1,6 @@
 /* store_audit: the audit log (who, when, what, before/after). */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <stdlib.h>
@@ -36,7 +37,7 @@ int store_audit(db_conn *c, const principal *who, const char *action, const char
     db_bind_text(st, ":entity_id", entity_id);
     db_bind_text(st, ":before", b);
     db_bind_text(st, ":after", a);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    rc = db_step(st) == SQLITE_DONE ? 0 : -1;
 out:
     db_done(st);
     free(b);
@@ -65,7 +66,7 @@ int store_audit_list(db_conn *c, int64_t from, int64_t to, int limit, json_t **o
     db_bind_int64(st, ":from", from);
     db_bind_int64(st, ":to", to);
     db_bind_int64(st, ":limit", limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_array_append_new(
             entries,
             json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?, s:o, s:o}", "id",

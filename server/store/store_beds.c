@@ -1,5 +1,6 @@
 /* store_beds: the ward's beds. */
 #include "store.h"
+#include "store_int.h"
 
 /* Used in #store_bed_insert(). */
 static const char SQL_BED_INSERT[] =
@@ -10,6 +11,9 @@ static const char SQL_BED_INSERT[] =
 static const char SQL_BED_EXISTS[] = "SELECT 1 FROM beds WHERE id = :id";
 
 /* Used in #store_bed_list(). Natural order: B2 before B10. */
+/* Used in #store_bed_count() (GET /readyz: the database answers a query). */
+static const char SQL_BED_COUNT[] = "SELECT count(*) FROM beds";
+
 static const char SQL_BED_LIST[] =
     "SELECT b.id, b.label, p.id FROM beds b "
     "LEFT JOIN patients p ON p.bed_id = b.id AND p.status = 'admitted' "
@@ -25,7 +29,7 @@ int store_bed_insert(db_conn *c, const char *id, const char *label, int64_t now)
     db_bind_text(st, ":id", id);
     db_bind_text(st, ":label", label);
     db_bind_int64(st, ":now", now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return -1;
@@ -40,7 +44,7 @@ int store_bed_exists(db_conn *c, const char *id)
     if (!st)
         return -1;
     db_bind_text(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
@@ -55,7 +59,7 @@ int store_bed_list(db_conn *c, json_t **out)
         json_decref(beds);
         return -1;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_t *pid = sqlite3_column_type(st, 2) == SQLITE_NULL
                           ? json_null()
                           : json_integer(sqlite3_column_int64(st, 2));
@@ -69,4 +73,9 @@ int store_bed_list(db_conn *c, json_t **out)
     }
     *out = beds;
     return 0;
+}
+
+int store_bed_count(db_conn *c, int64_t *n)
+{
+    return db_step_int64(db_prep(c, SQL_BED_COUNT), n);
 }

@@ -2,6 +2,7 @@
  * view read: a patient's observation history in the engine's form, the
  * admitted patients, and the devices on occupied beds. */
 #include "store.h"
+#include "store_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static int visit_rows(sqlite3_stmt *st, store_obs_visit visit, void *arg, int64_
 {
     int rc;
 
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         int code = -1, stop;
         double v = 0;
         int64_t id = sqlite3_column_int64(st, 4);
@@ -181,7 +182,7 @@ static int collect_rows(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt
     *out = NULL;
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         void *elem = grow(&arr, n, &cap, size);
         if (!elem) {
             rc = SQLITE_NOMEM;
@@ -259,7 +260,7 @@ int store_clinical_patient_stamp(db_conn *c, int64_t id, int64_t *updated_at, bo
     if (!st)
         return -1;
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *updated_at = sqlite3_column_int64(st, 0);
         *admitted = strcmp(db_col_text(st, 1), "admitted") == 0;

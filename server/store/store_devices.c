@@ -8,6 +8,7 @@
  * transaction ends (db_after_commit), for auth.c's token cache. Touch
  * (last_seen) changes no principal and does not. */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <stdatomic.h>
@@ -75,7 +76,7 @@ int store_device_insert(db_conn *c, const char *serial, const char *model, const
     db_bind_text(st, ":bed", bed);
     db_bind_text(st, ":token_hash", token_hash);
     db_bind_int64(st, ":now", now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW && id)
         *id = sqlite3_column_int64(st, 0);
     db_done(st);
@@ -92,7 +93,7 @@ int store_device_lookup_token(db_conn *c, const char *token_hash, principal *who
     if (!st)
         return -1;
     db_bind_text(st, ":token_hash", token_hash);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         memset(who, 0, sizeof *who);
         who->role = ROLE_DEVICE;
@@ -122,7 +123,7 @@ static json_t *time_or_null(sqlite3_stmt *st, int col)
     return json_string(timefmt_format(sqlite3_column_int64(st, col), buf, sizeof buf));
 }
 
-/* One row of SQL_DEVICE_LIST / SQL_DEVICE_GET in API.md's shape. */
+/* One row of SQL_DEVICE_LIST / SQL_DEVICE_GET in the API's shape (docs/api.md "Beds, devices"). */
 static json_t *device_json(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
@@ -146,7 +147,7 @@ int store_device_get(db_conn *c, int64_t id, json_t **out)
     if (!st)
         return -1;
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW)
         dev = device_json(st);
     db_done(st);
@@ -160,7 +161,7 @@ int store_device_get(db_conn *c, int64_t id, json_t **out)
 /* Runs a one-row UPDATE bound by the caller: 1 changed, 0 none, -1. */
 static int update_one(db_conn *c, sqlite3_stmt *st)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
 
     db_done(st);
     if (rc != SQLITE_DONE)

@@ -1,5 +1,6 @@
-/* store_doses: dose records (API.md "Doses"). */
+/* store_doses: dose records (docs/clinical.md "Doses"). */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <stdlib.h>
@@ -44,7 +45,7 @@ int store_dose_insert(db_conn *c, const store_dose *d, const principal *who, int
     if (who && who->id && who->role != ROLE_DEVICE)
         db_bind_int64(st, ":user", who->id);
     db_bind_int64(st, ":now", now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return -1;
@@ -107,7 +108,7 @@ int store_dose_engine(db_conn *c, int64_t patient_id, engine_dose **out, size_t 
     if (!st)
         return -1;
     db_bind_int64(st, ":patient", patient_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             engine_dose *p = realloc(arr, ncap * sizeof *p);

@@ -2,6 +2,7 @@
  * time-ordered pages, latest values, re-filing. The bucketed series and its
  * rollup are in store_series.c. */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -40,13 +41,6 @@ static const char SQL_OBS_PAGE_ALL[] =
     "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
-
-/* Used in #store_obs_latest(): one index seek per code present. */
-static const char SQL_LATEST_CODES[] = "SELECT code FROM latest WHERE patient_id = :patient";
-static const char SQL_OBS_LATEST_AT[] =
-    "SELECT value_num, value_text, time_ms FROM observations "
-    "WHERE patient_id = :patient AND code = :code AND time_ms <= :at "
-    "ORDER BY time_ms DESC, id DESC LIMIT 1";
 
 /* Used in #store_obs_claim_unassigned(): device readings of the bed from :from on that
  * were filed to nobody (the bed looked empty) belong to the new occupant. */
@@ -93,7 +87,7 @@ static int upsert_latest(db_conn *c, int64_t patient_id, const obs_reading *o, i
         return -1;
     bind_reading(st, patient_id, o);
     db_bind_int64(st, ":obs", obs_id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -115,7 +109,7 @@ static int insert_row(db_conn *c, const obs_source *src, int64_t patient_id, con
     if (src->user_id)
         db_bind_int64(st, ":user", src->user_id);
     db_bind_text(st, ":msg", o->id[0] ? o->id : NULL);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return -1;
@@ -267,7 +261,7 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
     db_bind_int64(st, ":after_id", q->has_cursor ? q->after_id : 0);
     /* One row more than asked tells whether a next page exists. */
     db_bind_int64(st, ":limit", q->limit + 1);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         const char *code = db_col_text(st, 1);
         bool by_device = sqlite3_column_type(st, 5) != SQLITE_NULL;
         if (n == q->limit)
@@ -299,55 +293,24 @@ fail:
 }
 
 /* {"value", "unit", "time", "age_s"} for one latest row. */
-static json_t *latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
-                            int time_col, int64_t now)
+json_t *store_obs_latest_entry(const char *code, bool has_num, double value_num,
+                               const char *value_text, int64_t time_ms, int64_t now)
 {
+    const obs_code *oc = obs_code_lookup(code);
     char when[TIMEFMT_LEN];
-    int64_t t = sqlite3_column_int64(st, time_col);
+    json_t *value;
 
-    return json_pack("{s:o, s:s?, s:s, s:I}", "value", value_json(code, st, num_col, text_col),
-                     "unit", unit_of(code), "time", timefmt_format(t, when, sizeof when), "age_s",
-                     (json_int_t)((now - t) / 1000));
-}
-
-int store_obs_latest(db_conn *c, int64_t patient_id, int64_t at, json_t **out)
-{
-    sqlite3_stmt *codes = db_prep(c, SQL_LATEST_CODES);
-    sqlite3_stmt *st = db_prep(c, SQL_OBS_LATEST_AT);
-    json_t *latest = json_object();
-    int rc;
-
-    if (!codes || !st)
-        goto fail;
-    db_bind_int64(codes, ":patient", patient_id);
-    while ((rc = sqlite3_step(codes)) == SQLITE_ROW) {
-        const char *code = db_col_text(codes, 0);
-        db_bind_int64(st, ":patient", patient_id);
-        db_bind_text(st, ":code", code);
-        db_bind_int64(st, ":at", at);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            json_object_set_new(latest, code, latest_entry(code, st, 0, 1, 2, at));
-        db_done(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            break;
-        rc = SQLITE_ROW;
-    }
-    db_done(codes);
-    if (rc != SQLITE_DONE)
-        goto fail;
-    *out = latest;
-    return 0;
-fail:
-    db_done(codes);
-    json_decref(latest);
-    return -1;
-}
-
-json_t *store_obs_latest_entry(const char *code, sqlite3_stmt *st, int num_col, int text_col,
-                               int time_col, int64_t now)
-{
-    return latest_entry(code, st, num_col, text_col, time_col, now);
+    if (value_text)
+        value = json_string(value_text);
+    else if (!has_num)
+        value = json_null();
+    else if (!oc)
+        value = json_real(value_num);
+    else
+        value = obs_value_json(oc, value_num, NULL);
+    return json_pack("{s:o, s:s?, s:s, s:I}", "value", value, "unit", unit_of(code), "time",
+                     timefmt_format(time_ms, when, sizeof when), "age_s",
+                     (json_int_t)((now - time_ms) / 1000));
 }
 
 /* --- re-filing after a back-dated admission or transfer ---------------------- */

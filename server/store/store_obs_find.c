@@ -2,6 +2,7 @@
  * and searches (include/store.h, "readings as rows"). Keyset paging on
  * (time_ms, id): a page never shifts while newer readings arrive. */
 #include "store.h"
+#include "store_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static void read_row(sqlite3_stmt *st, store_obs_row *row)
 /* One row: 1 found (into *out), 0 none, -1 failure. */
 static int one_row(sqlite3_stmt *st, store_obs_row *out)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
 
     if (rc == SQLITE_ROW)
         read_row(st, out);
@@ -122,7 +123,7 @@ int store_obs_find(db_conn *c, const store_obs_find_q *q, store_obs_row_visit vi
         /* One row more than asked tells whether a next page exists. */
         db_bind_int64(st, ":limit", (int64_t)q->limit + 1) != SQLITE_OK)
         goto done;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         store_obs_row row;
         if (n == q->limit) {
             *more = true;

@@ -6,7 +6,7 @@
  * - The stays of one bed never overlap: a new stay from T is refused while
  *   any stay of that bed is open or ends after T. So "who was in bed B at
  *   time t" (store_stay_at) has at most one answer, and readings are filed
- *   by the reading's time, not by when they arrive (API.md "Readings").
+ *   by the reading's time, not by when they arrive (docs/api.md "Readings").
  * - When a stay starts or ends at a time in the past (a late admission
  *   entry, a back-dated transfer), device readings of the affected bed from
  *   that time on are re-filed to match: unassigned readings are claimed by
@@ -15,7 +15,7 @@
  *   filed by patient, never by bed, and are not touched. The `latest`
  *   rows (store_obs.c) of a patient whose readings moved are rebuilt. */
 #include "store.h"
-#include "body.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <stdio.h>
@@ -159,7 +159,7 @@ static json_t *object_col(sqlite3_stmt *st, int col)
     return json_object();
 }
 
-/* The patient at the current row of a PATIENT_COLS statement (API.md). */
+/* The patient at the current row of a PATIENT_COLS statement (docs/api.md "Patients"). */
 static json_t *patient_render(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "id",
@@ -172,7 +172,6 @@ static json_t *patient_render(sqlite3_stmt *st)
                      "reference_ranges", object_col(st, 12));
 }
 
-/* Runs a statement that returns no rows; 0 or -1. Resets it. */
 /* The members of an object that are not null, as compact JSON text with
  * sorted keys (caller frees), or NULL on allocation failure. A missing or
  * non-object value gives "{}". */
@@ -207,7 +206,7 @@ static int bed_free_from(db_conn *c, const char *bed, int64_t from)
         return -1;
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":from", from);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     return rc == SQLITE_DONE ? 1 : rc == SQLITE_ROW ? 0 : -1;
 }
@@ -253,7 +252,7 @@ static int patient_state(db_conn *c, int64_t id, struct patient_state *s)
         return -1;
     memset(s, 0, sizeof *s);
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         s->admitted = strcmp(db_col_text(st, 0), "admitted") == 0;
         snprintf(s->bed, sizeof s->bed, "%s", db_col_text(st, 1));
@@ -276,13 +275,14 @@ static int constraint_error(int rc)
 
 /* --- patients ---------------------------------------------------------------- */
 
-int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_t now, int64_t *id)
+int store_patient_admit(db_conn *c, const store_patient_fields *f, int64_t admitted_at, int64_t now,
+                        int64_t *id)
 {
-    const char *bed = body_str(p, "bed", "");
-    const json_t *scale = json_object_get(p, "news2_scale");
+    const char *bed = f->bed ? f->bed : "";
+    const char *mrn = f->mrn ? f->mrn : "";
     sqlite3_stmt *st = NULL;
-    char *baseline = object_text(json_object_get(p, "baseline"));
-    char *ranges = object_text(json_object_get(p, "reference_ranges"));
+    char *baseline = object_text(f->baseline);
+    char *ranges = object_text(f->reference_ranges);
     int rc = -1, step;
     bool moved = false;
 
@@ -302,8 +302,8 @@ int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_
     st = db_prep(c, SQL_MRN_ADMITTED);
     if (!st)
         goto out;
-    db_bind_text(st, ":mrn", body_str(p, "mrn", ""));
-    step = sqlite3_step(st);
+    db_bind_text(st, ":mrn", mrn);
+    step = db_step(st);
     db_done(st);
     if (step != SQLITE_DONE) {
         rc = step == SQLITE_ROW ? ERR_ALREADY_ADMITTED : -1;
@@ -312,18 +312,18 @@ int store_patient_admit(db_conn *c, const json_t *p, int64_t admitted_at, int64_
     st = db_prep(c, SQL_PATIENT_INSERT);
     if (!st)
         goto out;
-    db_bind_text(st, ":mrn", body_str(p, "mrn", ""));
-    db_bind_text(st, ":name", body_str(p, "name", ""));
-    db_bind_text(st, ":birth_date", body_str(p, "birth_date", NULL));
-    db_bind_text(st, ":sex", body_str(p, "sex", NULL));
-    db_bind_text(st, ":diagnosis", body_str(p, "diagnosis", NULL));
+    db_bind_text(st, ":mrn", mrn);
+    db_bind_text(st, ":name", f->name ? f->name : "");
+    db_bind_text(st, ":birth_date", f->birth_date);
+    db_bind_text(st, ":sex", f->sex);
+    db_bind_text(st, ":diagnosis", f->diagnosis);
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":admitted_at", admitted_at);
-    db_bind_int64(st, ":news2_scale", json_is_integer(scale) ? json_integer_value(scale) : 1);
+    db_bind_int64(st, ":news2_scale", f->news2_scale ? f->news2_scale : 1);
     db_bind_text(st, ":baseline", baseline);
     db_bind_text(st, ":ranges", ranges);
     db_bind_int64(st, ":now", now);
-    step = sqlite3_step(st);
+    step = db_step(st);
     db_done(st);
     if (step != SQLITE_DONE) {
         rc = constraint_error(step);
@@ -359,21 +359,18 @@ int store_patient_list(db_conn *c, const char *status, json_t **out)
     return db_rows_json(db_prep(c, sql), patient_render, out);
 }
 
-/* Binds :set_<key> and :<key> for a plain text field of the patch. */
-static void bind_patch_text(sqlite3_stmt *st, const json_t *patch, const char *set_name,
-                            const char *name, const char *key)
+/* Binds :set_<key> and :<key> for a text field of the change. */
+static void bind_patch_text(sqlite3_stmt *st, const store_patient_fields *f, unsigned bit,
+                            const char *set_name, const char *name, const char *value)
 {
-    const json_t *v = json_object_get(patch, key);
-
-    db_bind_int64(st, set_name, v != NULL);
-    db_bind_text(st, name, json_is_string(v) ? json_string_value(v) : NULL);
+    db_bind_int64(st, set_name, (f->set & bit) != 0);
+    db_bind_text(st, name, (f->set & bit) ? value : NULL);
 }
 
-int store_patient_update(db_conn *c, int64_t id, const json_t *patch, int64_t now)
+int store_patient_update(db_conn *c, int64_t id, const store_patient_fields *f, int64_t now)
 {
-    const json_t *scale = json_object_get(patch, "news2_scale");
-    const json_t *base = json_object_get(patch, "baseline");
-    const json_t *ranges = json_object_get(patch, "reference_ranges");
+    const json_t *base = f->baseline;
+    const json_t *ranges = f->reference_ranges;
     char *base_text = json_is_object(base) ? json_dumps(base, JSON_DUMP_FLAGS) : NULL;
     char *ranges_text = json_is_object(ranges) ? json_dumps(ranges, JSON_DUMP_FLAGS) : NULL;
     sqlite3_stmt *st = db_prep(c, SQL_PATIENT_UPDATE);
@@ -381,13 +378,13 @@ int store_patient_update(db_conn *c, int64_t id, const json_t *patch, int64_t no
 
     if (!st || (json_is_object(base) && !base_text) || (json_is_object(ranges) && !ranges_text))
         goto out;
-    bind_patch_text(st, patch, ":set_mrn", ":mrn", "mrn");
-    bind_patch_text(st, patch, ":set_name", ":name", "name");
-    bind_patch_text(st, patch, ":set_birth_date", ":birth_date", "birth_date");
-    bind_patch_text(st, patch, ":set_sex", ":sex", "sex");
-    bind_patch_text(st, patch, ":set_diagnosis", ":diagnosis", "diagnosis");
-    db_bind_int64(st, ":set_news2_scale", json_is_integer(scale));
-    db_bind_int64(st, ":news2_scale", json_is_integer(scale) ? json_integer_value(scale) : 1);
+    bind_patch_text(st, f, STORE_PF_MRN, ":set_mrn", ":mrn", f->mrn);
+    bind_patch_text(st, f, STORE_PF_NAME, ":set_name", ":name", f->name);
+    bind_patch_text(st, f, STORE_PF_BIRTH_DATE, ":set_birth_date", ":birth_date", f->birth_date);
+    bind_patch_text(st, f, STORE_PF_SEX, ":set_sex", ":sex", f->sex);
+    bind_patch_text(st, f, STORE_PF_DIAGNOSIS, ":set_diagnosis", ":diagnosis", f->diagnosis);
+    db_bind_int64(st, ":set_news2_scale", f->news2_scale != 0);
+    db_bind_int64(st, ":news2_scale", f->news2_scale ? f->news2_scale : 1);
     db_bind_text(st, ":baseline", base_text);
     db_bind_text(st, ":ranges", ranges_text);
     db_bind_int64(st, ":now", now);
@@ -460,7 +457,7 @@ int store_patient_transfer(db_conn *c, int64_t id, const char *bed, int64_t at, 
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return constraint_error(rc);
@@ -479,7 +476,7 @@ int store_stay_at(db_conn *c, const char *bed, int64_t t, int64_t *patient_id)
         return -1;
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":t", t);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW)
         *patient_id = sqlite3_column_int64(st, 0);
     db_done(st);
@@ -497,7 +494,7 @@ int store_stay_span(db_conn *c, const char *bed, int64_t t, store_stay *out)
         return -1;
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":t", t);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         last = true;
         out->patient_id = sqlite3_column_int64(st, 0);
@@ -519,7 +516,7 @@ int store_stay_span(db_conn *c, const char *bed, int64_t t, store_stay *out)
         return -1;
     db_bind_text(st, ":bed", bed);
     db_bind_int64(st, ":t", t);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     out->patient_id = 0;
     out->from_ms = last ? last_to : INT64_MIN;
     out->to_ms = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
@@ -533,7 +530,7 @@ int store_stay_span(db_conn *c, const char *bed, int64_t t, store_stay *out)
  * no row or no weight, -1 on failure. */
 static int weight_query(sqlite3_stmt *st, double *weight_kg)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int found = 0;
 
     if (rc == SQLITE_ROW) {

@@ -1,5 +1,7 @@
-/* store_rules: the versioned rule sets (API.md GET/PUT /api/v1/rules). */
+/* store_rules: the versioned rule sets (GET/PUT /api/v1/rules, docs/clinical.md "The rule set in
+ * force"). */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <stdlib.h>
@@ -34,7 +36,7 @@ int store_ruleset_active(db_conn *c, int *version, json_t **doc, json_t **meta)
         *meta = NULL;
     if (!st)
         return -1;
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *version = sqlite3_column_int(st, 0);
         *doc = json_loads(db_col_text(st, 2), JSON_REJECT_DUPLICATES, &jerr);
@@ -74,7 +76,7 @@ int store_ruleset_activate(db_conn *c, int version, const char *name, const json
 
     if (!st)
         return -1;
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return -1;
@@ -89,7 +91,7 @@ int store_ruleset_activate(db_conn *c, int version, const char *name, const json
     db_bind_text(st, ":doc", text);
     db_bind_int64(st, ":now", now);
     db_bind_text(st, ":by", created_by);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     free(text);
     if (rc != SQLITE_DONE)
@@ -108,7 +110,7 @@ int store_ruleset_list(db_conn *c, json_t **out)
         json_decref(list);
         return -1;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(
             list,
             json_pack("{s:i, s:s, s:s, s:s, s:b}", "version", sqlite3_column_int(st, 0), "name",

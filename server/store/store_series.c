@@ -18,6 +18,7 @@
  * (store_obs_claim_unassigned, store_obs_release) recomputes the
  * patient's blocks from the first one touched, through the same fold. */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -228,7 +229,7 @@ int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
         goto done;
     db_bind_int64(st, ":patient", patient_id);
     db_bind_int64(st, ":block", block_of(from_ms));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         if (store_series_fold_add(c, f, patient_id, db_col_text(st, 0), sqlite3_column_int64(st, 1),
                                   sqlite3_column_double(st, 2)) != 0)
             goto done;
@@ -247,7 +248,7 @@ int store_series_backfill(db_conn *c)
 
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         if (store_series_rebuild(c, sqlite3_column_int64(st, 0), INT64_MIN / 2) != 0)
             break;
     db_done(st);
@@ -308,7 +309,7 @@ static int series_raw(db_conn *c, series_ctx *s, int64_t patient_id, const char 
     db_bind_text(st, ":code", code);
     db_bind_int64(st, ":lo", block);
     db_bind_int64(st, ":hi", block + W - 1);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         series_reading(s, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -328,7 +329,7 @@ int store_series_buckets(db_conn *c, int64_t patient_id, const char *code, int64
     db_bind_text(st, ":code", code);
     db_bind_int64(st, ":lo", block_of(from));
     db_bind_int64(st, ":hi", block_of(to));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         int64_t start = sqlite3_column_int64(st, 0), end = start + W - 1;
         int k = bucket_of(&s, start);
         if (start >= from && end <= to && k == bucket_of(&s, end)) {

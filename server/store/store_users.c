@@ -2,6 +2,7 @@
  * SHA-256 of the token (secret.h); neither tokens nor password hashes ever
  * leave this file except pw_hash in user_row, for verification. */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <stdio.h>
@@ -28,9 +29,6 @@ static const char SQL_USER_UPDATE[] =
 
 /* Used in #store_user_update(). */
 static const char SQL_USER_END_SESSIONS[] = "DELETE FROM sessions WHERE user_id = :user_id";
-
-/* Used in #store_user_count(). */
-static const char SQL_USER_COUNT[] = "SELECT count(*) FROM users";
 
 /* Used in #store_session_insert(): the user's expired sessions go when a
  * new one starts, so the table stays bounded without a sweeper. */
@@ -62,7 +60,7 @@ int store_user_insert(db_conn *c, const char *username, role r, const char *pw_h
     db_bind_text(st, ":role", role_name(r));
     db_bind_text(st, ":pw_hash", pw_hash);
     db_bind_int64(st, ":now", now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return -1;
@@ -81,7 +79,7 @@ int store_user_get(db_conn *c, const char *username, user_row *out)
     if (!st)
         return -1;
     db_bind_text(st, ":username", username);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
         out->id = sqlite3_column_int64(st, 0);
@@ -106,7 +104,7 @@ int store_user_list(db_conn *c, json_t **out)
         json_decref(users);
         return -1;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_array_append_new(
             users,
             json_pack("{s:s, s:s, s:b, s:s, s:s}", "username", db_col_text(st, 0), "role",
@@ -132,7 +130,7 @@ static int end_sessions(db_conn *c, int64_t user_id)
     if (!st)
         return -1;
     db_bind_int64(st, ":user_id", user_id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -151,7 +149,7 @@ int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash
         db_bind_int64(st, ":disabled", *disabled ? 1 : 0);
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":id", id);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return -1;
@@ -160,11 +158,6 @@ int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash
     if (pw_hash || (disabled && *disabled))
         return end_sessions(c, id);
     return 0;
-}
-
-int store_user_count(db_conn *c, int64_t *n)
-{
-    return db_step_int64(db_prep(c, SQL_USER_COUNT), n);
 }
 
 int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, int64_t now,
@@ -177,7 +170,7 @@ int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, in
         return -1;
     db_bind_int64(st, ":user_id", user_id);
     db_bind_int64(st, ":now", now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     if (rc != SQLITE_DONE)
         return -1;
@@ -188,7 +181,7 @@ int store_session_insert(db_conn *c, const char *token_hash, int64_t user_id, in
     db_bind_int64(st, ":user_id", user_id);
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":expires", expires);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -201,7 +194,7 @@ int store_session_delete(db_conn *c, const char *token_hash)
     if (!st)
         return -1;
     db_bind_text(st, ":token_hash", token_hash);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -216,7 +209,7 @@ int store_session_lookup(db_conn *c, const char *token_hash, int64_t now, princi
         return -1;
     db_bind_text(st, ":token_hash", token_hash);
     db_bind_int64(st, ":now", now);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     if (rc == SQLITE_ROW && role_parse(db_col_text(st, 2), &r) == 0) {
         memset(who, 0, sizeof *who);
         who->role = r;

@@ -1,6 +1,7 @@
-/* store_ward: the ward overview (API.md GET /api/v1/ward), read in one
+/* store_ward: the ward overview (GET /api/v1/ward, docs/api.md "Ward"), read in one
  * transaction so beds, patients, latest values and devices agree. */
 #include "store.h"
+#include "store_int.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -26,7 +27,7 @@ static int add_beds(db_conn *c, json_t *beds, json_t *by_patient, json_t *by_bed
 
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_t *bed = json_pack("{s:s, s:s, s:n, s:{}, s:n, s:n, s:i, s:[]}", "bed",
                                 db_col_text(st, 0), "label", db_col_text(st, 1), "patient",
                                 "latest", "max_grade", "decision", "active_alerts", 0, "devices");
@@ -55,14 +56,19 @@ static int add_latest(db_conn *c, json_t *by_patient, int64_t now)
 
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_t *bed;
         snprintf(key, sizeof key, "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
         bed = json_object_get(by_patient, key);
         if (!bed)
             continue;
-        json_object_set_new(json_object_get(bed, "latest"), db_col_text(st, 1),
-                            store_obs_latest_entry(db_col_text(st, 1), st, 2, 3, 4, now));
+        json_object_set_new(
+            json_object_get(bed, "latest"), db_col_text(st, 1),
+            store_obs_latest_entry(db_col_text(st, 1), sqlite3_column_type(st, 2) != SQLITE_NULL,
+                                   sqlite3_column_double(st, 2),
+                                   sqlite3_column_type(st, 3) != SQLITE_NULL ? db_col_text(st, 3)
+                                                                             : NULL,
+                                   sqlite3_column_int64(st, 4), now));
     }
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -76,7 +82,7 @@ static int add_devices(db_conn *c, json_t *by_bed)
 
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_t *bed = json_object_get(by_bed, db_col_text(st, 2));
         bool seen = sqlite3_column_type(st, 3) != SQLITE_NULL;
         if (!bed)

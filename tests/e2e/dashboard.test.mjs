@@ -36,7 +36,7 @@ describe('dashboard', () => {
         '',
         '#####################################################################',
         '# Engine endpoints NOT on this server yet (the dashboard shows them',
-        '# as "not evaluated"; their 404/500 console lines are tolerated):',
+        '# as "not evaluated"; their 404/501 console lines are tolerated):',
         ...absent.map((e) => `#   ${e.path} -> ${e.status}`),
         '#####################################################################',
       ].join('\n'));
@@ -271,8 +271,38 @@ describe('dashboard', () => {
       await page.fill('#obs-spo2', '140');
       await page.click('.obs-form button[type=submit]');
       await page.waitForSelector('.obs-form .form-status.is-error');
-      assert.match(await page.textContent('.obs-form .form-status'), /SpO₂/);
+      // Named by its label in the server's catalogue (GET /api/v1/catalogue).
+      assert.match(await page.textContent('.obs-form .form-status'), /Oxygen saturation/);
       watch.check(assert, 'observation entry');
+    } finally { await context.close(); }
+  });
+
+  it('without the catalogue (503): the forms say so, nothing is guessed, "Try again" recovers', async () => {
+    const { context, page, watch } = await newPage(browser, absent, {
+      allow: [/status of 503 .*\/api\/v1\/catalogue/],
+    });
+    try {
+      let fail = true;
+      await page.route(/\/api\/v1\/catalogue$/, (route) => (fail
+        ? route.fulfill({ status: 503, contentType: 'application/json', headers: { 'Retry-After': '1' },
+          body: JSON.stringify({ error: { code: 'storage_unavailable', message: 'The database is unavailable; nothing was written. Retry later.' } }) })
+        : route.fallback()));
+      await signIn(page, 'physician', '#/patient/2');
+      await page.waitForSelector('.obs-form .load-error');
+      assert.match(await page.textContent('.obs-form'), /observation codes could not be loaded \(The database is unavailable/);
+      assert.equal(await page.isDisabled('.obs-form button[type=submit]'), true, 'no entry without the codes');
+      assert.equal(await page.locator('#obs-hr').count(), 0);
+      // The recorded baselines still show, under their keys; no edit form.
+      assert.match(await page.textContent('.baseline'), /could not be loaded/);
+      assert.match(await page.textContent('.baseline'), /weight_kg\s*91\.5/);
+      assert.equal(await page.locator('#base-weight_kg').count(), 0);
+      fail = false;
+      await page.click('.obs-form button:has-text("Try again")');
+      await page.waitForSelector('#obs-hr');
+      assert.equal(await page.isDisabled('.obs-form button[type=submit]'), false);
+      await page.waitForSelector('#base-weight_kg', { state: 'attached' });
+      assert.doesNotMatch(await page.textContent('.baseline'), /could not be loaded/);
+      watch.check(assert, 'catalogue failure');
     } finally { await context.close(); }
   });
 
@@ -300,7 +330,7 @@ describe('dashboard', () => {
     } finally { await context.close(); }
   });
 
-  it('engine panels render the API.md shapes (mocked toxicity, doses, alerts, rules)', async () => {
+  it('engine panels render the documented shapes (mocked toxicity, doses, alerts, rules)', async () => {
     const { context, page, watch } = await newPage(browser, absent, { viewport: { width: 1920, height: 1080 } });
     try {
       let acked = null;
@@ -333,7 +363,7 @@ describe('dashboard', () => {
       await page.waitForFunction(() => (document.querySelector('a.tile[data-bed="B1"] .sched') || {}).textContent === 'C1 D3 · dose 7/14');
       assert.match(await page.textContent('a.tile[data-bed="B3"] .decision'), /DISCONTINUE/);
       assert.match(await page.textContent('a.tile[data-bed="B4"] .decision'), /NO DATA/);
-      assert.match(await page.textContent('a.tile[data-bed="B4"] .reason'), /No recent SpO₂/);
+      assert.match(await page.textContent('a.tile[data-bed="B4"] .reason'), /No recent Oxygen saturation/);
       assert.match(await page.textContent('a.tile[data-bed="B2"] .decision'), /GIVE/);
       // Severity sort: discontinue, hold, no data, then the rest.
       const order = await page.$$eval('.tile', (ts) => ts.slice(0, 3).map((t) => t.dataset.bed));
@@ -350,7 +380,7 @@ describe('dashboard', () => {
       assert.match(await page.textContent('.pt-sched'), /C1 D3 · dose 7\/14/);
       const toxRows = await page.$$eval('.tox-table tbody tr', (rs) => rs.map((r) => r.textContent));
       assert.match(toxRows[0], /Hypoxia/, 'worst term first');
-      assert.match(toxRows[0], /SpO₂ 87/, 'evidence in words');
+      assert.match(toxRows[0], /Oxygen saturation \(pulse oximetry\) 87/, 'evidence in words');
       assert.match(await page.textContent('.tox'), /CTCAE v5.0/);
       assert.match(await page.textContent('.dose-table'), /held/);
       await page.waitForSelector('.patient-view[data-charts-ready="true"]');

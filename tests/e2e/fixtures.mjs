@@ -1,8 +1,10 @@
-// Responses in the shapes of shared/API.md for the clinical engine's
+// Responses in the shapes of docs/api.md for the clinical engine's
 // endpoints (toxicity, doses, alerts, rules, and the engine's fields of
 // /api/v1/ward). The "engine panels" test serves these through
 // page.route() so the dashboard's rendering of them is tested before the
 // engine lands; once it has, the other tests exercise the real thing.
+
+import { readFileSync } from 'node:fs';
 
 const iso = (msAgo) => new Date(Date.now() - msAgo).toISOString();
 const H = 3600e3, M = 60e3;
@@ -109,4 +111,34 @@ export function rules() {
 
 export function ruleVersions() {
   return { versions: [{ version: 3, name: 'il2-default', created_at: iso(48 * H), created_by: 'admin', active: true }] };
+}
+
+// GET /api/v1/catalogue in its documented shape (docs/api.md "Catalogue").
+// The CTCAE terms are those of the default rule file, read from it, so a
+// term added there is offered here too; the codes are a canned subset of
+// each kind, and the key ranges those of docs/api.md "Patients".
+export function catalogue() {
+  const rules = JSON.parse(readFileSync(new URL('../../schema/rules/il2-default.json', import.meta.url), 'utf8'));
+  return {
+    codes: [
+      { code: 'hr', label: 'Heart rate', unit: '/min', kind: 'numeric', loinc: '8867-4' },
+      { code: 'spo2', label: 'Oxygen saturation (pulse oximetry)', unit: '%', kind: 'numeric', loinc: '59408-5' },
+      { code: 'temp', label: 'Body temperature', unit: 'Cel', kind: 'numeric', loinc: '8310-5' },
+      { code: 'creatinine', label: 'Serum creatinine', unit: 'mg/dL', kind: 'numeric', loinc: '2160-0' },
+      { code: 'vt_beats', label: 'Longest ventricular run', unit: '{beats}', kind: 'numeric', loinc: null },
+      { code: 'rhythm', label: 'Cardiac rhythm', unit: null, kind: 'categorical', loinc: null },
+      { code: 'intubated', label: 'Intubated', unit: null, kind: 'flag', loinc: null },
+      { code: 'ctcae.fever', label: 'Fever (CTCAE grade)', unit: '{grade}', kind: 'grade', loinc: null },
+    ],
+    baseline_keys: [
+      { key: 'weight_kg', label: 'Weight', unit: 'kg', min: 20, max: 400 },
+      { key: 'creatinine_mg_dl', label: 'Creatinine', unit: 'mg/dL', min: 0.1, max: 20 },
+      { key: 'stools_per_day', label: 'Stools per day', unit: '{stools}/d', min: 0, max: 20 },
+    ],
+    limit_keys: [
+      { key: 'creatinine_uln', label: 'Creatinine ULN', unit: 'mg/dL', min: 0.3, max: 5 },
+      { key: 'ph_lln', label: 'pH LLN', unit: '[pH]', min: 6.8, max: 7.8 },
+    ],
+    ctcae_terms: rules.terms.map((t) => ({ term: t.term, label: t.label })),
+  };
 }

@@ -1,4 +1,6 @@
-// Unit tests of the dashboard's pure modules (web/js/format.js, sse.js),
+// Unit tests of the dashboard's pure modules (web/js/format.js, sse.js,
+// api.js's optional() against a stubbed fetch, catalogue.js against a
+// canned GET /api/v1/catalogue),
 // checks of the vendored uPlot against its lockfile, and static checks of
 // web/ (no inline scripts or handlers, every import resolves). No browser.
 
@@ -10,6 +12,11 @@ import { fileURLToPath } from 'node:url';
 
 import * as f from '../../web/js/format.js';
 import { SSEParser } from '../../web/js/sse.js';
+import { Live } from '../../web/js/live.js';
+import * as api from '../../web/js/api.js';
+import * as cat from '../../web/js/catalogue.js';
+import { termOptions } from '../../web/js/views/patient/observations.js';
+import * as fx from './fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -133,8 +140,17 @@ test('format: the ward decision as a string or as the toxicity object', () => {
   assert.deepEqual(f.normDecision(null), { action: null, reasons: [], top: null });
   const d = f.normDecision({ action: 'hold', reasons: [{ rule: 'r', text: 'SBP < 90' }, { text: 'x' }] });
   assert.equal(d.top, 'SBP < 90');
-  assert.equal(f.normDecision({ action: 'insufficient_data', reasons: [], missing: ['hr', 'spo2'] }).top, 'No recent Heart rate, SpO₂');
-  assert.equal(f.normDecision({ action: 'hold', top_reason: { text: 'T' } }).top, 'T');
+  f.setCodeLabels(cat.parseCatalogue(fx.catalogue()).codes); // labels come from the server's catalogue
+  assert.equal(f.normDecision({ action: 'insufficient_data', reasons: [], missing: ['hr', 'spo2'] }).top,
+    'No recent Heart rate, Oxygen saturation (pulse oximetry)');
+  // GET /ward's bed decision: {"action", "reason"}.
+  assert.equal(f.normDecision({ action: 'hold', reason: 'T' }).top, 'T');
+  // The top reason asks for the decision's own action (as the server picks it).
+  const mixed = f.normDecision({ action: 'discontinue', reasons: [
+    { action: 'hold', text: 'hold first' }, { action: 'discontinue', text: 'stop' }] });
+  assert.equal(mixed.top, 'stop');
+  // No field the server does not send is read.
+  assert.equal(f.normDecision({ action: 'hold', top_reason: { text: 'T' } }).top, null);
 });
 
 test('format: severity sort (discontinue, hold, no data, give, not evaluated; empty beds last)', () => {
@@ -225,4 +241,131 @@ test('sse: an incomplete event is not dispatched and does not move Last-Event-ID
   // "data" with no colon is an empty data line; unknown fields are ignored.
   const r = new SSEParser();
   assert.deepEqual(r.feed('foo: bar\ndata\n\n'), [{ type: 'message', data: '', id: null }]);
+});
+
+// A fetch stub answering `status` with an API error body; counts calls.
+function stubFetch(status, message) {
+  const calls = [];
+  globalThis.fetch = async (path) => {
+    calls.push(path);
+    const body = status < 400 ? '{"ok":true}' : JSON.stringify({ error: { code: 'x', message } });
+    return new Response(body, { status, headers: { 'Content-Type': 'application/json' } });
+  };
+  return calls;
+}
+
+test('api: optional() treats a 503 as a transient failure: not absent, not remembered', async () => {
+  const saved = globalThis.fetch;
+  try {
+    const calls = stubFetch(503, 'The database is unavailable; nothing was written. Retry later.');
+    const r = await api.optional('t503', '/api/v1/x');
+    assert.equal(r.ok, false);
+    assert.equal(r.absent, false, 'a 503 does not mean the server lacks the endpoint');
+    assert.equal(r.status, 503);
+    assert.match(r.error.message, /unavailable/);
+    await api.optional('t503', '/api/v1/x');
+    assert.equal(calls.length, 2, 'the next call asks the server again');
+    stubFetch(200);
+    assert.deepEqual(await api.optional('t503', '/api/v1/x'), { ok: true, data: { ok: true } });
+    for (const status of [500, 502]) {
+      stubFetch(status, 'boom');
+      assert.equal((await api.optional(`t${status}`, '/api/v1/x')).absent, false, `${status} is not absence`);
+    }
+  } finally { globalThis.fetch = saved; }
+});
+
+test('api: optional() remembers only the router\'s "No such path." 404 (and 501) as absence', async () => {
+  const saved = globalThis.fetch;
+  try {
+    let calls = stubFetch(404, 'No such patient.');
+    assert.equal((await api.optional('t404a', '/api/v1/patients/9/toxicity')).absent, false, 'an unknown resource is not a missing endpoint');
+    await api.optional('t404a', '/api/v1/patients/9/toxicity');
+    assert.equal(calls.length, 2);
+    calls = stubFetch(404, 'No such path.');
+    const r = await api.optional('t404b', '/api/v1/nothing');
+    assert.equal(r.absent, true);
+    assert.equal((await api.optional('t404b', '/api/v1/nothing')).absent, true);
+    assert.equal(calls.length, 1, 'an absent endpoint is not asked again within the minute');
+    stubFetch(501, 'Not implemented.');
+    assert.equal((await api.optional('t501', '/api/v1/y')).absent, true);
+  } finally { globalThis.fetch = saved; }
+});
+
+test('catalogue: the documented shape is read into codes, keys and the rule set\'s terms', () => {
+  const doc = fx.catalogue();
+  const c = cat.parseCatalogue(doc);
+  assert.equal(c.codes.get('hr').label, 'Heart rate');
+  assert.equal(c.codes.get('hr').unit, '/min');
+  assert.equal(c.codes.get('hr').loinc, '8867-4');
+  assert.equal(c.codes.get('rhythm').unit, null);
+  assert.deepEqual(cat.codesOfKind(c, 'numeric').map((x) => x.code), ['hr', 'spo2', 'temp', 'creatinine', 'vt_beats']);
+  assert.deepEqual(cat.codesOfKind(c, 'flag').map((x) => x.code), ['intubated']);
+  assert.deepEqual(c.baselineKeys.map((k) => k.key), ['weight_kg', 'creatinine_mg_dl', 'stools_per_day']);
+  assert.deepEqual(c.limitKeys[1], { key: 'ph_lln', label: 'pH LLN', unit: '[pH]', min: 6.8, max: 7.8 });
+  assert.equal(c.ctcaeTerms.length, doc.ctcae_terms.length);
+  assert.ok(c.ctcaeTerms.length >= 28, 'the default rule file grades at least 28 terms');
+});
+
+test('catalogue: a body not in the documented shape is refused, naming the problem', () => {
+  const broken = (edit) => { const d = fx.catalogue(); edit(d); return () => cat.parseCatalogue(d); };
+  assert.throws(broken((d) => { delete d.codes; }), /"codes" is not a list/);
+  assert.throws(broken((d) => { delete d.codes[0].label; }), /codes\[0\] needs code, label and kind/);
+  assert.throws(broken((d) => { d.baseline_keys[0].min = 500; }), /baseline_keys\[0\]/);
+  assert.throws(broken((d) => { d.limit_keys = {}; }), /"limit_keys" is not a list/);
+  assert.throws(broken((d) => { d.ctcae_terms[2] = { term: 'x' }; }), /ctcae_terms\[2\] needs term and label/);
+  assert.throws(() => cat.parseCatalogue(null), /not an object/);
+});
+
+test('catalogue: fetched once, a failure is not remembered, labels reach codeLabel()', async () => {
+  cat.resetCatalogue();
+  const asked = [];
+  let fail = true;
+  const fetchJson = async (path) => {
+    asked.push(path);
+    if (fail) throw new api.ApiError(503, { error: { code: 'storage_unavailable', message: 'The database is unavailable.' } });
+    return fx.catalogue();
+  };
+  await assert.rejects(cat.loadCatalogue(fetchJson), /unavailable/);
+  fail = false;
+  const [a, b] = await Promise.all([cat.loadCatalogue(fetchJson), cat.loadCatalogue(fetchJson)]);
+  assert.equal(a, b);
+  assert.deepEqual(asked, ['/api/v1/catalogue', '/api/v1/catalogue'], 'one failed request, then one shared request');
+  await cat.loadCatalogue(fetchJson);
+  assert.equal(asked.length, 2, 'not fetched again once loaded');
+  assert.equal(f.codeLabel('spo2'), 'Oxygen saturation (pulse oximetry)');
+  assert.equal(f.codeLabel('ctcae.fever'), 'Fever (CTCAE grade)');
+  assert.equal(f.codeLabel('not_listed'), 'not listed', 'a code the catalogue lacks shows as itself');
+  cat.resetCatalogue();
+});
+
+test('observation form: the gradable CTCAE terms are the rule set\'s, sorted by label', () => {
+  const c = cat.parseCatalogue(fx.catalogue());
+  const opts = termOptions(c, null);
+  assert.deepEqual(opts.map(([t]) => t).sort(), c.ctcaeTerms.map((t) => t.term).sort());
+  assert.deepEqual(opts.map(([, l]) => l), [...opts.map(([, l]) => l)].sort((x, y) => x.localeCompare(y)));
+  // The toxicity response's labels (the rule set in force now) win, and a
+  // term only it knows (a newer rule set) is offered too.
+  const tox = { terms: [{ term: 'fever', label: 'Fever (now)' }, { term: 'new_term', label: 'New term' }] };
+  const withTox = new Map(termOptions(c, tox));
+  assert.equal(withTox.get('fever'), 'Fever (now)');
+  assert.equal(withTox.get('new_term'), 'New term');
+});
+
+test('live: a 503 from the event stream is retried with backoff, a 404 means no stream', async () => {
+  const saved = globalThis.fetch;
+  const states = async (status) => {
+    stubFetch(status, status === 404 ? 'No such path.' : 'The server is shutting down.');
+    const live = new Live();
+    live.pollMs = 0; // no fallback timer in this test
+    live.stopped = false;
+    await live.connect();
+    const state = live.state;
+    live.stop();
+    return state;
+  };
+  try {
+    assert.equal(await states(503), 'reconnecting', 'a transient failure: reconnect, not "no live stream"');
+    assert.equal(await states(500), 'reconnecting');
+    assert.equal(await states(404), 'unavailable');
+  } finally { globalThis.fetch = saved; }
 });

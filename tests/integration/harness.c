@@ -775,7 +775,7 @@ static bool is_json_type(const char *ct)
 {
     size_t n = strncasecmp(ct, "application/json", 16) == 0        ? 16
                : strncasecmp(ct, "application/fhir+json", 21) == 0 ? 21
-                                                                    : 0;
+                                                                   : 0;
 
     return n && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
@@ -889,7 +889,7 @@ static bool snake_case(const char *s)
     return true;
 }
 
-/* What API.md's conventions say about any response; NULL when it is fine. */
+/* What docs/api.md's conventions say about any response; NULL when it is fine. */
 static const char *contract_problem(const wd_resp *r)
 {
     bool api = strncmp(r->path, "/api/", 5) == 0;
@@ -955,7 +955,7 @@ wd_resp *wd_raw_at(const char *file, int line, wd_server *s, const wd_raw_req *q
         report(file, line, s, r, "%s %s: %s", q->method, q->path, why);
     why = contract_problem(r);
     if (why)
-        report(file, line, s, r, "%s %s: %s (API.md Conventions)", q->method, q->path, why);
+        report(file, line, s, r, "%s %s: %s (docs/api.md Conventions)", q->method, q->path, why);
     return r;
 }
 
@@ -1103,7 +1103,7 @@ wd_resp *wd_sock_at(const char *file, int line, wd_server *s, const char *reques
     /* 414 and 431 are answered by libmicrohttpd itself, before wardd sees
      * the request, with its fixed HTML body (docs/api.md, limitations). */
     if (r->status != 414 && r->status != 431 && contract_problem(r))
-        report(file, line, s, r, "%s (API.md Conventions)", contract_problem(r));
+        report(file, line, s, r, "%s (docs/api.md Conventions)", contract_problem(r));
     return r;
 }
 
@@ -1246,7 +1246,7 @@ int64_t wd_time_at(const char *file, int line, const json_t *j, const char *path
     int64_t t = json_is_string(v) ? wd_parse_time(json_string_value(v)) : -1;
 
     if (t < 0)
-        json_fail(file, line, j, path, "a UTC time \"YYYY-MM-DDTHH:MM:SS.mmmZ\" (API.md)");
+        json_fail(file, line, j, path, "a UTC time \"YYYY-MM-DDTHH:MM:SS.mmmZ\" (docs/api.md)");
     return t;
 }
 
@@ -1426,7 +1426,8 @@ const char *wd_device_add_at(const char *file, int line, wd_server *s, const cha
     if (!json_is_string(json_object_get(j, "token")) ||
         !json_is_integer(json_object_get(j, "id")) || !json_is_string(json_object_get(j, "serial")))
         report(file, line, s, NULL,
-               "wardd device add printed %s; API.md: one JSON object {\"id\",\"serial\",\"token\"}",
+               "wardd device add printed %s; docs/api.md: one JSON object "
+               "{\"id\",\"serial\",\"token\"}",
                out);
     token = keep_str(s, true, json_string_value(json_object_get(j, "token")));
     if (id)

@@ -1,4 +1,5 @@
-/* harness: the integration tests' side of the wire (CONVENTIONS.md 15).
+/* harness: the integration tests' side of the wire: tests drive the real
+ * daemon over HTTP.
  *
  * Every it_<area>.c drives the real daemon: wd_start() runs
  * `$WARDD_BIN serve --listen 127.0.0.1:0 --port-file ... --db ... --web
@@ -9,7 +10,7 @@
  * the harness sees a failure.
  *
  * HTTP goes through one libcurl handle per server (keep-alive). Every
- * response is checked against API.md before the test sees it, so each test
+ * response is checked against docs/api.md before the test sees it, so each test
  * gets these for free:
  *   - every 4xx/5xx carries Content-Type application/json and the body
  *     {"error": {"code": "snake_case", "message": "...", "details"?: [...]}};
@@ -35,7 +36,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* The fixture's users (API.md roles) and their password (>= 10 characters). */
+/* The fixture's users (docs/api.md roles) and their password (>= 10 characters). */
 #define WD_ADMIN     "ada.admin"
 #define WD_PHYSICIAN "phil.physician"
 #define WD_NURSE     "nina.nurse"
@@ -55,7 +56,7 @@ typedef struct wd_resp {
     char retry_after[64];
     char set_cookie[512];
     char location[512]; /* Location (FHIR creates) */
-    char method[16]; /* the request, for messages */
+    char method[16];    /* the request, for messages */
     char path[256];
     wd_server *server; /* whose log to print on a failure */
 } wd_resp;
@@ -150,7 +151,7 @@ const char *wd_escape(wd_server *s, const char *text);
 #define WD_EXPECT(r, st) wd_expect_at(__FILE__, __LINE__, (r), (st), NULL)
 /* The status and error.code. */
 #define WD_EXPECT_ERR(r, st, code) wd_expect_at(__FILE__, __LINE__, (r), (st), (code))
-/* One of two statuses (where API.md leaves the choice open). */
+/* One of two statuses (where a test accepts either). */
 #define WD_EXPECT_ONE_OF(r, a, b) wd_expect_one_of_at(__FILE__, __LINE__, (r), (a), (b))
 void wd_expect_at(const char *file, int line, const wd_resp *r, long status, const char *code);
 void wd_expect_one_of_at(const char *file, int line, const wd_resp *r, long a, long b);
@@ -188,7 +189,7 @@ int64_t wd_now_ms(void);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" for ms; from a small rotating set of
  * thread-local buffers (valid for the next 15 calls). */
 const char *wd_iso(int64_t ms);
-/* Parses exactly API.md's output form "YYYY-MM-DDTHH:MM:SS.mmmZ"; -1
+/* Parses exactly docs/api.md's output form "YYYY-MM-DDTHH:MM:SS.mmmZ"; -1
  * when the text has any other form. */
 int64_t wd_parse_time(const char *s);
 /* The time at a dotted path, failing unless it is in the output form. */

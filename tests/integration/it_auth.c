@@ -1,6 +1,6 @@
 /* it_auth: sessions, cookies, bearer tokens, logout, disabled users, the
  * login rate limit, and the role matrix: every route of the server's table
- * (server/api/routes.c) against every kind of caller, with the answer API.md
+ * (server/api/routes.c) against every kind of caller, with the answer docs/api.md
  * "Authentication and roles" requires (401 / 403 / allowed). */
 #include "harness.h"
 #include "route.h"
@@ -68,7 +68,7 @@ static void test_login_ok(void **state)
     if (strstr(r->body, WD_PASSWORD) || strstr(r->body, "argon2"))
         fail_msg("the login response shows the password or its hash: %s", r->body);
     if (!r->set_cookie[0])
-        fail_msg("login sets no session cookie (API.md)");
+        fail_msg("login sets no session cookie (docs/api.md)");
     if (!has_ci(r->set_cookie, "HttpOnly") || !has_ci(r->set_cookie, "SameSite=Strict") ||
         !has_ci(r->set_cookie, "Path=/"))
         fail_msg("session cookie \"%s\" lacks HttpOnly; SameSite=Strict; Path=/", r->set_cookie);
@@ -226,7 +226,7 @@ static void test_login_rate_limit(void **state)
         WD_EXPECT_ERR(r, 401, "bad_credentials");
     }
     if (i == 60)
-        fail_msg("60 wrong passwords in a row and still no 429 (API.md: rate limited)");
+        fail_msg("60 wrong passwords in a row and still no 429 (docs/api.md: rate limited)");
     WD_EXPECT_ERR(r, 429, "rate_limited");
     {
         char *end = NULL;
@@ -237,7 +237,7 @@ static void test_login_rate_limit(void **state)
     wd_stop(s);
 }
 
-/* Under TLS the session cookie is also Secure (API.md). */
+/* Under TLS the session cookie is also Secure (docs/api.md). */
 static void test_tls_cookie_secure(void **state)
 {
     wd_server *s = wd_start_tls(NULL);
@@ -257,7 +257,7 @@ static void test_tls_cookie_secure(void **state)
 
 /* --- the role matrix ------------------------------------------------------------------- */
 
-/* Who may call a route, per API.md (not per the server's table). */
+/* Who may call a route, per docs/api.md (not per the server's table). */
 typedef enum need { PUBLIC, DEVICE, VIEWER, NURSE, PHYSICIAN, ADMIN } need;
 
 typedef struct api_route {
@@ -268,7 +268,7 @@ typedef struct api_route {
     bool stream;      /* never ends (SSE): a status line is enough */
 } api_route;
 
-/* API.md, route by route. The bodies are chosen so that an allowed caller
+/* docs/api.md, route by route. The bodies are chosen so that an allowed caller
  * changes nothing of the fixture (ids that do not exist, invalid bodies). */
 static const api_route api_routes[] = {
     {"GET", "/api/v1/audit", ADMIN, NULL, false},
@@ -381,7 +381,7 @@ static void test_role_matrix(void **state)
 
         if (!a) {
             plen += (size_t)snprintf(problems + plen, sizeof problems - plen,
-                                     "  %s %s: in the route table but not in API.md's roles "
+                                     "  %s %s: in the route table but not in docs/api.md's roles "
                                      "(add a row to api_routes)\n",
                                      rt->method, rt->pattern);
             nproblems++;
@@ -406,7 +406,7 @@ static void test_role_matrix(void **state)
             bool ok;
 
             if (c == C_BAD && a->need == PUBLIC)
-                continue; /* API.md says nothing of bad tokens on public routes */
+                continue; /* docs/api.md says nothing of bad tokens on public routes */
             /* Logging out must not end the fixture's sessions. */
             if (strcmp(a->method, "DELETE") == 0 && strcmp(a->pattern, "/api/v1/session") == 0 &&
                 c >= C_VIEWER) {
@@ -443,7 +443,7 @@ static void test_role_matrix(void **state)
         fail_msg("role matrix: %d problem(s):\n%s", nproblems, problems);
 }
 
-/* API.md routes the server does not route yet (informational). */
+/* docs/api.md routes the server does not route yet (informational). */
 static void test_api_routes_present(void **state)
 {
     char missing[4096] = "";
@@ -460,7 +460,7 @@ static void test_api_routes_present(void **state)
                                   api_routes[i].method, api_routes[i].pattern);
     }
     if (n)
-        print_message("API.md routes not in the route table yet (not checked):\n%s", missing);
+        print_message("docs/api.md routes not in the route table yet (not checked):\n%s", missing);
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* it_beds: GET/POST /api/v1/beds (API.md "Beds, patients, devices"):
+/* it_beds: GET/POST /api/v1/beds (docs/api.md "Beds, patients, devices"):
  * creation, duplicates, invalid bodies, the list. */
 #include "harness.h"
 

@@ -1,4 +1,4 @@
-/* it_devices: POST/GET /api/v1/devices, rotate-token and DELETE (API.md
+/* it_devices: POST/GET /api/v1/devices, rotate-token and DELETE (docs/api.md
  * "Beds, patients, devices" and "Authentication and roles"): the token is
  * shown once and works, last_seen follows posts, a rotated or revoked
  * token is refused. auth.c caches device tokens: the tests that post
@@ -84,7 +84,7 @@ static void test_create_device_without_bed(void **state)
     wd_resp *r = create_device(f, wd_uniq(f->s, "SN-"), NULL);
 
     WD_EXPECT(r, 201);
-    /* Its readings are kept, unassigned (API.md Readings). */
+    /* Its readings are kept, unassigned (docs/api.md Readings). */
     assert_int_equal(post_one(f, WD_STR(r->json, "token")), 201);
 }
 
@@ -99,7 +99,7 @@ static void test_last_seen(void **state)
     d = listed(f, id);
     assert_non_null(d);
     if (!json_object_get(d, "last_seen"))
-        fail_msg("GET /api/v1/devices lacks last_seen (API.md)");
+        fail_msg("GET /api/v1/devices lacks last_seen (docs/api.md)");
     assert_true(json_is_null(json_object_get(d, "last_seen")));
     before = wd_now_ms();
     assert_int_equal(post_one(f, token), 201);
@@ -133,8 +133,8 @@ static void test_invalid_device(void **state)
     WD_EXPECT_ERR(
         wd_reqj(f->s, "POST", "/api/v1/devices", f->admin, json_pack("{s:i}", "serial", 12)), 422,
         "validation_failed");
-    /* A bed that does not exist (a reference in the body; API.md leaves
-     * 404 vs 422 open). */
+    /* A bed that does not exist (a reference in the body): docs/api.md says
+     * 422; the test, older than that sentence, accepts 404 too. */
     WD_EXPECT_ONE_OF(create_device(f, wd_uniq(f->s, "SN-"), "NO-SUCH-BED"), 422, 404);
 }
 

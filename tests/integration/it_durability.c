@@ -1,4 +1,4 @@
-/* it_durability: what a 201 promises (API.md "Readings": "A 201 means
+/* it_durability: what a 201 promises (docs/api.md "Readings": "A 201 means
  * every accepted reading is durably committed (it survives kill -9 and
  * power loss)"; "Command line": SIGTERM finishes in-flight requests,
  * commits and exits 0; 503 means nothing half-written).
@@ -351,7 +351,7 @@ static void test_concurrent_posters(void **state)
     assert_int_equal(json_array_size(wd_all_readings(f->s, f->viewer, b.pid, NULL)), T * P * B);
 }
 
-/* SIGINT is a clean stop too (API.md "Command line"). */
+/* SIGINT is a clean stop too (docs/api.md "Command line"). */
 static void test_sigint_clean_exit(void **state)
 {
     wd_fixture *f = fx(state);
@@ -401,7 +401,7 @@ static void test_online_backup(void **state)
     wd_stop(other);
 }
 
-/* API.md: 503 storage unavailable, with Retry-After, nothing half-written.
+/* docs/api.md: 503 storage unavailable, with Retry-After, nothing half-written.
  * Another process holds the database's write lock for longer than the
  * server waits for it. */
 static void test_storage_unavailable(void **state)

@@ -1,5 +1,5 @@
 /* it_events: GET /api/v1/events, the live event bus as Server-Sent Events
- * (API.md "Live updates"; payloads in docs/events.md): events arrive with
+ * (docs/api.md "Live updates"; payloads in docs/events.md): events arrive with
  * increasing ids, Last-Event-ID replays exactly what was missed, many
  * clients are served by a small thread pool, keep-alive comments flow,
  * and SIGTERM with open streams still exits 0 promptly.

@@ -1,5 +1,5 @@
 /* it_ops: operations endpoints, static files and the dispatcher's generic
- * answers (API.md "Conventions", "operations"; CONVENTIONS.md 2):
+ * answers (docs/api.md "Conventions", "Operations"; the one error shape):
  * /healthz /readyz /metrics, files from --web without path traversal, 404,
  * 405 + Allow, 415, 413 (body and Content-Length), 400 for malformed,
  * too-deep and duplicate-key JSON. One server for the binary, with a
@@ -376,7 +376,7 @@ static void test_body_too_large(void **state)
     WD_EXPECT(wd_req(s, "GET", "/healthz", NULL, NULL), 200);
 }
 
-/* Exactly 1 MiB is allowed (API.md: "a body over 1 MiB is 413"). */
+/* Exactly 1 MiB is allowed (docs/api.md: "a body over 1 MiB is 413"). */
 static void test_body_at_limit(void **state)
 {
     ops_state *st = *state;
@@ -510,7 +510,7 @@ static void test_duplicate_keys(void **state)
     }
 }
 
-/* Protocol-level refusals are errors like any other: API.md "Errors:
+/* Protocol-level refusals are errors like any other: docs/api.md "Errors:
  * every 4xx/5xx has the body {"error": ...}. Never an HTML page". (The
  * harness checks the body shape of every response it reads.) */
 /* Requests libmicrohttpd refuses before wardd sees them (a header or a

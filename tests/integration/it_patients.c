@@ -1,9 +1,10 @@
 /* it_patients: admission, reading back, the list by status, PATCH with
- * its role rules, discharge and transfer (API.md "Beds, patients,
+ * its role rules, discharge and transfer (docs/api.md "Beds, patients,
  * devices"; roles from "Authentication and roles": nurses admit and edit,
  * physicians edit baselines). Every test uses beds of its own. */
 #include "harness.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static wd_fixture *fx(void **state)
@@ -39,7 +40,7 @@ static json_t *minimal(wd_fixture *f, const char *bed)
                      wd_uniq(f->s, "Patient "), "bed", bed);
 }
 
-/* The patient object as API.md shapes it. */
+/* The patient object as docs/api.md shapes it. */
 static void check_full(const json_t *p, const char *bed, int64_t admitted_at)
 {
     assert_true(WD_INT(p, "id") > 0);
@@ -161,6 +162,51 @@ static void test_get_unknown_patient(void **state)
     WD_EXPECT_ERR(get_patient(f, 999999), 404, "not_found");
 }
 
+/* Every route under /patients/{id} that these handlers serve answers an
+ * unknown patient, or an {id} that is not one, with the same 404 and the
+ * same words (issue 13: there were two wordings across 13 sites). The
+ * readings routes (/observations, /readings, /series) join this table when
+ * api_readings.c uses reply_no_patient too. */
+static void test_unknown_patient_one_wording(void **state)
+{
+    wd_fixture *f = fx(state);
+    const char *ids[] = {"999999", "abc"};
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const char *id = ids[i];
+        char want[64];
+        struct {
+            const char *method, *tail, *token;
+            json_t *body;
+        } calls[] = {
+            {"GET", "", f->viewer, NULL},
+            {"PATCH", "", f->nurse, json_pack("{s:s}", "name", "X")},
+            {"POST", "/discharge", f->nurse, NULL},
+            {"POST", "/transfer", f->nurse, json_pack("{s:s}", "bed", "NO-SUCH-BED")},
+            {"GET", "/doses", f->viewer, NULL},
+            {"POST", "/doses", f->physician,
+             json_pack("{s:s, s:s}", "time", wd_iso(wd_now_ms()), "status", "held")},
+            {"GET", "/toxicity", f->viewer, NULL},
+            {"GET", "/readings", f->viewer, NULL},
+            {"GET", "/series", f->viewer, NULL},
+            {"POST", "/observations", f->nurse,
+             json_pack("{s:[{s:s, s:i, s:s}]}", "readings", "code", "hr", "value", 80, "time",
+                       wd_iso(wd_now_ms()))},
+        };
+
+        snprintf(want, sizeof want, "No patient %s.", id);
+        for (size_t k = 0; k < sizeof calls / sizeof calls[0]; k++) {
+            wd_resp *r = wd_reqj(f->s, calls[k].method,
+                                 wd_path(f->s, "/api/v1/patients/%s%s", id, calls[k].tail),
+                                 calls[k].token, calls[k].body);
+            WD_EXPECT_ERR(r, 404, "not_found");
+            if (strcmp(WD_STR(r->json, "error.message"), want) != 0)
+                fail_msg("%s /api/v1/patients/%s%s: message \"%s\", want \"%s\"", calls[k].method,
+                         id, calls[k].tail, WD_STR(r->json, "error.message"), want);
+        }
+    }
+}
+
 /* --- the list ----------------------------------------------------------------------- */
 
 static void test_list_by_status(void **state)
@@ -218,7 +264,7 @@ static void test_patch_name_by_nurse(void **state)
     assert_string_equal(WD_STR(r->json, "name"), "Renamed Patient");
 }
 
-/* Editing baselines needs a physician (API.md roles). */
+/* Editing baselines needs a physician (docs/api.md roles). */
 static void test_patch_baseline_roles(void **state)
 {
     wd_fixture *f = fx(state);
@@ -328,7 +374,7 @@ static void test_transfer_conflicts(void **state)
     WD_EXPECT_ERR(wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/transfer", pa),
                           f->nurse, json_pack("{}")),
                   422, "validation_failed");
-    /* A bed that does not exist (API.md leaves 404 vs 422 open). */
+    /* A bed that does not exist: docs/api.md says 422 (404 accepted too). */
     WD_EXPECT_ONE_OF(transfer(f, pa, "NO-SUCH-BED"), 422, 404);
     r = get_patient(f, pa);
     assert_string_equal(WD_STR(r->json, "bed"), a);
@@ -395,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_race_admit_same_bed),
         cmocka_unit_test(test_admit_invalid),
         cmocka_unit_test(test_get_unknown_patient),
+        cmocka_unit_test(test_unknown_patient_one_wording),
         cmocka_unit_test(test_list_by_status),
         cmocka_unit_test(test_patch_name_by_nurse),
         cmocka_unit_test(test_patch_baseline_roles),

@@ -1,6 +1,6 @@
 /* it_readings: POST /api/v1/readings (devices) and
  * POST /api/v1/patients/{id}/observations (staff), and reading back:
- * GET .../readings, GET .../series and GET /api/v1/ward (API.md
+ * GET .../readings, GET .../series and GET /api/v1/ward (docs/api.md
  * "Observation codes", "Readings (devices)", "Reading back", "ward").
  * Every test builds its own bedside: a bed, a monitor on it, a patient in
  * it admitted six hours ago. */
@@ -425,7 +425,7 @@ static void test_unassigned(void **state)
     }
 }
 
-/* API.md: the reading is filed to the patient who occupied the device's
+/* docs/api.md: the reading is filed to the patient who occupied the device's
  * bed at the reading's time. A in bed X is moved to Y at T, C takes X. */
 static void test_filing_across_transfer(void **state)
 {
@@ -702,7 +702,7 @@ static void test_readings_query(void **state)
         static const char *const keys[] = {"code", "value", "unit", "time", "source", "device"};
         for (size_t k = 0; k < 6; k++)
             if (!json_object_get(g, keys[k]))
-                fail_msg("a reading lacks \"%s\" (API.md)", keys[k]);
+                fail_msg("a reading lacks \"%s\" (docs/api.md)", keys[k]);
         if (i && WD_TIME(g, "time") < WD_TIME(json_array_get(all, i - 1), "time"))
             fail_msg("readings are not time-ordered at %zu", i);
     }
@@ -727,7 +727,7 @@ static void test_readings_query(void **state)
         }
         next = json_object_get(r->json, "next");
         if (!next)
-            fail_msg("the readings page lacks \"next\" (API.md)");
+            fail_msg("the readings page lacks \"next\" (docs/api.md)");
         cursor = json_is_string(next)    ? wd_escape(f->s, json_string_value(next))
                  : json_is_integer(next) ? wd_path(f->s, "%lld", json_integer_value(next))
                                          : NULL;
@@ -930,7 +930,7 @@ static void test_ward_clinical_fields(void **state)
     assert_non_null(wb);
     if (!json_object_get(wb, "max_grade") || !json_object_get(wb, "decision") ||
         !json_is_integer(json_object_get(wb, "active_alerts")))
-        fail_msg("a ward bed lacks max_grade, decision or active_alerts (API.md): %s",
+        fail_msg("a ward bed lacks max_grade, decision or active_alerts (docs/api.md): %s",
                  json_dumps(wb, JSON_COMPACT));
 }
 

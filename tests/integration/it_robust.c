@@ -1,4 +1,4 @@
-/* it_robust: odd input never earns a 5xx (API.md "Errors": a 4xx for the
+/* it_robust: odd input never earns a 5xx (docs/api.md "Errors": a 4xx for the
  * client's mistakes; 5xx only for the server's own). Every route of the
  * server's table (server/api/routes.c) gets, as a caller its role admits:
  * odd path identifiers, odd query strings and, on JSON routes, a set of

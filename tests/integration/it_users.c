@@ -1,5 +1,5 @@
 /* it_users: GET/POST /api/v1/users and PATCH /api/v1/users/{username}
- * (API.md "Users"): creation, the password policy, roles, duplicates,
+ * (docs/api.md "Users"): creation, the password policy, roles, duplicates,
  * changes of role and password, disabling, the last administrator, and the
  * audit trail of those changes. */
 #include "harness.h"
@@ -76,7 +76,7 @@ static void test_every_role_can_be_created(void **state)
     }
 }
 
-/* API.md: passwords of at least 10 characters. */
+/* docs/api.md: passwords of at least 10 characters. */
 static void test_password_policy(void **state)
 {
     wd_fixture *f = fx(state);
@@ -208,7 +208,7 @@ static void test_patch_invalid(void **state)
     }
 }
 
-/* Every state change by a person is audited (API.md), and the audit shows
+/* Every state change by a person is audited (docs/api.md), and the audit shows
  * no password. */
 static void test_user_changes_are_audited(void **state)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "../../server/store/store_int.h" /* the store's statement helpers */
 #include "test_dbfile.h"
 
 static char dir[64];
@@ -80,6 +80,39 @@ static void test_statement_cache(void **state)
     assert_non_null(c);
     assert_ptr_equal(db_prep(c, SQL_COUNT), db_prep(c, SQL_COUNT));
     assert_null(db_prep(c, "SELECT nonsense FROM nowhere"));
+    db_close(c);
+}
+
+/* A statement whose bind failed does not run: db_step() refuses it (the
+ * issue "results of db_bind_* are ignored everywhere"), db_done() forgets
+ * the failure, and the statement then runs normally. */
+static void test_failed_bind_stops_the_step(void **state)
+{
+    db_conn *c = db_open(path, true);
+    sqlite3_stmt *st;
+    int64_t n = -1, sum = -1;
+    (void)state;
+
+    assert_non_null(c);
+    st = db_prep(c, SQL_INSERT);
+    assert_non_null(st);
+    assert_int_equal(db_bind_int64(st, ":no_such_name", 5), SQLITE_RANGE);
+    assert_int_equal(db_bind_int64(st, ":v", 7), SQLITE_OK);
+    assert_int_equal(db_step_done(st), -1); /* refused, not run */
+    count_rows(&n, &sum);
+    assert_int_equal(n, 0);
+
+    /* The failure is forgotten once reported: the next use runs. */
+    assert_int_equal(db_bind_int64(st, ":v", 7), SQLITE_OK);
+    assert_int_equal(db_step_done(st), 0);
+    /* db_done() after a failed bind, without a step, forgets it too. */
+    assert_int_equal(db_bind_text(st, ":nope", "x"), SQLITE_RANGE);
+    db_done(st);
+    assert_int_equal(db_bind_int64(st, ":v", 8), SQLITE_OK);
+    assert_int_equal(db_step_done(st), 0);
+    count_rows(&n, &sum);
+    assert_int_equal(n, 2);
+    assert_int_equal(sum, 15);
     db_close(c);
 }
 
@@ -306,6 +339,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_bind_stops_the_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_and_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_fewer_than_jobs, setup, teardown),

@@ -1,4 +1,4 @@
-/* Unit tests for obs: the observation catalogue (API.md "Observation codes")
+/* Unit tests for obs: the observation catalogue (docs/api.md "Observation codes")
  * and the validation of one reading item. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,7 +102,7 @@ static double convert(const char *code, const char *value, const char *unit)
 /* ---------------------------------------------------------------------- */
 /* Catalogue                                                               */
 
-/* API.md's numeric table with the plausible ranges of the brief. */
+/* docs/api.md's numeric table with the plausible ranges of the brief. */
 static const struct {
     const char *code, *unit, *loinc;
     double min, max;
@@ -158,7 +158,7 @@ static const char *const flag_spec[] = {
 };
 #define N_FLAGS (sizeof flag_spec / sizeof flag_spec[0])
 
-/* The clinician-graded terms: CLINICAL.md's list (test_support.h). */
+/* The clinician-graded terms: docs/clinical-policy.md's list (test_support.h). */
 #define N_TERMS TEST_N_CLINICAL_TERMS
 
 static const struct {
@@ -435,7 +435,7 @@ static void test_invalid_unit(void **state)
 static void test_convert_temperature(void **state)
 {
     (void)state;
-    /* exact: the fever bands of CLINICAL.md depend on these */
+    /* exact: the fever bands of the default rule set depend on these */
     assert_true(convert("temp", "102.2", "[degF]") == 39.0);
     assert_true(convert("temp", "100.4", "[degF]") == 38.0);
     assert_true(convert("temp", "104", "[degF]") == 40.0);

@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "../../server/store/store_int.h" /* the store's statement helpers */
 #include "migrate.h"
 #include "reply.h"
+#include "api.h"
 #include "store.h"
 
 /* 2026-11-27T14:03:05Z and some later times. */
@@ -52,11 +53,24 @@ static json_t *body(const char *text)
     return j;
 }
 
+/* Applies the PATCH body `patch` through the handler's field mapping. */
+static int update(db_conn *c, int64_t id, const json_t *patch, int64_t now)
+{
+    store_patient_fields f;
+
+    api_patient_fields(patch, &f);
+    return store_patient_update(c, id, &f, now);
+}
+
 /* Admits the patient described by `text`; returns the store's code. */
 static int admit(db_conn *c, const char *text, int64_t at, int64_t *id)
 {
     json_t *p = body(text);
-    int rc = store_patient_admit(c, p, at, at, id);
+    store_patient_fields f;
+    int rc;
+
+    api_patient_fields(p, &f);
+    rc = store_patient_admit(c, &f, at, at, id);
 
     json_decref(p);
     return rc;
@@ -407,7 +421,7 @@ static void test_patch_merge(void **state)
         body("{\"name\": \"Ada L.\", \"birth_date\": null, \"news2_scale\": 2,"
              " \"baseline\": {\"weight_kg\": 82.5, \"creatinine_mg_dl\": null, \"ast_u_l\": 25},"
              " \"reference_ranges\": {\"ph_uln\": 7.5}}");
-    assert_int_equal(store_patient_update(c, id, patch, T0 + HOUR), 0);
+    assert_int_equal(update(c, id, patch, T0 + HOUR), 0);
     json_decref(patch);
 
     p = get(c, id);
@@ -429,8 +443,8 @@ static void test_patch_merge(void **state)
 
     /* An empty patch changes nothing; an unknown patient is not found. */
     patch = body("{}");
-    assert_int_equal(store_patient_update(c, id, patch, T0 + HOUR), 0);
-    assert_int_equal(store_patient_update(c, 999, patch, T0 + HOUR), ERR_NOT_FOUND);
+    assert_int_equal(update(c, id, patch, T0 + HOUR), 0);
+    assert_int_equal(update(c, 999, patch, T0 + HOUR), ERR_NOT_FOUND);
     json_decref(patch);
     p = get(c, id);
     assert_int_equal(json_object_size(json_object_get(p, "baseline")), 2);

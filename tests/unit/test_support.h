@@ -1,6 +1,8 @@
 /* Shared by the unit tests: the repository root, the default rule file, and
- * CLINICAL.md's list of term identifiers (an independent copy of the spec,
- * so tests can check the catalogue and the rule file against it).
+ * the term identifiers of docs/clinical-policy.md "Term identifiers" (an
+ * independent copy of the spec, on purpose: tests check the catalogue and
+ * the rule file against it, which a list read from the rule file could
+ * not do).
  * Include after <cmocka.h>; everything here is static inline so a test that
  * uses only part of it does not warn. */
 #ifndef WARDD_TEST_SUPPORT_H
@@ -32,7 +34,7 @@ static inline json_t *test_default_rules_doc(void)
     return j;
 }
 
-/* CLINICAL.md "Term identifiers": every term the default set grades, and
+/* docs/clinical-policy.md "Term identifiers": every term the default set grades, and
  * the terms a clinician may grade as ctcae.<term>. */
 static const char *const test_clinical_terms[] = {
     "fever",

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "../../server/store/store_int.h" /* the store's statement helpers */
 #include "test_dbfile.h"
 #include "walbuf.h"
 

@@ -1,8 +1,8 @@
 /* Unit tests for the simulator's patient model (tools/wardsim/model.c):
  * reproducible for a seed, fever 2-4 h and chills 1-2 h after each dose
- * (CLINICAL-REFERENCE.md §3.3), capillary leak building over the cycle and
- * resolving in the rest days, each profile showing its picture, every value
- * inside the server's plausible ranges (obs.c), unique message ids.
+ * (Dutcher et al. 2014, Table 2; docs/clinical-policy.md source S3), capillary leak building over
+ * the cycle and resolving in the rest days, each profile showing its picture, every value inside
+ * the server's plausible ranges (obs.c), unique message ids.
  *
  * The Makefile links a unit test with the server's objects only, so the
  * model is compiled into this test by including its source file. */

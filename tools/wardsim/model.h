@@ -4,14 +4,14 @@
  * --seed and the unit tests (tests/unit/test_wardsim.c) can check it.
  *
  * Simulated time `t` is in hours since 00:00 on day 1 of the course (ward
- * time). The regimen is CLINICAL-REFERENCE.md §1 (S1 Table 1): 600,000 IU/kg
- * every 8 hours at 00:00, 08:00 and 16:00; cycle 1 is days 1-5 with at most
- * 14 doses (first dose 08:00 on day 1, the 14th at 16:00 on day 5, the
- * §1 consistency note), rest days 6-14, cycle 2 days 15-19 (14 doses), then
- * the course is complete. The simulator assumes every scheduled dose is
+ * time). The regimen is the label's (docs/clinical-policy.md "The regimen",
+ * S1 Table 1): 600,000 IU/kg every 8 hours at 00:00, 08:00 and 16:00;
+ * cycle 1 is days 1-5 with at most 14 doses (first dose 08:00 on day 1, so
+ * the 14th falls at 16:00 on day 5), rest days 6-14, cycle 2 days 15-19
+ * (14 doses), then the course is complete. The simulator assumes every scheduled dose is
  * given (it does not read the server's decision back).
  *
- * Per dose (CLINICAL-REFERENCE.md §3.3, S3 Table 2: "Chills/rigors 1-2 h
+ * Per dose (Dutcher et al. 2014, source S3, Table 2: "Chills/rigors 1-2 h
  * after IL-2; fever common 2-4 h after IL-2"):
  *   chills  a bump centred 1.5 h after the dose (HR, RR and SBP up briefly);
  *   fever   a bump peaking 3 h after the dose, (h/3)^4 e^(4(1-h/3)), so
@@ -26,7 +26,7 @@
  * bilirubin (x3), and lowers SpO2 on room air (up to -11 %); the ward
  * titrates nasal O2 in whole L/min (0-6) to need, which recovers only part
  * of it, so SpO2 falls while O2 rises (CWG 3-4 L/min relative, > 4 L/min
- * absolute, CLINICAL.md item 3).
+ * absolute, docs/clinical-policy.md item 3).
  *
  * Profiles (per patient, drawn from the seed, or given):
  *   well       small leak gain (0.10-0.30), mild fevers: stays givable;

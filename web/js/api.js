@@ -1,7 +1,7 @@
 // api: every request the dashboard makes goes through here. Same-origin
 // fetch with the session cookie (HttpOnly, set by POST /api/v1/session);
 // errors arrive as ApiError carrying the API's {error: {code, message,
-// details}} (API.md "Conventions").
+// details}} (docs/api.md "Conventions").
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -59,16 +59,24 @@ export const patch = (p, b) => api('PATCH', p, b);
 export const del = (p) => api('DELETE', p);
 
 // Endpoints of the clinical engine (toxicity, doses, alerts, rules, events)
-// may be absent from a server that predates it: 404 for an unknown path,
-// 500/501 while a handler is pending. optional() answers {ok: false} for
+// are absent from a server that predates it: the router answers 404 "No
+// such path." (or 501). optional() answers {ok: false, absent: true} for
 // those instead of throwing, and remembers the absence for a minute so the
 // dashboard does not keep asking (each failed request is also a line in
 // the browser's console).
+//
+// Any other failure — a 503 (database busy, shutting down), a 500, a lost
+// connection — is transient: {ok: false, absent: false, error} comes back,
+// nothing is remembered, the next refresh asks again, and the view shows
+// the error rather than "not provided".
 const ABSENT_RECHECK_MS = 60 * 1000;
 const absent = new Map(); // family -> time it was found absent
 
-export function isAbsentStatus(status) {
-  return status === 404 || status === 500 || status === 501 || status === 503;
+// Only the router's 404 ("No such path.") means the endpoint is missing; a
+// 404 naming a resource (an unknown patient) does not.
+export function isAbsentError(e) {
+  if (!(e instanceof ApiError)) return false;
+  return e.status === 501 || (e.status === 404 && e.message === 'No such path.');
 }
 
 export async function optional(family, path) {
@@ -81,12 +89,9 @@ export async function optional(family, path) {
     absent.delete(family);
     return { ok: true, data };
   } catch (e) {
-    if (e instanceof ApiError && isAbsentStatus(e.status)) {
-      // Only the router's 404 ("No such path.") means the endpoint is
-      // missing; a 404 naming a resource (an unknown patient) does not.
-      const missing = e.status !== 404 || e.message === 'No such path.';
-      if (missing) absent.set(family, Date.now());
-      return { ok: false, status: e.status, absent: missing, error: e };
+    if (isAbsentError(e)) {
+      absent.set(family, Date.now());
+      return { ok: false, status: e.status, absent: true, error: e };
     }
     return { ok: false, status: e.status || 0, absent: false, error: e };
   }

@@ -60,6 +60,8 @@ export function confirmButton(label, confirmLabel, action, opts = {}) {
 
 // Alert list with acknowledge-with-note. `alerts` as in GET /api/v1/alerts.
 // opts: {ctx, showPatient, onChanged, emptyText}
+// Longer than most functions on purpose: a closure whose short inner
+// functions share the rows built so far and the open acknowledge forms.
 export function alertList(opts) {
   const list = h('ul.alert-list');
   const empty = h('p.empty', { hidden: true });

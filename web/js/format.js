@@ -4,7 +4,7 @@
 
 // Vitals older than STALE_S are dimmed with the word "stale"; older than
 // NO_RECENT_S the value is withdrawn and "no recent data" shown instead
-// (the engine's freshness window for vitals is 4 h, CLINICAL.md item 5).
+// (the engine's freshness window for vitals is 4 h, docs/clinical-policy.md item 5).
 export const STALE_S = 15 * 60;
 export const NO_RECENT_S = 4 * 60 * 60;
 // A device that has not been heard from for this long is marked silent.
@@ -24,7 +24,7 @@ export function gradeInfo(g) {
   return { num: String(g), word: GRADE_WORDS[g], short: GRADE_SHORT[g], cls: `grade-${g}`, grade: g };
 }
 
-// Dose decision actions (API.md "Toxicity grading and dose decision").
+// Dose decision actions (docs/api.md "Toxicity grading and the dose decision").
 // sev orders them for the severity sort: the most severe action first.
 const DECISIONS = {
   discontinue: { text: 'DISCONTINUE', icon: 'stop', cls: 'dec-discontinue', sev: 4 },
@@ -39,17 +39,22 @@ export function decisionInfo(action) {
   return (action && DECISIONS[action]) || NOT_EVALUATED;
 }
 
-// The ward view may carry the decision as the bare action string or as the
-// toxicity decision object; both come out as {action, reasons, top}.
+// The decision as the server sends it: in GET /ward a bed's
+// {"action", "reason"} (reason: the top reason's text, absent for "give"),
+// in GET /patients/{id}/toxicity {"action", "reasons": [...], "missing",
+// "not_evaluated"} (the first reason is the top one), in a "decision" event
+// {"action", "reasons"}; a bare action string is accepted too. All come out
+// as {action, reasons, top}. The top reason is chosen as the server chooses
+// the ward's "reason": the first reason asking for the decision's own
+// action, else the first reason.
 export function normDecision(d) {
   if (d === null || d === undefined) return { action: null, reasons: [], top: null };
   if (typeof d === 'string') return { action: d, reasons: [], top: null };
   const reasons = Array.isArray(d.reasons) ? d.reasons : [];
   let top = null;
-  if (typeof d.top_reason === 'string') top = d.top_reason;
-  else if (d.top_reason && typeof d.top_reason.text === 'string') top = d.top_reason.text;
-  else if (typeof d.reason === 'string') top = d.reason;
-  else if (reasons.length && typeof reasons[0].text === 'string') top = reasons[0].text;
+  const first = reasons.find((r) => r && r.action === d.action) || reasons[0];
+  if (typeof d.reason === 'string') top = d.reason;
+  else if (first && typeof first.text === 'string') top = first.text;
   if (!top && d.action === 'insufficient_data' && Array.isArray(d.missing) && d.missing.length) {
     top = `No recent ${d.missing.map(codeLabel).join(', ')}`;
   }
@@ -125,18 +130,16 @@ export function unitWord(u) {
   return u in UNIT_WORDS ? UNIT_WORDS[u] : u;
 }
 
-export const CODE_LABELS = {
-  hr: 'Heart rate', rr: 'Resp. rate', spo2: 'SpO₂', temp: 'Temperature', sbp: 'Systolic BP',
-  dbp: 'Diastolic BP', map: 'Mean arterial pressure', weight: 'Weight', urine: 'Urine',
-  o2_flow: 'O₂ flow', fio2: 'FiO₂', phenylephrine: 'Phenylephrine', vt_beats: 'VT run',
-  diarrhea_ml: 'Diarrhoea volume', stool_count: 'Stools', creatinine: 'Creatinine',
-  bilirubin: 'Bilirubin', ast: 'AST', alt: 'ALT', platelets: 'Platelets',
-  potassium: 'Potassium', bicarbonate: 'Bicarbonate', ph: 'pH', lactate: 'Lactate',
-  rhythm: 'Rhythm', consciousness: 'Consciousness (ACVPU)', fobt: 'FIT / FOBT',
-};
+// Labels of the observation codes come from the server's catalogue
+// (js/catalogue.js calls setCodeLabels once it has it); until then, and for
+// a code it does not list, the code itself is shown.
+let codeLabels = new Map();
+export function setCodeLabels(codes) {
+  codeLabels = new Map([...codes.values()].map((c) => [c.code, c.label]));
+}
 export function codeLabel(code) {
   if (!code) return '';
-  if (code in CODE_LABELS) return CODE_LABELS[code];
+  if (codeLabels.has(code)) return codeLabels.get(code);
   if (code.startsWith('ctcae.')) return `CTCAE ${code.slice(6).replace(/_/g, ' ')}`;
   return code.replace(/_/g, ' ');
 }
@@ -220,7 +223,7 @@ export function yearsBetween(birthIso, now = new Date()) {
 }
 
 // Per-reading urine rate (mL/h): each urine reading is the volume since the
-// previous one (API.md observation codes; CLINICAL.md item 6), so its rate
+// previous one (docs/api.md observation codes; docs/clinical-policy.md item 6), so its rate
 // is volume / hours since the previous reading. The first reading has no
 // interval and no rate.
 export function urineRates(readings) {

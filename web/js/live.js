@@ -1,5 +1,5 @@
 // live: keeps the open view current. The primary path is the server's
-// event stream, GET /api/v1/events (API.md "Live updates"): one long-lived
+// event stream, GET /api/v1/events (docs/api.md "Live updates"): one long-lived
 // fetch() read by the SSE parser of sse.js, reconnected automatically with
 // Last-Event-ID so the server can replay what was missed. fetch() rather
 // than EventSource because EventSource cannot set Last-Event-ID on a
@@ -119,6 +119,13 @@ export class Live {
       this.cancel(res);
       this.stop();
       this.onUnauthorized();
+      return;
+    }
+    if (!res.ok && res.status !== 404 && res.status !== 501) {
+      // A transient failure (503 shutting down or storage, 500, 429): the
+      // stream exists; retry with backoff, the fallback polls meanwhile.
+      this.cancel(res);
+      this.reconnectLater();
       return;
     }
     if (!res.ok || !type.startsWith('text/event-stream') || !res.body) {

@@ -4,8 +4,10 @@
 
 import { get, post, patch, del, optional } from '../api.js';
 import { h, append, clear, setText, icon, statusLine, showStatus } from '../dom.js';
-import { fmtDateTime, fmtTime, fmtAge, fromLocalInput, compareBedIds } from '../format.js';
+import { fmtDateTime, fmtTime, fmtAge, compareBedIds } from '../format.js';
 import { confirmButton, dataTable, pendingNote } from '../components.js';
+import { errText, field } from './admin/common.js';
+import { createAdmitForm } from './admin/admit.js';
 
 export const SECTIONS = [
   { key: 'patients', label: 'Patients', min: 'viewer' },
@@ -14,16 +16,6 @@ export const SECTIONS = [
   { key: 'users', label: 'Users', min: 'admin' },
   { key: 'rules', label: 'Rules', min: 'viewer' },
   { key: 'audit', label: 'Audit log', min: 'admin' },
-];
-
-const BASELINE = [
-  ['weight_kg', 'Weight (kg)', 0.1], ['creatinine_mg_dl', 'Creatinine (mg/dL)', 0.01],
-  ['bilirubin_mg_dl', 'Bilirubin (mg/dL)', 0.01], ['ast_u_l', 'AST (U/L)', 1], ['alt_u_l', 'ALT (U/L)', 1],
-  ['sbp_mm_hg', 'Systolic BP (mmHg)', 1], ['stools_per_day', 'Stools per day', 1],
-];
-const REFS = [
-  ['creatinine_uln', 'Creatinine ULN (mg/dL)'], ['bilirubin_uln', 'Bilirubin ULN (mg/dL)'],
-  ['ast_uln', 'AST ULN (U/L)'], ['alt_uln', 'ALT ULN (U/L)'], ['platelets_lln', 'Platelets LLN (×10³/µL)'],
 ];
 
 // Admin lists reload on events about their kind of record (and on a
@@ -48,13 +40,6 @@ function politeReload(box, load) {
     if (busy()) { pending = true; return; }
     load();
   };
-}
-
-const errText = (e) => (e && e.describe ? e.describe() : String(e && e.message));
-
-function field(id, label, input, hint) {
-  input.id = id;
-  return h('div.field', h('label', { for: id }, label), input, hint ? h('p.hint', hint) : null);
 }
 
 export function mount(root, ctx, params) {
@@ -87,7 +72,7 @@ function patients(body, ctx, params, st) {
       h('label.check', { for: 'show-discharged' }, toggle, 'Include discharged')),
     listStatus, listBox));
   let admit = null;
-  if (canEdit) { admit = admitForm(); body.append(admit.el); }
+  if (canEdit) { admit = createAdmitForm(params.query.bed, () => load()); body.append(admit.el); }
   else body.append(h('p.hint', 'Read-only: admitting, transferring and discharging need a nurse login.'));
 
   let beds = [];
@@ -138,77 +123,6 @@ function patients(body, ctx, params, st) {
       } catch (e) { showStatus(listStatus, 'error', `Not discharged: ${errText(e)}`); }
     }, { danger: true });
     return h('div.row-actions', sel, move, discharge);
-  }
-
-  function admitForm() {
-    const inp = (type, extra = {}) => h('input', { type, autocomplete: 'off', ...extra });
-    const f = {
-      name: inp('text', { required: true, maxlength: '128' }),
-      mrn: inp('text', { required: true, maxlength: '64' }),
-      bed: h('select', { required: true }),
-      birth_date: inp('date'),
-      sex: h('select', h('option', { value: '' }, '—'), ['female', 'male', 'other'].map((x) => h('option', { value: x }, x))),
-      diagnosis: h('select', h('option', { value: '' }, '—'), [['melanoma', 'Melanoma'], ['rcc', 'Renal cell carcinoma'], ['other', 'Other']].map(([v, t]) => h('option', { value: v }, t))),
-      admitted_at: inp('datetime-local'),
-      news2_scale: h('select', h('option', { value: '1' }, 'Scale 1'), h('option', { value: '2' }, 'Scale 2')),
-    };
-    const base = BASELINE.map(([k, l, step]) => ({ k, inp: inp('number', { step: String(step), inputmode: 'decimal' }), l }));
-    const refs = REFS.map(([k, l]) => ({ k, inp: inp('number', { step: 'any', inputmode: 'decimal' }), l }));
-    const status = statusLine();
-    const submit = h('button.btn.btn-primary', { type: 'submit' }, 'Admit patient');
-    const form = h('form.card.admit-form', { 'aria-labelledby': 'admit-h', novalidate: true },
-      h('div.card-head', h('h2#admit-h', 'Admit a patient')),
-      h('div.obs-grid',
-        field('admit-name', 'Name (required)', f.name), field('admit-mrn', 'MRN (required)', f.mrn),
-        field('admit-bed', 'Bed (required)', f.bed), field('admit-birth', 'Birth date', f.birth_date),
-        field('admit-sex', 'Sex', f.sex), field('admit-dx', 'Diagnosis', f.diagnosis),
-        field('admit-at', 'Admitted at', f.admitted_at, 'Empty: now'), field('admit-news2', 'NEWS2 SpO₂ scale', f.news2_scale)),
-      h('fieldset.plain', h('legend', 'Pre-treatment baselines'),
-        h('p.hint', 'Terms that need a missing baseline are reported as not gradable, never as grade 0. Later changes need a physician.'),
-        h('div.obs-grid', base.map((b) => field(`admit-${b.k}`, b.l, b.inp)))),
-      h('details.obs-group', h('summary', 'Reference ranges (only to override the rule set defaults)'),
-        h('div.obs-grid', refs.map((b) => field(`admit-${b.k}`, b.l, b.inp)))),
-      h('div.form-actions', submit), status);
-    const want = params.query.bed;
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      if (!f.name.value.trim() || !f.mrn.value.trim() || !f.bed.value) {
-        showStatus(status, 'error', 'Name, MRN and bed are required.');
-        (!f.name.value.trim() ? f.name : !f.mrn.value.trim() ? f.mrn : f.bed).focus();
-        return;
-      }
-      const b = { name: f.name.value.trim(), mrn: f.mrn.value.trim(), bed: f.bed.value,
-                  news2_scale: Number(f.news2_scale.value) };
-      if (f.birth_date.value) b.birth_date = f.birth_date.value;
-      if (f.sex.value) b.sex = f.sex.value;
-      if (f.diagnosis.value) b.diagnosis = f.diagnosis.value;
-      const at = fromLocalInput(f.admitted_at.value);
-      if (at) b.admitted_at = at;
-      const baseline = {};
-      for (const x of base) if (x.inp.value !== '') baseline[x.k] = Number(x.inp.value);
-      if (Object.keys(baseline).length) b.baseline = baseline;
-      const rr = {};
-      for (const x of refs) if (x.inp.value !== '') rr[x.k] = Number(x.inp.value);
-      if (Object.keys(rr).length) b.reference_ranges = rr;
-      submit.disabled = true;
-      showStatus(status, 'busy', 'Admitting…');
-      try {
-        const p = await post('/api/v1/patients', b);
-        showStatus(status, 'ok', `${p.name} admitted to ${p.bed}.`);
-        form.reset();
-        await load();
-      } catch (e) {
-        showStatus(status, 'error', `Not admitted: ${errText(e)}`);
-      } finally { submit.disabled = false; }
-    });
-    return {
-      el: form,
-      setBeds(free) {
-        const keep = f.bed.value || want || '';
-        append(clear(f.bed), [h('option', { value: '' }, free.length ? 'choose a free bed' : 'no free bed'),
-          free.map((b) => h('option', { value: b.id, selected: b.id === keep }, b.label || b.id))]);
-      },
-    };
   }
 
   load();
@@ -413,6 +327,11 @@ function rules(body, ctx, params, st) {
     const [r, v] = await Promise.all([optional('rules', '/api/v1/rules'), optional('rules', '/api/v1/rules/versions')]);
     if (!st.alive) return;
     clear(box);
+    if (!r.ok && !r.absent) {
+      box.append(h('section.card', h('p.pending.load-error', icon('warn'),
+        h('span', `The rule set could not be loaded (${r.error.describe ? r.error.describe() : r.error.message}); reload to try again.`))));
+      return;
+    }
     if (!r.ok) { box.append(h('section.card', pendingNote('The rule set is'))); return; }
     const doc = r.data && (r.data.ruleset && r.data.ruleset.rules ? r.data.ruleset : r.data);
     const ruleList = Array.isArray(doc.rules) ? doc.rules : [];

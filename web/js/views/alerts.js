@@ -48,8 +48,9 @@ export function mount(root, ctx, params) {
       if (!st.alive) return;
       if (pts && Array.isArray(pts.patients)) for (const p of pts.patients) st.names.set(p.id, p.name);
       failed.hidden = true;
-      pending.hidden = r.ok;
+      pending.hidden = r.ok || !r.absent;
       ui.el.hidden = !r.ok;
+      if (!r.ok && !r.absent) throw r.error; // transient: say so, ask again next time
       if (!r.ok) {
         setText(count, 'Alerts not evaluated');
         empty.hidden = true;

@@ -3,24 +3,55 @@
 // change without moving anything and keyboard focus stays where it was.
 
 import { get, optional } from '../api.js';
-import { h, setText, setClass, setPrefixedClass, setIcon, icon, clear } from '../dom.js';
-import {
-  gradeInfo, decisionInfo, normDecision, scheduleText, staleness, fmtAge, fmtValue,
-  unitWord, compareBySeverity, compareBedIds, DEVICE_SILENT_S,
-} from '../format.js';
-
-const VITALS = [
-  { key: 'hr', label: 'HR', codes: ['hr'] },
-  { key: 'bp', label: 'BP', codes: ['sbp', 'dbp'] },
-  { key: 'spo2', label: 'SpO₂', codes: ['spo2'] },
-  { key: 'temp', label: 'Temp', codes: ['temp'] },
-  { key: 'rr', label: 'RR', codes: ['rr'] },
-];
+import { h, setText, icon, clear } from '../dom.js';
+import { normDecision, compareBySeverity, compareBedIds } from '../format.js';
+import { loadCatalogue } from '../catalogue.js';
+import { buildTile, updateTile } from './board/tile.js';
 
 // How often the board asks for each patient's schedule (cycle, day, dose)
 // when /ward does not carry it; events about a patient refresh it at once.
 const SCHEDULE_REFRESH_MS = 60 * 1000;
 
+// A bed as the tiles show it, for sorting: the ward's decision and grade,
+// else /toxicity's (extra).
+function effective(b, extra) {
+  const x = (b.patient && extra.get(b.patient.id)) || {};
+  return { ...b,
+    decision: normDecision(b.decision).action ? b.decision : (x.decision || b.decision),
+    max_grade: Number.isInteger(b.max_grade) ? b.max_grade : (Number.isInteger(x.maxGrade) ? x.maxGrade : null) };
+}
+
+// "6 patients · 8 beds · 1 hold · 0 discontinue · 3 active alerts".
+function summarize(beds, extra) {
+  const occupied = beds.filter((b) => b.patient);
+  let holds = 0, stops = 0, alerts = 0, evaluated = 0;
+  for (const b of occupied) {
+    const x = extra.get(b.patient.id) || {};
+    const a = normDecision(b.decision).action || normDecision(x.decision).action;
+    if (a) evaluated++;
+    if (a === 'hold') holds++;
+    if (a === 'discontinue' || a === 'discontinue_course') stops++;
+    alerts += b.active_alerts || 0;
+  }
+  const text = `${occupied.length} patients · ${beds.length} beds` +
+    (evaluated ? ` · ${holds} hold · ${stops} discontinue` : '') + ` · ${alerts} active alert${alerts === 1 ? '' : 's'}`;
+  return { text, alerts, evaluated, occupied: occupied.length };
+}
+
+// Patient ids named by events other than readings (those refresh the
+// patients' schedules at once).
+function patientsIn(events) {
+  const ids = new Set();
+  for (const e of events || []) {
+    const pid = e.data && (e.data.patient_id || (e.data.patient && e.data.patient.id));
+    if (pid && e.type !== 'reading') ids.add(pid);
+  }
+  return ids;
+}
+
+// Longer than most functions on purpose: the board's state `st` (tiles,
+// the ward, the per-patient extras) is shared by the short functions inside;
+// the tile itself is board/tile.js.
 export function mount(root, ctx) {
   const sortPref = () => { try { return localStorage.getItem('wardd.sort') === 'bed' ? 'bed' : 'severity'; } catch (e) { return 'severity'; } };
   const st = { ward: null, fetchedAt: 0, skewMs: 0, tiles: new Map(), sort: sortPref(),
@@ -45,147 +76,23 @@ export function mount(root, ctx) {
     h('div.board-bar', h('h1#board-title', { tabindex: '-1' }, 'Ward board'), summary, sortGroup),
     error, grid, note));
 
-  function bedAge(v) {
-    if (!v || typeof v.age_s !== 'number') return null;
-    return v.age_s + (Date.now() - st.fetchedAt) / 1000;
-  }
+  // What the tiles need besides the bed: the /toxicity summaries, the
+  // server's clock skew, and ages counted on from the fetch.
+  const tileView = {
+    extra: st.extra,
+    get skewMs() { return st.skewMs; },
+    ageOf(v) {
+      if (!v || typeof v.age_s !== 'number') return null;
+      return v.age_s + (Date.now() - st.fetchedAt) / 1000;
+    },
+  };
 
-  function buildTile(bed) {
-    const p = bed.patient;
-    const t = { id: bed.bed, patientId: p ? p.id : null, vit: {} };
-    if (!p) {
-      const admit = ctx.can('nurse');
-      t.el = h(admit ? 'a.tile.tile-empty' : 'div.tile.tile-empty',
-        admit ? { href: `#/admin/patients?bed=${encodeURIComponent(bed.bed)}`, dataset: { bed: bed.bed } }
-              : { dataset: { bed: bed.bed } });
-      t.label = h('span.bed-label');
-      t.dev = h('span.dev-text');
-      t.devIcon = h('span.dev-icon');
-      t.el.append(
-        h('div.tile-head', t.label, h('span.pt-name.muted', 'Empty bed')),
-        h('div.tile-empty-body', icon('bed', 'icon-xl'), h('span', admit ? 'Admit a patient' : 'No patient')),
-        h('div.tile-foot', h('span.dev', t.devIcon, t.dev)));
-      return t;
-    }
-    t.el = h('a.tile', { href: `#/patient/${p.id}`, dataset: { bed: bed.bed, patient: String(p.id) } });
-    t.label = h('span.bed-label');
-    t.name = h('span.pt-name');
-    t.sched = h('span.sched');
-    t.decIcon = h('span.dec-icon');
-    t.decText = h('span.dec-text');
-    t.dec = h('span.decision', t.decIcon, t.decText);
-    t.gradeNum = h('span.grade-num');
-    t.gradeWord = h('span.grade-word');
-    t.grade = h('span.grade', h('span.grade-k', { 'aria-hidden': 'true' }, 'G'), h('span.sr', 'highest grade '), t.gradeNum, t.gradeWord);
-    t.alerts = h('span.alert-n');
-    t.alertChip = h('span.chip-alerts', icon('bell'), t.alerts, h('span.sr', ' active alerts'));
-    t.reason = h('p.reason');
-    const vit = h('div.vitals');
-    for (const v of VITALS) {
-      const cell = { val: h('span.val'), unit: h('span.unit'), age: h('span.age') };
-      cell.el = h('div.vital', { dataset: { code: v.key } },
-        h('span.vhead', h('span.vlabel', v.label), cell.unit), h('span.vline', cell.val), cell.age);
-      t.vit[v.key] = cell;
-      vit.append(cell.el);
-    }
-    t.dev = h('span.dev-text');
-    t.devIcon = h('span.dev-icon');
-    t.el.append(
-      h('div.tile-head', t.label, t.name),
-      h('div.tile-sub', t.sched, t.grade, t.alertChip),
-      h('div.tile-status', t.dec),
-      t.reason, vit,
-      h('div.tile-foot', h('span.dev', t.devIcon, t.dev)));
-    return t;
-  }
-
-  function updateTile(t, bed) {
-    setText(t.label, bed.label || bed.bed);
-    updateDevices(t, bed);
-    if (!bed.patient) return;
-    const x = st.extra.get(bed.patient.id) || {};
-    setText(t.name, bed.patient.name);
-    t.el.setAttribute('aria-label', `${bed.label || bed.bed}: ${bed.patient.name}, open patient view`);
-    const sched = scheduleText(bed.schedule || x.schedule);
-    setText(t.sched, sched || 'Schedule not evaluated');
-    setClass(t.sched, 'muted', !sched);
-
-    let dec = normDecision(bed.decision);
-    if (!dec.action && x.decision) dec = normDecision(x.decision);
-    const top = dec.top || (x.decision ? normDecision(x.decision).top : null);
-    const di = decisionInfo(dec.action);
-    setPrefixedClass(t.dec, 'dec-', di.cls);
-    setIcon(t.decIcon, di.icon);
-    setText(t.decText, di.text);
-    setPrefixedClass(t.el, 'sev-', `sev-${di.cls.slice(4)}`);
-    setText(t.reason, dec.action ? (top || (dec.action === 'give' ? 'No rule asks to hold' : '')) : 'Grades and dose decision not evaluated');
-    setClass(t.reason, 'muted', !dec.action || !top);
-
-    const maxGrade = Number.isInteger(bed.max_grade) ? bed.max_grade : x.maxGrade;
-    const gi = gradeInfo(maxGrade);
-    setPrefixedClass(t.grade, 'grade-', gi.cls);
-    setText(t.gradeNum, gi.num);
-    setText(t.gradeWord, gi.short);
-
-    const latest = bed.latest || {};
-    for (const v of VITALS) {
-      const c = t.vit[v.key];
-      const items = v.codes.map((code) => latest[code]);
-      const ages = items.map(bedAge).filter((a) => a !== null);
-      const age = ages.length ? Math.max(...ages) : null;
-      const s = staleness(age);
-      let text;
-      if (s === 'none' || s === 'old') text = '—';
-      else if (v.key === 'bp') text = `${fmtValue('sbp', items[0] && items[0].value)}/${fmtValue('dbp', items[1] && items[1].value)}`;
-      else text = fmtValue(v.codes[0], items[0].value);
-      setText(c.val, text);
-      const u = items.find(Boolean);
-      setText(c.unit, s === 'none' || s === 'old' ? '' : v.key === 'bp' ? 'mmHg' : unitWord(u && u.unit));
-      setText(c.age, s === 'none' ? 'no data' : s === 'old' ? 'no recent data' : s === 'stale' ? `stale · ${fmtAge(age)}` : fmtAge(age));
-      setPrefixedClass(c.el, 'is-', `is-${s}`);
-    }
-    const n = Number.isInteger(bed.active_alerts) ? bed.active_alerts : 0;
-    setText(t.alerts, String(n));
-    t.alertChip.title = `${n} active alert${n === 1 ? '' : 's'}`;
-    setClass(t.alertChip, 'has-alerts', n > 0);
-    t.grade.title = gi.grade === null ? 'Highest current grade: not evaluated' : `Highest current CTCAE grade: ${gi.num} (${gi.word})`;
-  }
-
-  function updateDevices(t, bed) {
-    const devs = Array.isArray(bed.devices) ? bed.devices : [];
-    if (!devs.length) {
-      setText(t.dev, 'No device assigned');
-      setIcon(t.devIcon, 'info');
-      setPrefixedClass(t.dev.parentNode, 'dev-', 'dev-none');
-      return;
-    }
-    // The least recently heard device decides the bed's freshness.
-    let worst = null, worstAge = -1;
-    for (const d of devs) {
-      const age = d.last_seen ? (Date.now() + st.skewMs - Date.parse(d.last_seen)) / 1000 : Infinity;
-      if (age > worstAge) { worst = d; worstAge = age; }
-    }
-    const more = devs.length > 1 ? ` +${devs.length - 1}` : '';
-    let text, cls, ic;
-    if (worstAge === Infinity) { text = `${worst.serial}${more} · no contact yet`; cls = 'dev-none'; ic = 'info'; }
-    else if (worstAge > DEVICE_SILENT_S) { text = `${worst.serial}${more} · silent ${fmtAge(worstAge)}`; cls = 'dev-silent'; ic = 'warn'; }
-    else { text = `${worst.serial}${more} · seen ${fmtAge(worstAge)} ago`; cls = 'dev-ok'; ic = 'pulse'; }
-    setText(t.dev, text);
-    setIcon(t.devIcon, ic);
-    setPrefixedClass(t.dev.parentNode, 'dev-', cls);
-  }
-
+  // Tiles in sort order; only tiles out of place move (a moved node
+  // loses keyboard focus).
   function layout() {
     if (!st.ward) return;
-    // Sort on what the tiles show: the ward's fields, else /toxicity's.
-    const effective = (b) => {
-      const x = (b.patient && st.extra.get(b.patient.id)) || {};
-      return { ...b,
-        decision: normDecision(b.decision).action ? b.decision : (x.decision || b.decision),
-        max_grade: Number.isInteger(b.max_grade) ? b.max_grade : (Number.isInteger(x.maxGrade) ? x.maxGrade : null) };
-    };
     const beds = [...st.ward.beds].sort(st.sort === 'bed' ? (a, b) => compareBedIds(a.bed, b.bed)
-      : (a, b) => compareBySeverity(effective(a), effective(b)));
+      : (a, b) => compareBySeverity(effective(a, st.extra), effective(b, st.extra)));
     const want = new Set(beds.map((b) => b.bed));
     for (const [id, t] of st.tiles) if (!want.has(id)) { t.el.remove(); st.tiles.delete(id); }
     let prev = null;
@@ -193,27 +100,16 @@ export function mount(root, ctx) {
       let t = st.tiles.get(bed.bed);
       const pid = bed.patient ? bed.patient.id : null;
       if (t && t.patientId !== pid) { t.el.remove(); t = null; }
-      if (!t) { t = buildTile(bed); st.tiles.set(bed.bed, t); }
-      updateTile(t, bed);
-      // Move only what is out of place (a moved node loses focus).
+      if (!t) { t = buildTile(bed, ctx.can('nurse')); st.tiles.set(bed.bed, t); }
+      updateTile(t, bed, tileView);
       const expectedAfter = prev ? prev.nextSibling : grid.firstChild;
       if (expectedAfter !== t.el) grid.insertBefore(t.el, expectedAfter);
       prev = t.el;
     }
-    const occupied = beds.filter((b) => b.patient);
-    let holds = 0, stops = 0, alerts = 0, evaluated = 0;
-    for (const b of occupied) {
-      const x = st.extra.get(b.patient.id) || {};
-      const a = normDecision(b.decision).action || normDecision(x.decision).action;
-      if (a) evaluated++;
-      if (a === 'hold') holds++;
-      if (a === 'discontinue' || a === 'discontinue_course') stops++;
-      alerts += b.active_alerts || 0;
-    }
-    setText(summary, `${occupied.length} patients · ${beds.length} beds` +
-      (evaluated ? ` · ${holds} hold · ${stops} discontinue` : '') + ` · ${alerts} active alert${alerts === 1 ? '' : 's'}`);
-    ctx.setAlertCount(alerts);
-    note.hidden = evaluated > 0 || occupied.length === 0;
+    const sum = summarize(beds, st.extra);
+    setText(summary, sum.text);
+    ctx.setAlertCount(sum.alerts);
+    note.hidden = sum.evaluated > 0 || sum.occupied === 0;
     setText(note, 'Grades and dose decisions are not evaluated by this server yet; vitals are live.');
   }
 
@@ -243,7 +139,9 @@ export function mount(root, ctx) {
     if (st.busy) { st.again = true; return; }
     st.busy = true;
     try {
-      const ward = await get('/api/v1/ward');
+      // The catalogue names the codes a tile may mention ("No recent …");
+      // without it the codes themselves are shown.
+      const [ward] = await Promise.all([get('/api/v1/ward'), loadCatalogue().catch(() => null)]);
       if (!st.alive) return;
       st.ward = ward;
       st.fetchedAt = Date.now();
@@ -252,12 +150,7 @@ export function mount(root, ctx) {
       error.hidden = true;
       ctx.markUpdated();
       layout();
-      // Events naming patients refresh those patients' schedules at once.
-      const ids = new Set();
-      for (const e of why.events || []) {
-        const pid = e.data && (e.data.patient_id || (e.data.patient && e.data.patient.id));
-        if (pid && e.type !== 'reading') ids.add(pid);
-      }
+      const ids = patientsIn(why.events);
       if (why.reason === 'mount') refreshExtra(true).catch(() => {});
       else if (ids.size) refreshExtra(true, ids).catch(() => {});
       else refreshExtra(false).catch(() => {});
@@ -276,7 +169,7 @@ export function mount(root, ctx) {
     if (!st.ward) return;
     for (const bed of st.ward.beds) {
       const t = st.tiles.get(bed.bed);
-      if (t) updateTile(t, bed);
+      if (t) updateTile(t, bed, tileView);
     }
   }
 

@@ -1,4 +1,5 @@
-/* ingest: a batch of validated readings from any transport, filed, stored
+/* ingest (api layer: shared by the JSON, HL7 and FHIR handlers): a batch
+ * of validated readings from any transport, filed, stored
  * by one writer job, and published after its commit (include/ingest.h). */
 #include "ingest.h"
 #include "clinical.h"

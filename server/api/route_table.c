@@ -1,7 +1,7 @@
-/* routes: the one route table (CONVENTIONS.md 2). Sorted by path, then
+/* route_table: the one route table (docs/CONVENTIONS.md "Routes"). Sorted by path, then
  * method. Each row: method, path ("{}" = one segment), minimum role, body
  * kind, handler. Roles: ROLE_NONE public; ROLE_DEVICE devices only;
- * viewer < nurse < physician < admin (API.md "Authentication and roles"). */
+ * viewer < nurse < physician < admin (docs/api.md "Conventions"). */
 #include "api.h"
 #include "fhir.h"
 #include "route.h"

@@ -1,0 +1,2 @@
+/* fixture: the handlers' header */
+#include "http.h"

@@ -1,0 +1,2 @@
+/* fixture: a core header that includes the store: wrong way */
+#include "db.h"

@@ -1,0 +1,3 @@
+/* fixture: a handler reaching into the store's private header */
+#include "api.h"
+#include "store_int.h"

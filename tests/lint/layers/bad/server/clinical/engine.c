@@ -1,0 +1,2 @@
+#include "engine_int.h"
+#include "log.h"

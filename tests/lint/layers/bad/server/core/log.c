@@ -1,0 +1,2 @@
+#include "log.h"
+#include "api.h"

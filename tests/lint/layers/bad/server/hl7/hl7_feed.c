@@ -1,0 +1,3 @@
+/* fixture: an HL7 handler ranks with api */
+#include "api.h"
+#include "hl7_feed.h"

@@ -1,0 +1,2 @@
+#include "db.h"
+#include "http.h"

@@ -1,0 +1,2 @@
+/* fixture: the store layer's header */
+#include "log.h"

@@ -1,0 +1,2 @@
+/* fixture: the pure engine's header */
+#include "obs.h"

@@ -1,0 +1,2 @@
+/* fixture: the HL7 layer's header */
+#include "http.h"

@@ -1,0 +1,2 @@
+/* fixture: the http layer's header */
+#include "db.h"

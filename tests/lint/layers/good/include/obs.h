@@ -1,0 +1,1 @@
+/* fixture: a core header the engine may use */

@@ -1,0 +1,3 @@
+#include "db.h"
+#include "engine.h"
+#include "store_int.h"

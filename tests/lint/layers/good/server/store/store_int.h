@@ -1,0 +1,2 @@
+/* fixture: the store layer's private header */
+#include "db.h"
