@@ -6,6 +6,9 @@
 --
 -- MODE   wardd: POST /api/v1/readings, {"readings": [...]} (docs/api.md) with a
 --               device's bearer token
+--        fhir: POST /fhir/Observation, one FHIR R4 Observation per request
+--               (docs/fhir.md), the same device token, the reading's id
+--               as the Observation's identifier (BATCH must be 1)
 --        floor: the same requests to bench/mhd_floor
 --        influx: POST /write?db=bench&precision=ms, InfluxDB line protocol,
 --               one point per reading: obs,device=dN,code=C value=V,msg="ID" T
@@ -32,6 +35,7 @@ function setup(thread)
 end
 
 local codes = {"hr", "rr", "spo2", "temp", "sbp", "dbp"}
+local loinc = {"8867-4", "9279-1", "59408-5", "8310-5", "8480-6", "8462-4"}
 local units = {"/min", "/min", "%", "Cel", "mm[Hg]", "mm[Hg]"}
 local base = {78, 16, 97, 36.9, 122, 74}
 local swing = {12, 3, 2, 0.5, 8, 6}
@@ -114,9 +118,28 @@ local function influx_body(d)
    return table.concat(parts, "\n")
 end
 
+local function fhir_body(d)
+   local s = d.seq
+   local code = s % 6 + 1
+   local t = start_ms + math.floor(s / 6)
+   d.seq = s + 1
+   return string.format(
+      '{"resourceType":"Observation","status":"final",' ..
+      '"identifier":[{"system":"urn:bench","value":"r%s-%d"}],' ..
+      '"code":{"coding":[{"system":"http://loinc.org","code":"%s"}]},' ..
+      '"effectiveDateTime":"%s","valueQuantity":{"value":%.1f,' ..
+      '"system":"http://unitsofmeasure.org","code":"%s"}}',
+      run, s, loinc[code], iso(t), value(code, s), units[code])
+end
+
 function request()
    local d = devices[next_dev]
    next_dev = next_dev % #devices + 1
+   if mode == "fhir" then
+      return wrk.format("POST", "/fhir/Observation",
+         {["Content-Type"] = "application/fhir+json",
+          ["Authorization"] = "Bearer " .. d.token}, fhir_body(d))
+   end
    if mode == "influx" then
       return wrk.format("POST", "/write?db=bench&precision=ms",
          {["Content-Type"] = "text/plain"}, influx_body(d))

@@ -18,7 +18,7 @@
 #   BENCH_DURATION     seconds per load run (default 10)
 #   BENCH_SCALE_ROWS   readings in the scale database (default 50457600: a
 #                      year of 16 beds x 6 vital codes at one a minute)
-#   BENCH_ONLY         space-separated subset of: ingest alert engine query
+#   BENCH_ONLY         space-separated subset of: ingest fhir alert engine query
 #                      memory scale (default: all)
 #   BENCH_KEEP=1       keep the scratch directory
 set -euo pipefail
@@ -35,7 +35,7 @@ RESULTS="$BB/results.txt"
 DUR=${BENCH_DURATION:-10}
 RUNS=3
 SCALE_ROWS=${BENCH_SCALE_ROWS:-50457600}
-ONLY=${BENCH_ONLY:-ingest alert engine query memory scale}
+ONLY=${BENCH_ONLY:-ingest fhir alert engine query memory scale}
 PW="bench-password-1"
 CONNS=64
 WRK_THREADS=2
@@ -437,6 +437,45 @@ main() {
         emit "engine_cost $(fmt_ms "$e") us/reading vs $base = $rt (target <= 5 us)"
         verdict "$e" "<=" 5
         emit "# engine_cost: 72 h of one patient ($(json_num "$out" readings) readings, one job each), the worker's live path (ingest, digest, full evaluation only when the digest changed): ${E[*]} us (full evaluations: ${EV[*]}; skips a full evaluation would contradict, from time alone: $(json_num "$out" digest_mismatches)); with a full evaluation every job (before incremental evaluation): ${EL[*]} us (median $el); per minute's readings, live path: ${EB[*]} us/reading (median $eb); ingest + engine_state_facts only: ${EF[*]} us (median $ef)"
+    fi
+
+    # --- FHIR: single Observation creates vs the JSON single-reading POST -----------
+    # Interleaved runs on one server, the same 64 device tokens, one reading
+    # per request each way; then $lastn for the whole ward (every admitted
+    # patient's newest vitals, docs/fhir.md) against GET /api/v1/ward, one
+    # connection each, on the database the runs filled.
+    if want fhir; then
+        copy_template "$TMP/fhir.db"
+        start_wardd "$TMP/fhir.db" fhir
+        FURL_W="http://127.0.0.1:$WPORT"
+        T0=$(( $(now_ms) - 1200000 )) ftag=100
+        fnext() { ftag=$((ftag + 1)); START=$((T0 + (ftag - 100) * 60000)); }
+        fnext; DUR=3 wrk_ingest "$FURL_W" wardd "$TMP/fhir.db.beds" 1 "$ftag" "$START"
+        fnext; DUR=3 wrk_ingest "$FURL_W" fhir "$TMP/fhir.db.beds" 1 "$ftag" "$START"
+        J=() H=() HL=() ferrs=0
+        for r in $(seq $RUNS); do
+            fnext; wrk_ingest "$FURL_W" wardd "$TMP/fhir.db.beds" 1 "$ftag" "$START"
+            J+=("$W_RATE"); ferrs=$((ferrs + W_ERRS))
+            fnext; wrk_ingest "$FURL_W" fhir "$TMP/fhir.db.beds" 1 "$ftag" "$START"
+            H+=("$W_RATE"); HL+=("$W_P99_MS"); ferrs=$((ferrs + W_ERRS))
+        done
+        JR=$(median "${J[@]}") HR=$(median "${H[@]}")
+        emit "fhir_ingest $(calc "int($HR + 0.5)") req/s vs ingest_single $(calc "int($JR + 0.5)") req/s = $(ratio "$HR" "$JR") (target >= 0.7)"
+        verdict "$(ratio "$HR" "$JR")" ">=" 0.7
+        emit "# fhir runs: json ${J[*]} | fhir ${H[*]} (p99 ${HL[*]} ms); failed requests $ferrs"
+        token=$(login "$WPORT")
+        L=() WV=()
+        wrk_get "$FURL_W/fhir/Observation/\$lastn?category=vital-signs" "$token"
+        for r in $(seq $RUNS); do
+            wrk_get "$FURL_W/fhir/Observation/\$lastn?category=vital-signs" "$token"; L+=("$W_P50_MS")
+            wrk_get "$FURL_W/api/v1/ward" "$token"; WV+=("$W_P50_MS")
+        done
+        LN=$(median "${L[@]}") WN=$(median "${WV[@]}")
+        n=$(curl -s --max-time 60 -H "Authorization: Bearer $token" "$FURL_W/fhir/Observation/\$lastn?category=vital-signs" | grep -o '"fullUrl"' | wc -l)
+        emit "fhir_lastn_ward $(fmt_ms "$LN") ms vs ward_query $(fmt_ms "$WN") ms = $(ratio "$LN" "$WN") (target <= 2.0)"
+        verdict "$(ratio "$LN" "$WN")" "<=" 2.0
+        emit "# fhir \$lastn: $n Observations for 64 beds; runs ${L[*]} ms | ward ${WV[*]} ms"
+        stop_pid "$WPID"
     fi
 
     # --- series and ward queries -----------------------------------------------------

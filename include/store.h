@@ -237,6 +237,11 @@ int store_obs_find(db_conn *c, const store_obs_find_q *q, store_obs_row_visit vi
                    bool *more);
 /* How many readings match q (cursor and limit ignored). 0 or -1. */
 int store_obs_count(db_conn *c, const store_obs_find_q *q, int64_t *n);
+/* The newest reading of each of `codes` (at most STORE_FIND_CODES_MAX) of
+ * one patient, or (patient_id 0) of every admitted patient, by patient
+ * then code: FHIR $lastn with max=1 in one query. 0 or -1. */
+int store_obs_latest_rows(db_conn *c, int64_t patient_id, const char *const *codes, size_t n_codes,
+                          store_obs_row_visit visit, void *arg);
 
 /* --- series and its rollup (store_series.c) ---------------------------------- */
 /* Bucketed min/max/mean/n per code (docs/api.md "Readings", series), as the reply's JSON

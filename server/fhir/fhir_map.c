@@ -3,6 +3,7 @@
  * wardd holds and in which UCUM unit. The reading itself is validated
  * afterwards by obs_parse_reading(), exactly as a JSON-API reading. */
 #include "fhir.h"
+#include "fhir_search.h"
 #include "timefmt.h"
 
 #include <sodium.h>
@@ -319,7 +320,7 @@ void fhir_obs_in_clear(fhir_obs_in *in)
 
 /* The codes the R4 vital-signs profile constrains
  * (http://hl7.org/fhir/R4/observation-vitalsigns.html); only these claim the profile. */
-static bool in_vitals_profile(const obs_code *code)
+bool fhir_in_vitals_profile(const obs_code *code)
 {
     static const char *const profiled[] = {"hr",  "rr",  "spo2",   "temp", "sbp",
                                            "dbp", "map", "weight", NULL};
@@ -363,7 +364,7 @@ json_t *fhir_observation_out(const fhir_reading *rd)
                     FHIR_UCUM, "code", rd->code->unit);
     if (!obs)
         return NULL;
-    if (in_vitals_profile(rd->code))
+    if (fhir_in_vitals_profile(rd->code))
         json_object_set_new(json_object_get(obs, "meta"), "profile",
                             json_pack("[s]", "http://hl7.org/fhir/StructureDefinition/vitalsigns"));
     if (rd->patient_id > 0) {

@@ -20,23 +20,30 @@
 
 /* --- rendering ------------------------------------------------------------- */
 
-/* One row as an Observation, or NULL when it is nothing FHIR shows
+/* A stored row as a reading FHIR shows; false for what it does not show
  * (a code without LOINC, a flag, a grade). */
+static bool reading_of(const store_obs_row *row, fhir_reading *rd)
+{
+    memset(rd, 0, sizeof *rd);
+    rd->code = obs_code_lookup(row->code);
+    if (!rd->code || !rd->code->loinc || rd->code->kind != OBS_NUMERIC)
+        return false;
+    rd->id = row->id;
+    rd->patient_id = row->patient_id;
+    rd->device_id = row->device_id;
+    rd->value = row->value;
+    rd->time_ms = row->time_ms;
+    rd->received_ms = row->received_ms;
+    rd->msg_id = row->msg_id[0] ? row->msg_id : NULL;
+    return true;
+}
+
+/* One row as an Observation, or NULL when it is nothing FHIR shows. */
 static json_t *render_row(const store_obs_row *row)
 {
-    fhir_reading rd = {0};
+    fhir_reading rd;
 
-    rd.code = obs_code_lookup(row->code);
-    if (!rd.code || !rd.code->loinc || rd.code->kind != OBS_NUMERIC)
-        return NULL;
-    rd.id = row->id;
-    rd.patient_id = row->patient_id;
-    rd.device_id = row->device_id;
-    rd.value = row->value;
-    rd.time_ms = row->time_ms;
-    rd.received_ms = row->received_ms;
-    rd.msg_id = row->msg_id[0] ? row->msg_id : NULL;
-    return fhir_observation_out(&rd);
+    return reading_of(row, &rd) ? fhir_observation_out(&rd) : NULL;
 }
 
 static json_t *component_of(const json_t *obs)
@@ -521,25 +528,43 @@ static bool query_or_reply(struct req *r, fhir_params *p, store_obs_find_q *q, e
     return true;
 }
 
+/* A page of a search, written as text (fhir_text.c). */
 struct page {
-    struct req *r;
-    json_t *bundle;
+    char base[256];
+    fhir_buf entries, one;
     int64_t last_time, last_id;
 };
+
+static void page_free(struct page *pg)
+{
+    free(pg->entries.p);
+    free(pg->one.p);
+}
 
 static int add_row(void *arg, const store_obs_row *row)
 {
     struct page *pg = arg;
-    json_t *res = render_row(row);
+    fhir_reading rd;
     char id[32];
 
     pg->last_time = row->time_ms;
     pg->last_id = row->id;
-    if (!res)
+    if (!reading_of(row, &rd))
         return 0;
+    pg->one.len = 0;
+    fhir_observation_text(&rd, &pg->one);
     snprintf(id, sizeof id, "%" PRId64, row->id);
-    fhir_searchset_add(pg->r, pg->bundle, "Observation", id, res);
-    return 0;
+    fhir_entry_text(&pg->entries, pg->base, "Observation", id, pg->one.p ? pg->one.p : "{}");
+    return pg->entries.oom || pg->one.oom ? -1 : 0;
+}
+
+/* Replies with the searchset head and the page's entries. */
+static enum MHD_Result reply_page(struct req *r, json_t *head, struct page *pg)
+{
+    char *text = fhir_bundle_text(head, &pg->entries);
+
+    page_free(pg);
+    return text ? reply_json_text(r, 200, text) : reply_error(r, ERR_INTERNAL, NULL, NULL);
 }
 
 /* GET /fhir/Observation?patient=&code=&date=&category=&_count=&_sort=&_summary=count */
@@ -548,7 +573,7 @@ enum MHD_Result fhir_observation_search(struct req *r)
     enum MHD_Result ret = MHD_NO;
     fhir_params p;
     store_obs_find_q q;
-    struct page pg = {.r = r};
+    struct page pg = {0};
     const char *summary;
     char cursor[64];
     db_conn *c = db_reader();
@@ -567,23 +592,18 @@ enum MHD_Result fhir_observation_search(struct req *r)
         int64_t n;
         if (store_obs_count(c, &q, &n) != 0)
             return reply_error(r, ERR_STORAGE, NULL, NULL);
-        pg.bundle = fhir_searchset(r, &p, "Observation", NULL);
-        json_object_set_new(pg.bundle, "total", json_integer(n));
-        return reply_json(r, 200, pg.bundle);
+        json_t *out = fhir_searchset(r, &p, "Observation", NULL);
+        json_object_set_new(out, "total", json_integer(n));
+        return reply_json(r, 200, out);
     }
     q.limit = count;
-    pg.bundle = json_pack("{s:[]}", "entry");
+    fhir_base_url(r, pg.base, sizeof pg.base);
     if (store_obs_find(c, &q, add_row, &pg, &more) != 0) {
-        json_decref(pg.bundle);
+        page_free(&pg);
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     }
     snprintf(cursor, sizeof cursor, "%" PRId64 ".%" PRId64, pg.last_time, pg.last_id);
-    {
-        json_t *out = fhir_searchset(r, &p, "Observation", more ? cursor : NULL);
-        json_object_set(out, "entry", json_object_get(pg.bundle, "entry"));
-        json_decref(pg.bundle);
-        return reply_json(r, 200, out);
-    }
+    return reply_page(r, fhir_searchset(r, &p, "Observation", more ? cursor : NULL), &pg);
 }
 
 /* The newest `max` readings of each of q's codes for one patient. */
@@ -606,13 +626,16 @@ static int lastn_patient(db_conn *c, const store_obs_find_q *q, int64_t patient,
 }
 
 /* $lastn for the patient asked for, else for every admitted patient (the
- * ward's newest vitals in one request). */
+ * ward's newest vitals in one request). max=1 reads the writer's `latest`
+ * table in one query; more walks each patient's codes newest first. */
 static int lastn_all(db_conn *c, const store_obs_find_q *q, long max, struct page *pg)
 {
     store_admitted *list = NULL;
     size_t n = 0;
     int rc = 0;
 
+    if (max == 1 && q->from == INT64_MIN && q->to == INT64_MAX)
+        return store_obs_latest_rows(c, q->patient_id, q->codes, q->n_codes, add_row, pg);
     if (q->patient_id)
         return lastn_patient(c, q, q->patient_id, max, pg);
     if (store_snapshot_begin(c) != 0)
@@ -633,7 +656,7 @@ enum MHD_Result fhir_observation_lastn(struct req *r)
     enum MHD_Result ret = MHD_NO;
     fhir_params p;
     store_obs_find_q q;
-    struct page pg = {.r = r};
+    struct page pg = {0};
     const char *max_s;
     db_conn *c = db_reader();
     long max = 1;
@@ -655,10 +678,10 @@ enum MHD_Result fhir_observation_lastn(struct req *r)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     if (q.n_codes == 0 && category_of("vital-signs", &q) != 0)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
-    pg.bundle = fhir_searchset(r, &p, "Observation/$lastn", NULL);
+    fhir_base_url(r, pg.base, sizeof pg.base);
     if (lastn_all(c, &q, max, &pg) != 0) {
-        json_decref(pg.bundle);
+        page_free(&pg);
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     }
-    return reply_json(r, 200, pg.bundle);
+    return reply_page(r, fhir_searchset(r, &p, "Observation/$lastn", NULL), &pg);
 }

@@ -175,6 +175,9 @@ static int partial_date(const char *v, int64_t *start, int64_t *end)
     else
         return -1;
     *start = (int64_t)timegm(&tm) * 1000;
+    /* timegm normalises 2026-02-30 to March: refuse what does not round-trip */
+    if (tm.tm_year != y - 1900 || tm.tm_mon != m - 1 || tm.tm_mday != d)
+        return -1;
     if (len == 4)
         tm.tm_year++;
     else if (len == 7)
@@ -182,8 +185,7 @@ static int partial_date(const char *v, int64_t *start, int64_t *end)
     else
         tm.tm_mday++;
     *end = (int64_t)timegm(&tm) * 1000;
-    /* timegm normalises 2026-02-31 to March: refuse what does not round-trip */
-    return d == 1 || len != 10 || (*end - *start) == 86400000 ? 0 : -1;
+    return 0;
 }
 
 int fhir_date_narrow(const char *value, int64_t *from, int64_t *to)

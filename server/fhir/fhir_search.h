@@ -65,4 +65,26 @@ unsigned fhir_observation_prepare(struct req *r, const json_t *obs, ingest **out
 int fhir_observation_stored(db_conn *c, ingest *in, const principal *who, json_t **res,
                             char *location, size_t len);
 
+/* --- JSON text (fhir_text.c) --- */
+typedef struct fhir_buf {
+    char *p; /* NUL-terminated; the owner frees it */
+    size_t len, cap;
+    size_t entries; /* Bundle entries written (fhir_entry_text) */
+    bool oom;
+} fhir_buf;
+void fhir_buf_raw(fhir_buf *b, const char *s, size_t n);
+void fhir_buf_add(fhir_buf *b, const char *s);
+void fhir_buf_str(fhir_buf *b, const char *s);
+/* The Observation fhir_observation_out() builds, as JSON text. */
+void fhir_observation_text(const fhir_reading *rd, fhir_buf *b);
+/* One searchset entry {"fullUrl", "resource", "search"} for a resource
+ * already written as JSON text. */
+void fhir_entry_text(fhir_buf *b, const char *base, const char *resource, const char *id,
+                     const char *resource_json);
+/* head (a searchset from fhir_searchset, stolen) with the entries
+ * spliced into its empty entry list: new text (free()), or NULL. */
+char *fhir_bundle_text(json_t *head, const fhir_buf *entries);
+/* Whether a code's Observations claim the R4 vital-signs profile. */
+bool fhir_in_vitals_profile(const obs_code *code);
+
 #endif

@@ -17,19 +17,49 @@ static const char SQL_OBS_BY_DEVICE_MSG[] =
 static const char SQL_OBS_BY_USER_MSG[] = ROW_COLUMNS "WHERE user_id = :user AND msg_id = :msg";
 
 /* Filed readings only (an unassigned reading belongs to no patient yet).
- * Up to STORE_FIND_CODES_MAX codes; unbound code slots are NULL and match
- * nothing. */
-#define FIND_WHERE                                                                                 \
-    "WHERE patient_id IS NOT NULL AND (:patient IS NULL OR patient_id = :patient) "                \
-    "AND (:c0 IS NULL OR code IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9, :c10, "        \
-    ":c11, :c12, :c13, :c14, :c15)) "                                                              \
-    "AND time_ms BETWEEN :from AND :to "
-static const char SQL_FIND_ASC[] = ROW_COLUMNS FIND_WHERE
-    "AND (time_ms > :at OR (time_ms = :at AND id > :aid)) ORDER BY time_ms, id LIMIT :limit";
-static const char SQL_FIND_DESC[] =
-    ROW_COLUMNS FIND_WHERE "AND (time_ms < :at OR (time_ms = :at AND id < :aid)) "
-                           "ORDER BY time_ms DESC, id DESC LIMIT :limit";
-static const char SQL_FIND_COUNT[] = "SELECT count(*) FROM observations " FIND_WHERE;
+ * Four filters, so that each can use its index: one patient's readings
+ * walk observations_patient_time, one patient's codes
+ * observations_patient_code_time; ward-wide searches scan. Up to
+ * STORE_FIND_CODES_MAX codes; unbound slots are NULL and match nothing. */
+#define CODES_IN                                                                                   \
+    "code IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9, :c10, :c11, :c12, :c13, :c14, "    \
+    ":c15) "
+#define W_PATIENT       "WHERE patient_id = :patient "
+#define W_PATIENT_CODES "WHERE patient_id = :patient AND " CODES_IN
+#define W_WARD          "WHERE patient_id IS NOT NULL "
+#define W_WARD_CODES    "WHERE patient_id IS NOT NULL AND " CODES_IN
+#define W_TIME          "AND time_ms BETWEEN :from AND :to "
+#define ASC             "AND (time_ms > :at OR (time_ms = :at AND id > :aid)) ORDER BY time_ms, id LIMIT :limit"
+#define DESC                                                                                       \
+    "AND (time_ms < :at OR (time_ms = :at AND id < :aid)) "                                        \
+    "ORDER BY time_ms DESC, id DESC LIMIT :limit"
+#define COUNT "SELECT count(*) FROM observations "
+
+/* [filter][descending] and the counts, indexed by find_variant(). */
+static const char *const SQL_FIND[4][2] = {
+    {ROW_COLUMNS W_PATIENT W_TIME ASC, ROW_COLUMNS W_PATIENT W_TIME DESC},
+    {ROW_COLUMNS W_PATIENT_CODES W_TIME ASC, ROW_COLUMNS W_PATIENT_CODES W_TIME DESC},
+    {ROW_COLUMNS W_WARD W_TIME ASC, ROW_COLUMNS W_WARD W_TIME DESC},
+    {ROW_COLUMNS W_WARD_CODES W_TIME ASC, ROW_COLUMNS W_WARD_CODES W_TIME DESC},
+};
+static const char *const SQL_FIND_COUNT[4] = {COUNT W_PATIENT W_TIME, COUNT W_PATIENT_CODES W_TIME,
+                                              COUNT W_WARD W_TIME, COUNT W_WARD_CODES W_TIME};
+
+static int find_variant(const store_obs_find_q *q)
+{
+    return (q->patient_id > 0 ? 0 : 2) + (q->n_codes > 0 ? 1 : 0);
+}
+
+/* The newest reading of each code per admitted patient, through the
+ * `latest` table the writer keeps (one row per patient and code). */
+#define LATEST_COLUMNS                                                                             \
+    "SELECT o.id, o.patient_id, o.device_id, o.user_id, o.code, o.value_num, o.value_text, "       \
+    "o.time_ms, o.received_ms, o.msg_id FROM latest l JOIN observations o ON o.id = l.obs_id "
+static const char SQL_LATEST_PATIENT[] =
+    LATEST_COLUMNS "WHERE l.patient_id = :patient AND l." CODES_IN "ORDER BY l.code";
+static const char SQL_LATEST_WARD[] =
+    LATEST_COLUMNS "JOIN patients p ON p.id = l.patient_id "
+                   "WHERE p.status = 'admitted' AND l." CODES_IN "ORDER BY l.patient_id, l.code";
 
 static void read_row(sqlite3_stmt *st, store_obs_row *row)
 {
@@ -89,7 +119,8 @@ int store_obs_by_msg(db_conn *c, int64_t device_id, int64_t user_id, const char 
     return one_row(st, out);
 }
 
-static int bind_filter(sqlite3_stmt *st, const store_obs_find_q *q)
+/* The patient (when given) and the codes. 0 or -1. */
+static int bind_codes(sqlite3_stmt *st, const store_obs_find_q *q)
 {
     static const char *const slots[STORE_FIND_CODES_MAX] = {
         ":c0", ":c1", ":c2",  ":c3",  ":c4",  ":c5",  ":c6",  ":c7",
@@ -100,6 +131,13 @@ static int bind_filter(sqlite3_stmt *st, const store_obs_find_q *q)
         rc = db_bind_int64(st, ":patient", q->patient_id);
     for (size_t i = 0; rc == SQLITE_OK && i < q->n_codes && i < STORE_FIND_CODES_MAX; i++)
         rc = db_bind_text(st, slots[i], q->codes[i]);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int bind_filter(sqlite3_stmt *st, const store_obs_find_q *q)
+{
+    int rc = bind_codes(st, q) == 0 ? SQLITE_OK : SQLITE_ERROR;
+
     if (rc == SQLITE_OK)
         rc = db_bind_int64(st, ":from", q->from);
     if (rc == SQLITE_OK)
@@ -110,7 +148,7 @@ static int bind_filter(sqlite3_stmt *st, const store_obs_find_q *q)
 int store_obs_find(db_conn *c, const store_obs_find_q *q, store_obs_row_visit visit, void *arg,
                    bool *more)
 {
-    sqlite3_stmt *st = db_prep(c, q->newest_first ? SQL_FIND_DESC : SQL_FIND_ASC);
+    sqlite3_stmt *st = db_prep(c, SQL_FIND[find_variant(q)][q->newest_first ? 1 : 0]);
     int64_t at = q->has_cursor ? q->cursor_time : (q->newest_first ? INT64_MAX : INT64_MIN);
     int64_t aid = q->has_cursor ? q->cursor_id : (q->newest_first ? INT64_MAX : INT64_MIN);
     int rc, n = 0, result = -1;
@@ -144,7 +182,7 @@ done:
 
 int store_obs_count(db_conn *c, const store_obs_find_q *q, int64_t *n)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_FIND_COUNT);
+    sqlite3_stmt *st = db_prep(c, SQL_FIND_COUNT[find_variant(q)]);
 
     if (!st)
         return -1;
@@ -153,4 +191,29 @@ int store_obs_count(db_conn *c, const store_obs_find_q *q, int64_t *n)
         return -1;
     }
     return db_step_int64(st, n);
+}
+
+int store_obs_latest_rows(db_conn *c, int64_t patient_id, const char *const *codes, size_t n_codes,
+                          store_obs_row_visit visit, void *arg)
+{
+    store_obs_find_q q = {.patient_id = patient_id, .n_codes = n_codes};
+    sqlite3_stmt *st = db_prep(c, patient_id > 0 ? SQL_LATEST_PATIENT : SQL_LATEST_WARD);
+    int rc, result = -1;
+
+    if (!st)
+        return -1;
+    for (size_t i = 0; i < n_codes && i < STORE_FIND_CODES_MAX; i++)
+        q.codes[i] = codes[i];
+    if (bind_codes(st, &q) != 0)
+        goto done;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        store_obs_row row;
+        read_row(st, &row);
+        if (visit(arg, &row) != 0)
+            goto done;
+    }
+    result = rc == SQLITE_DONE ? 0 : -1;
+done:
+    db_done(st);
+    return result;
 }

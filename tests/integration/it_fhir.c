@@ -406,6 +406,46 @@ static void test_lastn(void **state)
                    "invalid");
 }
 
+/* $lastn without a patient: the newest of each code for every admitted
+ * patient (the writer's `latest` rows), and nothing of a discharged one. */
+static void test_lastn_ward(void **state)
+{
+    wd_fixture *f = fx(state);
+    long long a = wd_admit(f, "B2", 0, NULL), b = wd_admit(f, "B3", 0, NULL);
+    int64_t t0 = wd_now_ms() - 600000;
+    wd_resp *r;
+    json_t *e;
+    size_t i;
+    int seen = 0;
+
+    for (int k = 0; k < 3; k++) {
+        WD_EXPECT(post_obs(f, f->nurse, obs("8867-4", "/min", 70 + k, t0 + k * 1000, a, NULL)),
+                  201);
+        WD_EXPECT(post_obs(f, f->nurse, obs("8867-4", "/min", 90 + k, t0 + k * 1000, b, NULL)),
+                  201);
+    }
+    /* an older reading posted last is not the newest */
+    WD_EXPECT(post_obs(f, f->nurse, obs("8867-4", "/min", 50, t0 - 60000, b, NULL)), 201);
+    r = wd_req(f->s, "GET", "/fhir/Observation/$lastn?code=8867-4", f->viewer, NULL);
+    WD_EXPECT(r, 200);
+    json_array_foreach(WD_ARR(r->json, "entry"), i, e)
+    {
+        const char *subject = WD_STR(e, "resource.subject.reference");
+        long long v = WD_INT(e, "resource.valueQuantity.value");
+        if (strcmp(subject, wd_path(f->s, "Patient/%lld", a)) == 0)
+            assert_int_equal(v, 72), seen++;
+        else if (strcmp(subject, wd_path(f->s, "Patient/%lld", b)) == 0)
+            assert_int_equal(v, 92), seen++;
+    }
+    assert_int_equal(seen, 2);
+    WD_EXPECT(
+        wd_req(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/discharge", a), f->nurse, NULL),
+        200);
+    r = wd_req(f->s, "GET", "/fhir/Observation/$lastn?code=8867-4", f->viewer, NULL);
+    WD_EXPECT(r, 200);
+    assert_int_equal(json_array_size(WD_ARR(r->json, "entry")), 1);
+}
+
 static void test_transaction_all_or_nothing(void **state)
 {
     wd_fixture *f = fx(state);
@@ -586,6 +626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_search_params, wd_fixture_setup, wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_paging_stable, wd_fixture_setup, wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_lastn, wd_fixture_setup, wd_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_lastn_ward, wd_fixture_setup, wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_transaction_all_or_nothing, wd_fixture_setup,
                                         wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_batch_each_on_its_own, wd_fixture_setup,
