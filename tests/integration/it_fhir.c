@@ -33,6 +33,15 @@ static json_t *obs(const char *loinc, const char *ucum, double value, int64_t t,
     return o;
 }
 
+/* JSON text of j (stolen); free() it. */
+static char *wd_dump(json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+
+    json_decref(j);
+    return text;
+}
+
 static wd_resp *post_obs(wd_fixture *f, const char *token, json_t *o)
 {
     return wd_reqj(f->s, "POST", "/fhir/Observation", token, o);
@@ -170,7 +179,7 @@ static void test_identifier_idempotent(void **state)
     r = post_obs(f, f->nurse, obs("9279-1", "/min", 22, t, pid, "rr-1"));
     WD_EXPECT(r, 200);
     assert_string_equal(WD_STR(r->json, "id"), id);
-    body = json_dumps(obs("9279-1", "/min", 30, t + 1000, pid, "rr-1"), 0);
+    body = wd_dump(obs("9279-1", "/min", 30, t + 1000, pid, "rr-1"));
     q.body = body;
     q.body_len = strlen(body);
     r = wd_raw(f->s, &q);
@@ -512,7 +521,7 @@ static void test_prefer_minimal(void **state)
     wd_fixture *f = fx(state);
     long long pid = wd_admit(f, "B2", 0, NULL);
     const char *hdr[] = {"Prefer: return=minimal", NULL};
-    char *body = json_dumps(obs("8867-4", "/min", 77, wd_now_ms(), pid, NULL), 0);
+    char *body = wd_dump(obs("8867-4", "/min", 77, wd_now_ms(), pid, NULL));
     wd_raw_req q = {.method = "POST",
                     .path = "/fhir/Observation",
                     .token = f->nurse,
