@@ -81,6 +81,13 @@ $(EMBED): $(sort $(wildcard schema/migrations/*.sql)) tools/embed.sh
 	@mkdir -p $(dir $@)
 	tools/embed.sh $(sort $(wildcard schema/migrations/*.sql)) > $@
 
+# The API contract is compiled into the binary: GET /api/v1/openapi.json.
+OPENAPI_H := $(BUILD)/gen/openapi_json.h
+$(BUILD)/obj/server/api/api_openapi.o: $(OPENAPI_H)
+$(OPENAPI_H): docs/openapi.json tools/embed-text.sh
+	@mkdir -p $(dir $@)
+	tools/embed-text.sh openapi_json docs/openapi.json > $@
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
