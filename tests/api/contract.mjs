@@ -114,9 +114,9 @@ export class Contract {
   // allows it.
   // r: {method, path, status, content_type, body (string or null)}.
   check(r) {
-    // As the server sees it: no dot-segment resolution, percent-decoded.
-    const raw = r.path.split('?')[0];
-    const p = raw.split('/').map(decodeSegment).join('/');
+    // As the server sees it: percent-decoded by libmicrohttpd, then a C
+    // string (ends at a NUL), no dot-segment resolution.
+    const p = decodePath(r.path.split('?')[0]).split('\u0000')[0];
     const head = r.method === 'HEAD';
     const method = (head ? 'GET' : r.method).toLowerCase();
     const m = this.match(p);
@@ -178,10 +178,17 @@ function problem(where, what, body) {
   return { key: `${where.key}: ${what}`, text: `${where.text}: ${what}${body ? `\n      body: ${body}` : ''}` };
 }
 
-function decodeSegment(s) {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
+// Percent-decoding as libmicrohttpd does it: byte by byte, an invalid
+// escape left as it is.
+function decodePath(s) {
+  const bytes = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '%' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(s[i]));
+    }
   }
+  return Buffer.from(bytes).toString('utf8');
 }

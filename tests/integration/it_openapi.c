@@ -185,6 +185,25 @@ static void test_error_codes_match_registry(void **state)
                  json_array_size(listed), n);
 }
 
+/* The document says a path id is a positive decimal integer, anything else
+ * 404: also a leading space or sign, which strtoll alone would accept
+ * (found by tests/api/fuzz-requests.mjs). */
+static void test_path_ids_are_decimal(void **state)
+{
+    static const char *const bad[] = {"%201", "+1", "-1", "0", "1x", "1.0", "%091"};
+    wd_fixture *f = fx(state);
+    long long pid = wd_admit(f, "B2", 0, NULL);
+
+    WD_EXPECT(wd_req(f->s, "GET", wd_path(f->s, "/api/v1/patients/%lld", pid), f->viewer, NULL),
+              200);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *p = wd_path(f->s, "/api/v1/patients/%s", bad[i]);
+        WD_EXPECT_ERR(wd_req(f->s, "GET", p, f->viewer, NULL), 404, "not_found");
+        p = wd_path(f->s, "/api/v1/patients/%s/discharge", bad[i]);
+        WD_EXPECT_ERR(wd_req(f->s, "POST", p, f->nurse, NULL), 404, "not_found");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_every_route_is_documented),
         cmocka_unit_test(test_every_operation_is_a_route),
         cmocka_unit_test(test_error_codes_match_registry),
+        cmocka_unit_test(test_path_ids_are_decimal),
     };
     return cmocka_run_group_tests(tests, wd_fixture_setup, wd_fixture_teardown);
 }
