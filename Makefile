@@ -137,7 +137,9 @@ unit: $(UNIT_BIN)
 	@tests/run-suite.sh unit $(UNIT_BIN)
 
 integration: $(IT_BIN) $(BUILD)/wardd
+	@rm -f $(BUILD)/responses-integration.jsonl
 	@WARDD_BIN=$(abspath $(BUILD)/wardd) WARDD_WEB=$(abspath web) \
+	  WARDD_RESPONSE_LOG=$(abspath $(BUILD))/responses-integration.jsonl \
 	  tests/run-suite.sh integration $(IT_BIN)
 
 sanitize:
@@ -175,7 +177,20 @@ test:
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory api-contract \
+	  API_LOGS="$(BUILD)/responses-integration.jsonl $(BUILD)/responses-browser.jsonl"
 	@tests/run-suite.sh total
+
+# The API contract (docs/api.md, "The OpenAPI document"): redocly lint of
+# docs/openapi.json, every response the integration and browser suites
+# logged (WARDD_RESPONSE_LOG) checked against it, and random requests per
+# role against a fresh wardd (tests/api/run.sh). API_LOGS: the logs to
+# check; make test names both suites' and so fails if one is missing.
+.PHONY: api-contract
+API_LOGS ?= $(wildcard $(BUILD)/responses-integration.jsonl $(BUILD)/responses-browser.jsonl)
+api-contract: $(BUILD)/wardd
+	@tools/deps.sh test
+	@tests/api/run.sh $(abspath $(BUILD)/wardd) $(API_LOGS)
 
 # Benchmarks (docs/performance.md): bench/NAME.c -> build/bench/NAME;
 # engine_cost and bulkload also link the daemon's modules.
