@@ -351,7 +351,7 @@ async function send(base, req) {
     } else {
       body = await res.text();
     }
-    return { status: res.status, content_type: ct, body, ms: Date.now() - t0, allow: res.headers.get('allow'), retryAfter: res.headers.get('retry-after') };
+    return { status: res.status, content_type: ct, body, ms: Date.now() - t0, allow: res.headers.get('allow'), retryAfter: res.headers.get('retry-after'), wwwAuth: res.headers.get('www-authenticate') };
   } catch (e) {
     return { status: 0, error: String(e && e.cause ? e.cause.message || e.cause : e), ms: Date.now() - t0 };
   } finally {
@@ -416,6 +416,7 @@ async function stream(role, base, ctx, deadline, out) {
     out.sent++;
     out.byStatus[res.status] = (out.byStatus[res.status] || 0) + 1;
     if (process.env.FUZZ_TRACE === role) console.error(`TRACE ${res.status} ${show(req).slice(0, 300)}`);
+    learn(req, res, ctx);
     const problem = judge(req, res);
     if (problem) {
       const key = `${req.opId} ${res.status}: ${problem.key}`;
@@ -433,6 +434,18 @@ async function stream(role, base, ctx, deadline, out) {
 // server close after an early response).
 const EARLY_CLOSE_BYTES = 256 * 1024;
 
+// What a success created joins the pools, so later requests reach deeper
+// (a new bed gets a patient, a new patient readings and doses).
+function learn(req, res, ctx) {
+  if (res.status !== 201 || !res.body) return;
+  let b;
+  try { b = JSON.parse(res.body); } catch { return; }
+  const p = req.path.split('?')[0];
+  if (p === '/api/v1/beds' && typeof b.id === 'string') ctx.beds.push(b.id);
+  if (p === '/api/v1/patients' && Number.isInteger(b.id)) ctx.patients.push(b.id);
+  if (p === '/api/v1/devices' && Number.isInteger(b.id)) ctx.fuzzDevices.push(b.id);
+}
+
 function judge(req, res) {
   if (res.status === 0 && req.body && req.body.length > EARLY_CLOSE_BYTES && /EPIPE|ECONNRESET|other side closed/.test(res.error)) {
     return null;
@@ -446,6 +459,7 @@ function judge(req, res) {
     try { e = JSON.parse(res.body).error; } catch { e = null; }
     if (!e || typeof e.code !== 'string' || typeof e.message !== 'string' || !e.message) return { key: 'error shape', text: 'a 4xx outside the error shape' };
   }
+  if (res.status === 401 && !res.wwwAuth) return { key: '401 without WWW-Authenticate', text: '401 without a WWW-Authenticate header' };
   if (res.status === 405 && !res.allow) return { key: '405 without Allow', text: '405 without an Allow header' };
   if ((res.status === 429 || res.status === 503) && !res.retryAfter) return { key: 'no Retry-After', text: `${res.status} without Retry-After` };
   return null;
