@@ -46,6 +46,11 @@ const SECONDS = Number(opt('seconds', 40));
 const PER_ROLE = Number(opt('per-role', 2000));
 const SEED = Number(opt('seed', Date.now() % 1000000007));
 const REQUEST_MS = 10000;
+// --valid-only: no request is broken on purpose (for finding where the
+// document's request schemas are looser than the server); --trace ROLE
+// prints that stream's requests and statuses.
+const VALID_ONLY = argv.includes('--valid-only');
+const TRACE = opt('trace', '');
 if (!WARDD || !path.isAbsolute(WARDD) || !existsSync(WARDD)) {
   console.error('usage: fuzz-requests.mjs /abs/path/to/wardd [--seconds N] [--per-role N] [--seed S]');
   process.exit(2);
@@ -126,6 +131,7 @@ function gen(r, schema, ctx, depth = 0, key = '') {
   if (key === 'code' && depth > 1) return r.pick(CODES);
   if (key === 'unit') return r.pick(UNITS);
   if (key === 'bed') return r.pick(ctx.beds);
+  if (key === 'mrn' && r.chance(0.3)) return r.pick(ctx.mrns);
   if (schema.examples && r.chance(0.5)) return r.pick(schema.examples);
   switch (type) {
     case 'null': return null;
@@ -237,17 +243,17 @@ function pathParam(r, name, p, ctx, template, method) {
     if (template.startsWith('/api/v1/devices/')) pool = ctx.fuzzDevices;
     if (template.startsWith('/api/v1/alerts/')) pool = ctx.alerts.length ? ctx.alerts : [1];
     if (template.startsWith('/api/v1/patients/')) pool = ctx.patients;
-    if (r.chance(0.8)) return String(r.pick(pool));
+    if (VALID_ONLY || r.chance(0.8)) return String(r.pick(pool));
     return r.pick(['0', '-1', '+1', '1.5', 'abc', '99999999', '9223372036854775807', '92233720368547758070', '%00', 'x'.repeat(130), '%F0%9F%A9%BA', '1e3', ' 1']);
   }
   if (name === 'username') {
-    if (method === 'patch') return r.chance(0.8) ? r.pick(ctx.fuzzUsers) : enc(nastyString(r).slice(0, 200)) || 'x';
+    if (method === 'patch') return VALID_ONLY || r.chance(0.8) ? r.pick(ctx.fuzzUsers) : enc(nastyString(r).slice(0, 200)) || 'x';
   }
   return enc(gen(r, schema, ctx));
 }
 
 function queryValue(r, schema, ctx) {
-  if (r.chance(0.7)) {
+  if (VALID_ONLY || r.chance(0.7)) {
     const v = gen(r, schema, ctx);
     return String(v);
   }
@@ -264,19 +270,19 @@ function makeRequest(r, role, ctx) {
   for (const prm of params.filter((x) => x.in === 'query')) {
     if (r.chance(0.5)) q.push(`${enc(prm.name)}=${enc(queryValue(r, schemaOf(prm.schema), ctx))}`);
   }
-  if (r.chance(0.05)) q.push(`${r.pick(['zz', 'limit', 'from'])}=${r.pick(['1', '', 'x'])}`);
+  if (!VALID_ONLY && r.chance(0.05)) q.push(`${r.pick(['zz', 'limit', 'from'])}=${r.pick(['1', '', 'x'])}`);
   if (q.length) p += `?${q.join('&')}`;
   const headers = {};
   const token = ctx.tokens[role];
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (r.chance(0.02)) headers.Authorization = r.pick(['Bearer ', 'Bearer wdt_nope', 'Basic Zm9vOmJhcg==', `Bearer ${'x'.repeat(300)}`]);
+  if (!VALID_ONLY && r.chance(0.02)) headers.Authorization = r.pick(['Bearer ', 'Bearer wdt_nope', 'Basic Zm9vOmJhcg==', `Bearer ${'x'.repeat(300)}`]);
   let body;
   const rb = op.requestBody && deref(doc, op.requestBody);
   if (rb) {
     const schema = rb.content['application/json'].schema;
     let value = gen(r, schema, ctx);
     value = fixUp(r, template, method, value, ctx);
-    if (r.chance(0.45)) {
+    if (!VALID_ONLY && r.chance(0.45)) {
       const b = breakBody(r, value);
       body = b.text;
       if (b.type) headers['Content-Type'] = b.type;
@@ -284,13 +290,13 @@ function makeRequest(r, role, ctx) {
       body = JSON.stringify(value);
       headers['Content-Type'] = 'application/json';
     }
-  } else if (method !== 'get' && r.chance(0.1)) {
+  } else if (!VALID_ONLY && method !== 'get' && r.chance(0.1)) {
     body = r.pick(['{}', 'junk']);
     headers['Content-Type'] = 'application/json';
   }
   // Now and then another method (405 unless the path has it). Never on
   // /api/v1/session: a DELETE there would end the stream's own session.
-  const realMethod = template !== '/api/v1/session' && r.chance(0.03)
+  const realMethod = !VALID_ONLY && template !== '/api/v1/session' && r.chance(0.03)
     ? r.pick(['PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']) : method.toUpperCase();
   if (realMethod === 'HEAD' || realMethod === 'OPTIONS') body = undefined;
   return { method: realMethod, path: p, headers, body, opId: op.operationId };
@@ -386,7 +392,9 @@ async function setUp(base, dir) {
   tokens.device = devices[0].token;
   const get = async (p) => JSON.parse((await send(base, { method: 'GET', path: p, headers: { Authorization: `Bearer ${tokens.admin}` } })).body);
   const beds = (await get('/api/v1/beds')).beds.map((b) => b.id);
-  const patients = (await get('/api/v1/patients?status=all')).patients.map((p) => p.id);
+  const all = (await get('/api/v1/patients?status=all')).patients;
+  const patients = all.map((p) => p.id);
+  const mrns = all.map((p) => p.mrn);
   const alerts = (await get('/api/v1/alerts?state=all')).alerts.map((a) => a.id);
   const ruleset = (await get('/api/v1/rules')).ruleset;
   // Entities the destructive operations may have: never the fuzzer's own.
@@ -404,7 +412,7 @@ async function setUp(base, dir) {
     fuzzDevices.push(JSON.parse(res.body).id);
   }
   fuzzDevices.push(999999);
-  return { tokens, beds: [...beds, 'B99', 'Z'], patients: [...patients, 999999], alerts, ruleset, fuzzUsers, fuzzDevices, ids: {}, budget: { hash: 12 } };
+  return { tokens, beds: [...beds, 'B99', 'Z'], patients: [...patients, 999999], mrns, alerts, ruleset, fuzzUsers, fuzzDevices, ids: {}, budget: { hash: 12 } };
 }
 
 // ---- the run -----------------------------------------------------------------------
@@ -415,7 +423,7 @@ async function stream(role, base, ctx, deadline, out) {
     const res = await send(base, req);
     out.sent++;
     out.byStatus[res.status] = (out.byStatus[res.status] || 0) + 1;
-    if (process.env.FUZZ_TRACE === role) console.error(`TRACE ${res.status} ${show(req).slice(0, 300)}`);
+    if (TRACE === role) console.error(`TRACE ${res.status} ${show(req).slice(0, 300)} => ${String(res.body).slice(0, 300)}`);
     learn(req, res, ctx);
     const problem = judge(req, res);
     if (problem) {
