@@ -273,6 +273,9 @@ function makeRequest(r, role, ctx) {
   if (!VALID_ONLY && r.chance(0.05)) q.push(`${r.pick(['zz', 'limit', 'from'])}=${r.pick(['1', '', 'x'])}`);
   if (q.length) p += `?${q.join('&')}`;
   const headers = {};
+  for (const prm of params.filter((x) => x.in === 'header')) {
+    if (r.chance(0.5)) headers[prm.name] = String(queryValue(r, schemaOf(prm.schema), ctx)).replace(/[^\x20-\x7e]/g, '');
+  }
   const token = ctx.tokens[role];
   if (token) headers.Authorization = `Bearer ${token}`;
   if (!VALID_ONLY && r.chance(0.02)) headers.Authorization = r.pick(['Bearer ', 'Bearer wdt_nope', 'Basic Zm9vOmJhcg==', `Bearer ${'x'.repeat(300)}`]);
@@ -422,7 +425,8 @@ async function stream(role, base, ctx, deadline, out) {
     const req = makeRequest(r, role, ctx);
     const res = await send(base, req);
     out.sent++;
-    out.byStatus[res.status] = (out.byStatus[res.status] || 0) + 1;
+    const label = res.status === 0 ? 'early-close' : res.status;
+    out.byStatus[label] = (out.byStatus[label] || 0) + 1;
     if (TRACE === role) console.error(`TRACE ${res.status} ${show(req).slice(0, 300)} => ${String(res.body).slice(0, 300)}`);
     learn(req, res, ctx);
     const problem = judge(req, res);
@@ -500,6 +504,9 @@ try {
   console.log(`api-fuzz: seed ${SEED}: ${out.sent} requests in ${secs} s`);
   for (const role of roles) console.log(`api-fuzz:   ${role.padEnd(9)} ${per[role]}`);
   console.log(`api-fuzz: statuses ${Object.entries(out.byStatus).map(([k, n]) => `${k}:${n}`).join(' ')}`);
+  if (out.byStatus['early-close']) {
+    console.log('api-fuzz: (early-close: the server answered a body over 256 KiB early and closed while it was still being sent; fetch reports that as a write error)');
+  }
   for (const f of [...out.failures.values()].slice(0, 25)) {
     console.error(`  FAIL [${f.role}] ${f.why}${f.n > 1 ? `  (x${f.n})` : ''}\n      request: ${show(f.req)}`);
   }
