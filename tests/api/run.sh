@@ -2,7 +2,8 @@
 # The API contract's checks (make api-contract; docs/api.md, "The OpenAPI
 # document"), run from the repository's root:
 #   tests/api/run.sh /abs/path/to/build/wardd [RESPONSES.jsonl ...]
-#   1. redocly lint docs/openapi.json (tests/api/redocly.yaml);
+#   1. redocly lint docs/openapi.json (tests/api/redocly.yaml), and the
+#      house rules redocly cannot know (check-document.mjs);
 #   2. validate-responses.mjs on each response log given (the integration
 #      and browser suites write them when WARDD_RESPONSE_LOG is set);
 #   3. fuzz-requests.mjs: random requests per role against that wardd.
@@ -36,6 +37,7 @@ esac
 [ -d "$here/node_modules/@redocly/cli" ] || "$here/npm-ci.sh" || exit 1
 
 step lint sh -c "cd '$here' && node_modules/.bin/redocly lint --format=stylish --config redocly.yaml ../../docs/openapi.json"
+step house-rules node "$here/check-document.mjs"
 for log in "$@"; do
     step "responses($(basename "$log"))" node "$here/validate-responses.mjs" "$log"
 done
