@@ -376,6 +376,12 @@ async function startServer(dir) {
   let log = '';
   child.stderr.on('data', (d) => { log = (log + d).slice(-20000); });
   const exited = new Promise((res) => child.on('exit', (code, sig) => res(sig ? 128 : code)));
+  // Never leave the server behind: not when this process dies of an
+  // exception, nor of a closed stdout (| head), nor of Ctrl-C.
+  process.on('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE']) process.on(sig, () => process.exit(130));
+  process.stdout.on('error', () => process.exit(1));
+  process.stderr.on('error', () => process.exit(1));
   for (let i = 0; i < 200 && !existsSync(`${dir}/port`); i++) await new Promise((res) => setTimeout(res, 50));
   const port = existsSync(`${dir}/port`) ? readFileSync(`${dir}/port`, 'utf8').trim() : '';
   if (!port) throw new Error(`wardd did not start:\n${log}`);
