@@ -81,6 +81,13 @@ $(EMBED): $(sort $(wildcard schema/migrations/*.sql)) tools/embed.sh
 	@mkdir -p $(dir $@)
 	tools/embed.sh $(sort $(wildcard schema/migrations/*.sql)) > $@
 
+# The API contract is compiled into the binary: GET /api/v1/openapi.json.
+OPENAPI_H := $(BUILD)/gen/openapi_json.h
+$(BUILD)/obj/server/api/api_openapi.o: $(OPENAPI_H)
+$(OPENAPI_H): docs/openapi.json tools/embed-text.sh
+	@mkdir -p $(dir $@)
+	tools/embed-text.sh openapi_json docs/openapi.json > $@
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
@@ -130,7 +137,9 @@ unit: $(UNIT_BIN)
 	@tests/run-suite.sh unit $(UNIT_BIN)
 
 integration: $(IT_BIN) $(BUILD)/wardd
+	@rm -f $(BUILD)/responses-integration.jsonl
 	@WARDD_BIN=$(abspath $(BUILD)/wardd) WARDD_WEB=$(abspath web) \
+	  WARDD_RESPONSE_LOG=$(abspath $(BUILD))/responses-integration.jsonl \
 	  tests/run-suite.sh integration $(IT_BIN)
 
 sanitize:
@@ -179,7 +188,23 @@ test:
 	@$(MAKE) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory fhir-clients
+	@$(MAKE) --no-print-directory api-contract API_WARDD=$(abspath build/asan/wardd) \
+	  API_LOGS="$(BUILD)/responses-integration.jsonl $(BUILD)/responses-browser.jsonl"
 	@tests/run-suite.sh total
+
+# The API contract (docs/api.md, "The OpenAPI document"): redocly lint of
+# docs/openapi.json, every response the integration and browser suites
+# logged (WARDD_RESPONSE_LOG) checked against it, and random requests per
+# role against a fresh wardd (tests/api/run.sh). API_LOGS: the logs to
+# check; make test names both suites' and so fails if one is missing.
+# API_WARDD: the daemon the generator runs; make test gives it the ASan +
+# UBSan build, whose leak check at exit has caught a leak the other cannot.
+.PHONY: api-contract
+API_LOGS ?= $(wildcard $(BUILD)/responses-integration.jsonl $(BUILD)/responses-browser.jsonl)
+API_WARDD ?= $(abspath $(BUILD)/wardd)
+api-contract: $(BUILD)/wardd
+	@tools/deps.sh test
+	@tests/api/run.sh $(API_WARDD) $(API_LOGS)
 
 # Benchmarks (docs/performance.md): bench/NAME.c -> build/bench/NAME;
 # engine_cost and bulkload also link the daemon's modules.

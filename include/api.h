@@ -71,5 +71,7 @@ enum MHD_Result api_readings_series(struct req *r);
 enum MHD_Result api_ward_get(struct req *r);
 /* api_audit.c */
 enum MHD_Result api_audit_get(struct req *r);
+/* api_openapi.c */
+enum MHD_Result api_openapi_get(struct req *r);
 
 #endif

@@ -27,6 +27,8 @@ if [ "${1:-build}" = test ]; then
     command -v node >/dev/null 2>&1 || missing="$missing nodejs"
     command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
+# tests/api's pinned npm packages (npm ci from its lockfile; once).
+[ "${1:-build}" = test ] && [ -z "$missing" ] && { "$(dirname "$0")/../tests/api/npm-ci.sh" || exit 1; }
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "deps.sh: missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
@@ -37,3 +39,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ "${1:-build}" != test ] || "$(dirname "$0")/../tests/api/npm-ci.sh"

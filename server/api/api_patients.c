@@ -443,6 +443,12 @@ static int patch_apply(db_conn *c, struct req *r)
     }
     api_patient_fields(r->json, &f);
     rc = store_patient_update(c, id, &f, now);
+    if (rc == ERR_ALREADY_ADMITTED) {
+        rc = req_fail(r, ERR_ALREADY_ADMITTED,
+                      json_pack("[o]", reply_field_detail("mrn", "is already admitted")),
+                      "Another admitted patient has MRN %s.", body_str(r->json, "mrn", ""));
+        goto out;
+    }
     if (rc != 0) {
         rc = rc < 0 ? DB_STORAGE_FAILURE : rc;
         goto out;

@@ -17,6 +17,7 @@ const struct route route_table[] = {
     {"DELETE", "/api/v1/devices/{}", ROLE_ADMIN, BODY_NONE, api_devices_delete},
     {"POST", "/api/v1/devices/{}/rotate-token", ROLE_ADMIN, BODY_NONE, api_devices_rotate},
     {"GET", "/api/v1/events", ROLE_VIEWER, BODY_NONE, api_events_get},
+    {"GET", "/api/v1/openapi.json", ROLE_NONE, BODY_NONE, api_openapi_get},
     {"GET", "/api/v1/patients", ROLE_VIEWER, BODY_NONE, api_patients_list},
     {"POST", "/api/v1/patients", ROLE_NURSE, BODY_JSON, api_patients_post},
     {"GET", "/api/v1/patients/{}", ROLE_VIEWER, BODY_NONE, api_patients_get},

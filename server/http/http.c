@@ -46,7 +46,8 @@ int req_param_id(struct req *r, int i, int64_t *out)
     char *end = NULL;
     long long v;
 
-    if (i >= r->nparams || !r->params[i][0] || r->params[i][0] == '-' || r->params[i][0] == '+')
+    /* Digits only: strtoll alone would also take " 1", "+1" and "-1". */
+    if (i >= r->nparams || r->params[i][0] < '0' || r->params[i][0] > '9')
         return -1;
     errno = 0;
     v = strtoll(r->params[i], &end, 10);

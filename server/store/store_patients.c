@@ -374,7 +374,7 @@ int store_patient_update(db_conn *c, int64_t id, const store_patient_fields *f, 
     char *base_text = json_is_object(base) ? json_dumps(base, JSON_DUMP_FLAGS) : NULL;
     char *ranges_text = json_is_object(ranges) ? json_dumps(ranges, JSON_DUMP_FLAGS) : NULL;
     sqlite3_stmt *st = db_prep(c, SQL_PATIENT_UPDATE);
-    int rc = -1;
+    int rc = -1, step;
 
     if (!st || (json_is_object(base) && !base_text) || (json_is_object(ranges) && !ranges_text))
         goto out;
@@ -389,8 +389,14 @@ int store_patient_update(db_conn *c, int64_t id, const store_patient_fields *f, 
     db_bind_text(st, ":ranges", ranges_text);
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":id", id);
-    if (db_step_done(st) != 0)
+    step = sqlite3_step(st);
+    db_done(st);
+    if (step != SQLITE_DONE) {
+        /* patients_one_admission: the new MRN is another admitted record's
+         * (the only unique index a patch can hit). */
+        rc = step == SQLITE_CONSTRAINT_UNIQUE ? ERR_ALREADY_ADMITTED : -1;
         goto out;
+    }
     rc = sqlite3_changes(db_handle(c)) == 1 ? 0 : ERR_NOT_FOUND;
 out:
     free(base_text);

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { recordApiResponses } from './response-log.mjs';
 
 export const BASE = process.env.WARDD_URL;
 export const SHOTS = process.env.WARDD_SHOTS;
@@ -116,6 +117,7 @@ export class ConsoleWatch {
 
 export async function newPage(browser, absent, opts = {}) {
   const context = await browser.newContext({ viewport: opts.viewport || { width: 1280, height: 900 } });
+  recordApiResponses(context); // API contract check: tests/e2e/response-log.mjs
   const page = await context.newPage();
   page.setDefaultTimeout(8000);
   const watch = new ConsoleWatch(page, absent, opts.allow || []);

@@ -97,6 +97,9 @@ export WARDD_URL="http://127.0.0.1:$port"
 export WARDD_DEVICES="$tmp/devices.json"
 export WARDD_SHOTS="$shots"
 export WARDD_WEB_DEPS="$webdeps"
+# Every /api response the pages receive, for make api-contract (response-log.mjs).
+export WARDD_RESPONSE_LOG="$repo/build/responses-browser.jsonl"
+rm -f "$WARDD_RESPONSE_LOG"
 echo "browser: wardd on $WARDD_URL (pid $pid), chromium $("$chromium" --version 2>/dev/null | sed -n 's/^Chromium \([^ ]*\).*/\1/p'), node $(node --version)"
 
 # One report for people (spec, on stdout) and one to count (TAP, in a file).

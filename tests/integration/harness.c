@@ -799,6 +799,53 @@ static bool has_header(const char *const *headers, const char *name)
     return false;
 }
 
+/* --- the response log ---------------------------------------------------------------- */
+
+/* When $WARDD_RESPONSE_LOG names a file, every response to an /api/ path
+ * (and /healthz, /readyz, /metrics) is appended to it as one JSON line
+ * {"method", "path", "status", "content_type", "body"}, for
+ * tests/api/validate-responses.mjs to check against docs/openapi.json
+ * (make api-contract). One write(2) per line on an O_APPEND descriptor,
+ * under a lock: the wd_client_* threads log too. */
+static pthread_mutex_t response_log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool logged_path(const char *path)
+{
+    return strncmp(path, "/api/", 5) == 0 || strncmp(path, "/healthz", 8) == 0 ||
+           strncmp(path, "/readyz", 7) == 0 || strncmp(path, "/metrics", 8) == 0;
+}
+
+static void log_response(const wd_resp *r)
+{
+    const char *file = getenv("WARDD_RESPONSE_LOG");
+    json_t *line, *body;
+    char *text;
+    int fd;
+
+    if (!file || !*file || r->status == 0 || !logged_path(r->path))
+        return;
+    /* A body that is not UTF-8 (never expected from /api) is logged as null. */
+    body = r->body ? json_stringn(r->body, r->body_len) : NULL;
+    line = json_pack("{s:s, s:s, s:i, s:s, s:o}", "method", r->method, "path", r->path, "status",
+                     (int)r->status, "content_type", r->content_type, "body",
+                     body ? body : json_null());
+    text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(line);
+    if (!text)
+        return;
+    pthread_mutex_lock(&response_log_mu);
+    fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* json_dumps' NUL becomes the line end */
+        if (write(fd, text, n + 1) != (ssize_t)(n + 1))
+            fprintf(stderr, "harness: cannot append to %s\n", file);
+        close(fd);
+    }
+    pthread_mutex_unlock(&response_log_mu);
+    free(text);
+}
+
 /* Runs one request on handle h; fills r. Returns NULL, or a transport
  * error (into err). */
 static const char *perform(CURL *h, unsigned port, bool tls, const wd_raw_req *q, wd_resp *r,
@@ -870,10 +917,11 @@ static const char *perform(CURL *h, unsigned port, bool tls, const wd_raw_req *q
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_slist_free_all(hdrs);
     finish_body(r, &b);
-    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && hc.cut))
+    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && hc.cut) ||
+        (rc == CURLE_OPERATION_TIMEDOUT && q->max_ms > 0 && r->status > 0)) {
+        log_response(r);
         return NULL;
-    if (rc == CURLE_OPERATION_TIMEDOUT && q->max_ms > 0 && r->status > 0)
-        return NULL;
+    }
     snprintf(err, errlen, "transport error: %s (%s)", curl_easy_strerror(rc), cerr);
     r->status = 0;
     return err;
@@ -1100,6 +1148,8 @@ wd_resp *wd_sock_at(const char *file, int line, wd_server *s, const char *reques
     free(in.p);
     if (r->status == 0)
         report(file, line, s, r, "no HTTP response within %d ms", timeout_ms);
+    if (r->status != 414 && r->status != 431)
+        log_response(r);
     /* 414 and 431 are answered by libmicrohttpd itself, before wardd sees
      * the request, with its fixed HTML body (docs/api.md, limitations). */
     if (r->status != 414 && r->status != 431 && contract_problem(r))

@@ -304,6 +304,7 @@ static const api_route api_routes[] = {
     {"GET", "/api/v1/rules", VIEWER, NULL, false},
     {"GET", "/api/v1/rules/versions", VIEWER, NULL, false},
     {"PUT", "/api/v1/rules", ADMIN, "{}", false},
+    {"GET", "/api/v1/openapi.json", PUBLIC, NULL, false},
     {"GET", "/healthz", PUBLIC, NULL, false},
     {"GET", "/readyz", PUBLIC, NULL, false},
     {"GET", "/metrics", PUBLIC, NULL, false},

@@ -264,6 +264,27 @@ static void test_patch_name_by_nurse(void **state)
     assert_string_equal(WD_STR(r->json, "name"), "Renamed Patient");
 }
 
+/* Changing the MRN to one another admitted patient has is the same
+ * conflict as admitting it twice: 409 already_admitted, nothing changed
+ * (it was a 503 storage_unavailable; found by tests/api/fuzz-requests.mjs). */
+static void test_patch_mrn_of_admitted_patient(void **state)
+{
+    wd_fixture *f = fx(state);
+    long long a = wd_admit(f, wd_new_bed(f), 0, NULL);
+    long long b = wd_admit(f, wd_new_bed(f), 0, NULL);
+    const char *mrn_a = WD_STR(get_patient(f, a)->json, "mrn");
+    const char *mrn_b = WD_STR(get_patient(f, b)->json, "mrn");
+
+    WD_EXPECT_ERR(patch(f, f->nurse, b, json_pack("{s:s}", "mrn", mrn_a)), 409, "already_admitted");
+    assert_string_equal(WD_STR(get_patient(f, b)->json, "mrn"), mrn_b);
+    /* The server is still writable, and a discharged record's MRN is free. */
+    WD_EXPECT(
+        wd_req(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/discharge", a), f->nurse, NULL),
+        200);
+    WD_EXPECT(patch(f, f->nurse, b, json_pack("{s:s}", "mrn", mrn_a)), 200);
+    assert_string_equal(WD_STR(get_patient(f, b)->json, "mrn"), mrn_a);
+}
+
 /* Editing baselines needs a physician (docs/api.md roles). */
 static void test_patch_baseline_roles(void **state)
 {
@@ -444,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_unknown_patient_one_wording),
         cmocka_unit_test(test_list_by_status),
         cmocka_unit_test(test_patch_name_by_nurse),
+        cmocka_unit_test(test_patch_mrn_of_admitted_patient),
         cmocka_unit_test(test_patch_baseline_roles),
         cmocka_unit_test(test_patch_invalid),
         cmocka_unit_test(test_discharge),
