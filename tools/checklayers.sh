@@ -47,6 +47,7 @@ app.h http
 store.h store
 api.h api
 fhir.h api
+openapi_json.h api
 cli.h main
 errors.def core
 errors.h core
