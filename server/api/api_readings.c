@@ -10,6 +10,7 @@
  * filed to the patient whose stay in the device's bed covers the reading's
  * time (unassigned when the bed was empty); idempotent on (source, id). */
 #include "api.h"
+#include "app.h"
 #include "body.h"
 #include "clinical.h"
 #include "events.h"
@@ -80,7 +81,7 @@ static int ingest_apply(db_conn *c, struct req *r)
     int64_t now = timefmt_now_ms();
     /* The bed's stay around the last reading looked up: a monitor's batch
      * spans minutes, so one lookup usually files all of it. Starts empty. */
-    store_stay stay = {.patient_id = 0, .from_ms = INT64_MAX, .to_ms = INT64_MIN};
+    store_device_stay stay = {.patient_id = 0, .from_ms = INT64_MAX, .to_ms = INT64_MIN};
     /* latest and rollup rows once per code and minute, not per reading */
     store_obs_batch *batch = store_obs_batch_new();
     int result = DB_STORAGE_FAILURE;
@@ -91,10 +92,12 @@ static int ingest_apply(db_conn *c, struct req *r)
     for (size_t i = 0; i < in->n_valid; i++) {
         int64_t patient = in->patient_id, obs_id = 0, t = in->valid[i].time_ms;
         int rc;
-        if (!patient && in->bed[0]) {
-            if ((t < stay.from_ms || t >= stay.to_ms) && store_stay_span(c, in->bed, t, &stay) < 0)
+        if (!patient && in->src.device_id) { /* by where the device was at t */
+            if ((t < stay.from_ms || t >= stay.to_ms) &&
+                store_device_stay_span(c, in->src.device_id, t, &stay) < 0)
                 goto done;
             patient = stay.patient_id;
+            in->src.bed = stay.bed[0] ? stay.bed : NULL;
         }
         rc = store_obs_batch_insert(c, batch, &in->src, patient, &in->valid[i], now, &obs_id);
         if (rc < 0)
@@ -107,12 +110,16 @@ static int ingest_apply(db_conn *c, struct req *r)
     }
     if (store_obs_batch_flush(c, batch) != 0)
         goto done;
+    if (in->src.user_id && store_audit_staff_entry(c, &r->who, in->patient_id, in->valid,
+                                                   in->filed, in->n_valid, now) != 0)
+        goto done;
     if (in->src.device_id && store_device_touch(c, in->src.device_id, now) != 0)
         goto done;
     r->out = result_body(in);
     r->out_status = 201;
     result = 0;
 done:
+    in->src.bed = in->bed[0] ? in->bed : NULL; /* not into this frame's `stay` */
     store_obs_batch_free(batch);
     return result;
 }
@@ -181,7 +188,8 @@ static int validate_batch(struct req *r, double weight_kg, bool require_id, enum
     json_t *details = body_check(r->json, BODY_SPECS(specs));
     const json_t *items = json_object_get(r->json, "readings");
     obs_context ctx = {
-        .now_ms = timefmt_now_ms(), .weight_kg = weight_kg, .require_id = require_id};
+        .now_ms = timefmt_now_ms(), .weight_kg = weight_kg, .require_id = require_id,
+        .max_age_ms = r->who.role == ROLE_DEVICE ? r->app->device_reading_horizon_ms : 0};
     struct ingest *in = r->ctx;
     size_t n = json_array_size(items);
 

@@ -1,6 +1,7 @@
 /* static: see static.h. */
 #include "static.h"
 #include "app.h"
+#include "sechdr.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -104,6 +105,7 @@ enum MHD_Result static_serve(struct req *r)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    sechdr_dashboard(resp);
     ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     r->status_sent = MHD_HTTP_OK;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -342,6 +343,7 @@ struct db_writer {
     struct job *head, *tail;
     bool stopping;
     uint64_t commits, jobs, commit_ns;
+    atomic_bool last_failed; /* the last transaction failed (db_writer_ready) */
 };
 
 static uint64_t mono_ns(void)
@@ -461,6 +463,7 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
         for (struct job *j = batch; j; j = j->next)
             j->status = DB_STORAGE_FAILURE;
     }
+    atomic_store(&w->last_failed, !ok);
     run_after_hooks(c);
     return mono_ns() - t0;
 }
@@ -632,4 +635,14 @@ void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *
     *jobs = w->jobs;
     *commit_ns_total = w->commit_ns;
     pthread_mutex_unlock(&w->lock);
+}
+
+bool db_writer_ready(db_writer *w)
+{
+    bool stopping;
+
+    pthread_mutex_lock(&w->lock);
+    stopping = w->stopping;
+    pthread_mutex_unlock(&w->lock);
+    return !stopping && !atomic_load(&w->last_failed);
 }
