@@ -81,9 +81,9 @@ typedef struct obs_error {
 } obs_error;
 
 typedef struct obs_context {
-    int64_t now_ms;   /* for the "at most 5 minutes in the future" check */
-    double weight_kg; /* baseline weight for per-weight units; <= 0 when unknown */
-    bool require_id;  /* devices must send "id"; staff may omit it */
+    int64_t now_ms;     /* for the "at most 5 minutes in the future" check */
+    double weight_kg;   /* baseline weight for per-weight units; <= 0 when unknown */
+    bool require_id;    /* devices must send "id"; staff may omit it */
     int64_t max_age_ms; /* > 0: a time more than this before now_ms is too_old
                            (the device reading horizon); 0: no limit (staff) */
 } obs_context;
@@ -111,9 +111,8 @@ typedef struct obs_context {
  * conversion (implausible_value); time not RFC 3339 with a zone
  * (invalid_time); time > ctx->now_ms + OBS_FUTURE_MS (future_time; exactly
  * 5:00 ahead is accepted); time < ctx->now_ms - ctx->max_age_ms when
- * max_age_ms > 0 (too_old; exactly max_age_ms old is accepted). Messages are English sentences that name the
- * field and the value, e.g.
- * "hr 350 /min is outside the plausible range 0-300 /min". */
+ * max_age_ms > 0 (too_old; exactly max_age_ms old is accepted). Messages are English sentences that
+ * name the field and the value, e.g. "hr 350 /min is outside the plausible range 0-300 /min". */
 int obs_parse_reading(const json_t *item, const obs_context *ctx, obs_reading *out, obs_error *err);
 
 /* The value of a reading as JSON: number, string, or true/false. New reference.

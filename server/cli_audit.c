@@ -41,11 +41,12 @@ int cli_audit_verify(cli_args *a)
         return 2;
     }
     if (rc == 1) {
-        fprintf(stderr, "wardd: audit chain broken at row %" PRId64 ": %s (%" PRId64
-                        " rows before it verified)\n",
+        fprintf(stderr,
+                "wardd: audit chain broken at row %" PRId64 ": %s (%" PRId64
+                " rows before it verified)\n",
                 chk.bad_id, chk.why, chk.rows);
-        printf("{\"ok\":false,\"first_bad_id\":%" PRId64 ",\"verified\":%" PRId64 "}\n",
-               chk.bad_id, chk.rows);
+        printf("{\"ok\":false,\"first_bad_id\":%" PRId64 ",\"verified\":%" PRId64 "}\n", chk.bad_id,
+               chk.rows);
         return 1;
     }
     printf("{\"ok\":true,\"rows\":%" PRId64 ",\"head\":\"%s\"}\n", chk.rows, chk.head);

@@ -41,9 +41,9 @@ struct dose_ctx {
     char override_reason[1024];
     char backentry_reason[1024];
     bool has_reason, has_override, has_backentry;
-    bool override;    /* given against a non-give decision (at its time or at entry) */
-    bool backentry;   /* timed more than the back-entry margin before its entry */
-    json_t *decision; /* {"action", "reasons": [{"rule", "text", "source", "class"}]} */
+    bool override;             /* given against a non-give decision (at its time or at entry) */
+    bool backentry;            /* timed more than the back-entry margin before its entry */
+    json_t *decision;          /* {"action", "reasons": [{"rule", "text", "source", "class"}]} */
     json_t *decision_at_entry; /* the same, evaluated when the dose is entered */
     int64_t entered_ms;
 };
@@ -122,12 +122,12 @@ static int dose_apply(db_conn *c, struct req *r)
         return rc < 0 ? DB_STORAGE_FAILURE : rc;
     if (store_dose_get(c, id, &r->out) != 1)
         return DB_STORAGE_FAILURE;
-    after = json_pack("{s:O, s:O, s:O, s:s, s:b, s:b, s:s?}", "dose", r->out, "decision",
-                      d->decision, "decision_at_entry",
-                      d->decision_at_entry ? d->decision_at_entry : json_null(), "entered_at",
-                      timefmt_format(d->entered_ms, when, sizeof when), "override", d->override,
-                      "backentry", d->backentry, "backentry_reason",
-                      d->has_backentry ? d->backentry_reason : NULL);
+    after =
+        json_pack("{s:O, s:O, s:O, s:s, s:b, s:b, s:s?}", "dose", r->out, "decision", d->decision,
+                  "decision_at_entry", d->decision_at_entry ? d->decision_at_entry : json_null(),
+                  "entered_at", timefmt_format(d->entered_ms, when, sizeof when), "override",
+                  d->override, "backentry", d->backentry, "backentry_reason",
+                  d->has_backentry ? d->backentry_reason : NULL);
     snprintf(idbuf, sizeof idbuf, "%" PRId64, id);
     rc = store_audit(c, &r->who,
                      d->override    ? "dose.override"
@@ -276,8 +276,7 @@ static bool override_or_reply(struct req *r, struct dose_ctx *d, engine_action a
         *ret = reply_errorf(r, ERR_FORBIDDEN, NULL,
                             "The decision at %s%s is %s (%s): recording the dose as given is a "
                             "physician's override; you are signed in as %s.",
-                            when, which, engine_action_name(action), why,
-                            role_name(r->who.role));
+                            when, which, engine_action_name(action), why, role_name(r->who.role));
         return false;
     }
     if (!d->has_override) {

@@ -110,8 +110,8 @@ static int ingest_apply(db_conn *c, struct req *r)
     }
     if (store_obs_batch_flush(c, batch) != 0)
         goto done;
-    if (in->src.user_id && store_audit_staff_entry(c, &r->who, in->patient_id, in->valid,
-                                                   in->filed, in->n_valid, now) != 0)
+    if (in->src.user_id && store_audit_staff_entry(c, &r->who, in->patient_id, in->valid, in->filed,
+                                                   in->n_valid, now) != 0)
         goto done;
     if (in->src.device_id && store_device_touch(c, in->src.device_id, now) != 0)
         goto done;
@@ -187,9 +187,11 @@ static int validate_batch(struct req *r, double weight_kg, bool require_id, enum
     static const field_spec specs[] = {{"readings", F_ARRAY, true, false, 0}};
     json_t *details = body_check(r->json, BODY_SPECS(specs));
     const json_t *items = json_object_get(r->json, "readings");
-    obs_context ctx = {
-        .now_ms = timefmt_now_ms(), .weight_kg = weight_kg, .require_id = require_id,
-        .max_age_ms = r->who.role == ROLE_DEVICE ? r->app->device_reading_horizon_ms : 0};
+    obs_context ctx = {.now_ms = timefmt_now_ms(),
+                       .weight_kg = weight_kg,
+                       .require_id = require_id,
+                       .max_age_ms =
+                           r->who.role == ROLE_DEVICE ? r->app->device_reading_horizon_ms : 0};
     struct ingest *in = r->ctx;
     size_t n = json_array_size(items);
 

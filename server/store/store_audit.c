@@ -65,7 +65,8 @@ static void canon_text(crypto_hash_sha256_state *h, const char *s)
 static void canon_int(crypto_hash_sha256_state *h, int64_t v, bool null)
 {
     char buf[32];
-    int n = null ? snprintf(buf, sizeof buf, "N\n") : snprintf(buf, sizeof buf, "I%" PRId64 "\n", v);
+    int n =
+        null ? snprintf(buf, sizeof buf, "N\n") : snprintf(buf, sizeof buf, "I%" PRId64 "\n", v);
 
     crypto_hash_sha256_update(h, (const unsigned char *)buf, (unsigned long long)n);
 }
