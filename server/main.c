@@ -178,7 +178,8 @@ static int rules_check(cli_args *a)
 
 /* --- the table -------------------------------------------------------------- */
 
-/* clang-format off: a line per group of flags, so that branches add theirs apart */
+/* A line per group of flags, so that branches add theirs apart. */
+/* clang-format off */
 static const char *const serve_flags[] = {
     "listen", "db", "web", "rules", "tls-cert", "tls-key", "config", "port-file", "threads",
     "device-reading-horizon", "dose-backentry-margin", /* docs/security.md */
