@@ -149,13 +149,13 @@ browser: all
 	@tests/e2e/run.sh $(abspath $(BUILD)/wardd)
 
 LINT_SRC = $(wildcard server/*.[ch] server/*/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
-             tools/*/*.[ch] bench/*.c)
+             tools/*/*.[ch] bench/*.c tests/fuzz/*.[ch])
 lint:
 	@tools/deps.sh test
 	@clang-format --dry-run -Werror $(LINT_SRC)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -Iinclude -I$(BUILD)/gen server tests/unit tests/integration \
-	  tools $(wildcard bench/*.c)
+	  tools $(wildcard bench/*.c) $(wildcard tests/fuzz/*.c)
 	@echo "lint: clang-format and cppcheck clean"
 
 format:

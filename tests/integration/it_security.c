@@ -93,7 +93,7 @@ static wd_resp *enrol(wd_fixture *f, const char *serial, const char *bed)
 static int audit_verify(wd_server *s, json_t **out)
 {
     char *text = NULL;
-    int rc = wd_cli(s, NULL, &text, "audit", "verify", "--db", wd_db(s), NULL);
+    int rc = wd_cli(s, NULL, &text, "audit", "verify", "--db", wd_db(s), (char *)NULL);
 
     *out = text ? wd_keep(s, json_loads(text, 0, NULL)) : NULL;
     if (!*out)
@@ -456,7 +456,7 @@ static void test_audit_chained_at_migration(void **state)
                      SQLITE_OK);
     rows = sql_count(f->s, "SELECT count(*) FROM audit");
     assert_true(rows >= 3);
-    assert_int_equal(wd_cli(f->s, NULL, NULL, "migrate", "--db", wd_db(f->s), NULL), 0);
+    assert_int_equal(wd_cli(f->s, NULL, NULL, "migrate", "--db", wd_db(f->s), (char *)NULL), 0);
     assert_int_equal(sql_count(f->s, "SELECT count(*) FROM audit WHERE hash IS NULL"), 0);
     assert_int_equal(audit_verify(f->s, &out), 0);
     assert_int_equal(WD_INT(out, "rows"), rows);
