@@ -562,11 +562,26 @@ static void test_readyz_no_write(void **state)
     wd_stop(s);
 }
 
+/* The settings are checked before anything starts: a bad value is exit 1. */
+static void test_settings_checked(void **state)
+{
+    wd_fixture *f = fx(state);
+    const char *db = wd_path(f->s, "%s/other.db", wd_dir(f->s));
+
+    assert_int_equal(wd_cli(f->s, NULL, NULL, "serve", "--db", db, "--listen", "127.0.0.1:0",
+                            "--device-reading-horizon", "0", (char *)NULL),
+                     1);
+    assert_int_equal(wd_cli(f->s, NULL, NULL, "serve", "--db", db, "--listen", "127.0.0.1:0",
+                            "--dose-backentry-margin", "ten", (char *)NULL),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readyz_no_write),
         cmocka_unit_test(test_dashboard_csp),
+        cmocka_unit_test(test_settings_checked),
         cmocka_unit_test(test_monitor_moved_files_by_history),
         cmocka_unit_test(test_device_horizon_per_item),
         cmocka_unit_test(test_staff_entry_no_horizon_audited),
