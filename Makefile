@@ -5,6 +5,8 @@
 #   make test     build, then every test: unit, integration, browser, lint, and
 #                 the unit + integration suites again under ASan + UBSan
 #   make bench    the benchmark suite (not part of make test)
+#   make fuzz     the libFuzzer harnesses tests/fuzz/fuzz_*.c, FUZZ_SECONDS each
+#                 (make test replays their corpora and fuzzes each briefly)
 #
 # Sources are found by wildcard: a new server/LAYER/x.c joins the daemon, a new
 # tests/unit/test_x.c becomes a unit-test binary, a new
@@ -162,13 +164,13 @@ fhir-clients: all
 	@tests/fhir/run.sh $(abspath $(BUILD)/wardd)
 
 LINT_SRC = $(wildcard server/*.[ch] server/*/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
-             tools/*/*.[ch] bench/*.c)
+             tools/*/*.[ch] bench/*.c tests/fuzz/*.[ch])
 lint:
 	@tools/deps.sh test
 	@clang-format --dry-run -Werror $(LINT_SRC)
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -Iinclude -I$(BUILD)/gen server tests/unit tests/integration \
-	  tools $(wildcard bench/*.c)
+	  tools $(wildcard bench/*.c) $(wildcard tests/fuzz/*.c)
 	@tools/checklayers.sh
 	@tests/lint/test_checklayers.sh
 	@tools/checkfuncs.sh
@@ -190,6 +192,7 @@ test:
 	@$(MAKE) --no-print-directory fhir-clients
 	@$(MAKE) --no-print-directory api-contract API_WARDD=$(abspath build/asan/wardd) \
 	  API_LOGS="$(BUILD)/responses-integration.jsonl $(BUILD)/responses-browser.jsonl"
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@tests/run-suite.sh total
 
 # The API contract (docs/api.md, "The OpenAPI document"): redocly lint of
@@ -217,6 +220,45 @@ $(BENCH_BIN): $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(BUILD)/config.
 bench: all $(BENCH_BIN)
 	@tools/deps.sh bench
 	@BUILD=$(BUILD) bench/run.sh
+
+# --- fuzzing (docs/security.md "Fuzzing") -----------------------------------------
+# Every tests/fuzz/fuzz_NAME.c is a libFuzzer harness (LLVMFuzzerTestOneInput)
+# with its seed corpus in tests/fuzz/corpus/NAME/. It may call anything of
+# the daemon: the daemon's modules are built again with clang, libFuzzer's
+# instrumentation, ASan and UBSan in $(FUZZ_BUILD) and all linked in. A new
+# harness needs no edit here.
+#   make fuzz          fuzz each harness for FUZZ_SECONDS (default 60)
+#   make fuzz-smoke    (part of make test) replay each corpus, then fuzz each
+#                      harness for FUZZ_SMOKE_SECONDS (default 10)
+FUZZ_BUILD ?= build/fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIBO := $(LIB_OBJ:$(BUILD)/obj/%=$(FUZZ_BUILD)/obj/%)
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(filter-out -Werror,$(WARN)) \
+              -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined $(PKG_CFLAGS)
+
+.PHONY: fuzz fuzz-smoke fuzz-build
+$(FUZZ_BUILD)/obj/%.o: %.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+$(FUZZ_BUILD)/obj/server/store/migrate.o: $(EMBED)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBO)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@tools/deps.sh test
+	@tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+fuzz-smoke: $(FUZZ_BIN)
+	@tests/fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_BIN)
+
+-include $(FUZZ_LIBO:.o=.d)
 
 clean:
 	rm -rf build

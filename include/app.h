@@ -20,6 +20,8 @@ struct app {
     atomic_bool shutting_down;
     struct MHD_Daemon *daemon;
     uint64_t started_ms;
+    int64_t device_reading_horizon_ms; /* device readings older are too_old (0: none) */
+    int64_t dose_backentry_margin_ms;  /* doses timed further back need a physician */
 };
 
 #endif

@@ -36,6 +36,8 @@ int cli_device_add(cli_args *a);
 int cli_bed_add(cli_args *a);
 int cli_migrate(cli_args *a);
 int cli_backup(cli_args *a);
+/* cli_audit.c: `wardd audit verify --db PATH`; 0 intact, 1 broken, 2 usage/IO. */
+int cli_audit_verify(cli_args *a);
 /* demo.c: seeds a demo ward into an empty database and prints its logins. */
 int cli_demo(cli_args *a);
 

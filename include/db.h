@@ -82,5 +82,9 @@ int db_writer_submit(db_writer *w, db_apply_fn apply, db_done_fn done, void *arg
 int db_writer_run(db_writer *w, db_apply_fn apply, void *arg);
 /* Commits so far and jobs so far (for /metrics). */
 void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *commit_ns_total);
+/* Readiness as the writer last saw it, without queueing a job (/readyz):
+ * false while stopping or when its last transaction (BEGIN, a statement
+ * or COMMIT) failed; true before the first one. Any thread. */
+bool db_writer_ready(db_writer *w);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "db.h"
 #include "obs.h"
+#include "principal.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -29,10 +30,11 @@ typedef struct ingest ingest;
 ingest *ingest_new(size_t capacity);
 void ingest_free(ingest *in);
 
-/* Who sent it: a device (device_id, its serial) or a user (user_id, name).
- * `who` is copied; it names the sender in the `reading` events. */
+/* Who sent it: a device (device_id, its serial) or a staff member (the
+ * principal, copied: it names the sender in the `reading` events and
+ * authors the staff entry's audit row). */
 void ingest_from_device(ingest *in, int64_t device_id, const char *serial);
-void ingest_from_user(ingest *in, int64_t user_id, const char *username);
+void ingest_from_user(ingest *in, const principal *who);
 
 /* Where it is filed: to one patient, or by the stay in a bed at each
  * reading's time. The bed is copied. Neither: unassigned. */

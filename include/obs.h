@@ -78,14 +78,16 @@ typedef struct obs_reading {
 typedef struct obs_error {
     const char *code; /* invalid_reading, unknown_field, missing_field, invalid_id,
                          unknown_code, invalid_unit, invalid_value, implausible_value,
-                         invalid_time, future_time */
+                         invalid_time, future_time, too_old */
     char message[200];
 } obs_error;
 
 typedef struct obs_context {
-    int64_t now_ms;   /* for the "at most 5 minutes in the future" check */
-    double weight_kg; /* baseline weight for per-weight units; <= 0 when unknown */
-    bool require_id;  /* devices must send "id"; staff may omit it */
+    int64_t now_ms;     /* for the "at most 5 minutes in the future" check */
+    double weight_kg;   /* baseline weight for per-weight units; <= 0 when unknown */
+    bool require_id;    /* devices must send "id"; staff may omit it */
+    int64_t max_age_ms; /* > 0: a time more than this before now_ms is too_old
+                           (the device reading horizon); 0: no limit (staff) */
 } obs_context;
 
 /* Validates one item {"id", "code", "value", "unit", "time"} (unknown keys
@@ -110,9 +112,9 @@ typedef struct obs_context {
  * (invalid_unit); value type or set (invalid_value); value range after
  * conversion (implausible_value); time not RFC 3339 with a zone
  * (invalid_time); time > ctx->now_ms + OBS_FUTURE_MS (future_time; exactly
- * 5:00 ahead is accepted). Messages are English sentences that name the
- * field and the value, e.g.
- * "hr 350 /min is outside the plausible range 0-300 /min". */
+ * 5:00 ahead is accepted); time < ctx->now_ms - ctx->max_age_ms when
+ * max_age_ms > 0 (too_old; exactly max_age_ms old is accepted). Messages are English sentences that
+ * name the field and the value, e.g. "hr 350 /min is outside the plausible range 0-300 /min". */
 int obs_parse_reading(const json_t *item, const obs_context *ctx, obs_reading *out, obs_error *err);
 
 /* The value of a reading as JSON: number, string, or true/false. New reference.

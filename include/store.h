@@ -32,6 +32,32 @@ int store_audit(db_conn *c, const principal *who, const char *action, const char
                 const char *entity_id, const json_t *before, const json_t *after, int64_t now);
 /* {"entries": [...]} between from and to (inclusive), newest first, at most limit. */
 int store_audit_list(db_conn *c, int64_t from, int64_t to, int limit, json_t **out);
+/* The audit chain (docs/security.md "Audit chain"): each row's `hash` is
+ * SHA-256 (lowercase hex) over its canonical serialisation and the hash of
+ * the row before it. store_audit_verify() recomputes the whole chain in id
+ * order: 0 intact (out->rows, out->head = the last hash), 1 broken at
+ * out->bad_id (out->why says how), -1 failure. */
+#define STORE_AUDIT_HASH_LEN 64
+typedef struct store_audit_check {
+    int64_t rows;   /* rows verified before the first broken one */
+    int64_t bad_id; /* the first broken row's id, 0 when intact */
+    char head[STORE_AUDIT_HASH_LEN + 1];
+    char why[160];
+} store_audit_check;
+int store_audit_verify(db_conn *c, store_audit_check *out);
+/* Chains rows without a hash (those older than the chain): migration 0004. */
+int store_audit_chain_backfill(db_conn *c);
+/* One audit row ("observations.record", entity patient) for a batch of
+ * readings entered by staff: every valid reading with its outcome
+ * (filed[i] < 0: a duplicate of an earlier entry). */
+int store_audit_staff_entry(db_conn *c, const principal *who, int64_t patient_id,
+                            const obs_reading *readings, const int64_t *filed, size_t n,
+                            int64_t now);
+
+/* --- readiness (store_ops.c) ------------------------------------------------ */
+/* A read on `c` (a read connection) that succeeds when the database file is
+ * readable and migrated: 0 or -1. No write, no job on the writer. */
+int store_ready_probe(db_conn *c);
 
 /* --- beds (store_beds.c) --------------------------------------------------- */
 int store_bed_insert(db_conn *c, const char *id, const char *label, int64_t now);
@@ -89,6 +115,32 @@ int store_device_set_token(db_conn *c, int64_t id, const char *token_hash);
 /* Revokes; 1 done / 0 no such active device / -1. */
 int store_device_revoke(db_conn *c, int64_t id, int64_t now);
 int store_device_touch(db_conn *c, int64_t id, int64_t now);
+/* Device-to-bed history (schema 0004 device_beds; docs/security.md). A
+ * device's bed changes only through store_device_insert (enrolment,
+ * re-enrolment) and store_device_set_bed, which keep the history. */
+/* Moves an enrolled device to `bed` (NULL: none) from `now` on; the caller
+ * checked that the bed exists. 1 done / 0 no such device / -1. */
+int store_device_set_bed(db_conn *c, int64_t id, const char *bed, int64_t now);
+/* Where the device was at t: 1 with out->bed and the interval [from_ms,
+ * to_ms) of that assignment (INT64_MIN / INT64_MAX when unbounded); 0 on
+ * no bed at t (out->bed "", interval [t, t+1)); -1. */
+typedef struct store_device_bed {
+    char bed[64];
+    int64_t from_ms, to_ms;
+} store_device_bed;
+int store_device_bed_at(db_conn *c, int64_t device_id, int64_t t, store_device_bed *out);
+/* Filing a device's reading taken at t: the bed the device served at t
+ * (out->bed, "" for none) and the patient who occupied that bed at t
+ * (out->patient_id, 0 for none), with the interval [from_ms, to_ms) around
+ * t over which both answers stay the same (so a batch needs one lookup).
+ * 1 a patient, 0 none, -1 failure. Every ingest path files device readings
+ * with this (HTTP, and any gateway that names the device). */
+typedef struct store_device_stay {
+    int64_t patient_id;
+    char bed[64];
+    int64_t from_ms, to_ms;
+} store_device_stay;
+int store_device_stay_span(db_conn *c, int64_t device_id, int64_t t, store_device_stay *out);
 
 /* --- patients (store_patients.c) -------------------------------------------- */
 /* A patient's recorded fields, as admit and update take them (the

@@ -10,6 +10,7 @@
  *   wardd backup     --db PATH OUTFILE
  *   wardd demo       --db PATH [--out FILE]   (seed the demo ward, if empty)
  *   wardd rules check FILE                    (validate a rule set)
+ *   wardd audit verify --db PATH              (check the audit chain)
  *
  * Exit 0 on success; otherwise one line on stderr and a non-zero status. */
 #include "app.h"
@@ -63,6 +64,20 @@ static int write_port_file(const char *path, uint16_t port)
     return rename(tmp, path);
 }
 
+/* The settings of docs/security.md "Times that cannot be gamed". */
+static int security_settings(const cli_args *a, struct app *app)
+{
+    long horizon_min = 0, margin_min = 0;
+
+    if (cli_get_long(a, "device-reading-horizon", 24 * 60, 1, 366L * 24 * 60, &horizon_min) != 0)
+        return fail("--device-reading-horizon must be a number of minutes from 1 to 527040");
+    if (cli_get_long(a, "dose-backentry-margin", 60, 0, 7L * 24 * 60, &margin_min) != 0)
+        return fail("--dose-backentry-margin must be a number of minutes from 0 to 10080");
+    app->device_reading_horizon_ms = (int64_t)horizon_min * 60000;
+    app->dose_backentry_margin_ms = (int64_t)margin_min * 60000;
+    return 0;
+}
+
 static int serve(cli_args *a)
 {
     struct app app = {0};
@@ -83,6 +98,8 @@ static int serve(cli_args *a)
     if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
         return fail("--threads must be a number from 0 to 256");
     hopt.threads = (unsigned)threads;
+    if (security_settings(a, &app) != 0)
+        return 1;
 
     c = db_open(app.db_path, true);
     if (!c)
@@ -161,8 +178,13 @@ static int rules_check(cli_args *a)
 
 /* --- the table -------------------------------------------------------------- */
 
-static const char *const serve_flags[] = {"listen",  "db",     "web",       "rules",   "tls-cert",
-                                          "tls-key", "config", "port-file", "threads", NULL};
+/* A line per group of flags, so that branches add theirs apart. */
+/* clang-format off */
+static const char *const serve_flags[] = {
+    "listen", "db", "web", "rules", "tls-cert", "tls-key", "config", "port-file", "threads",
+    "device-reading-horizon", "dose-backentry-margin", /* docs/security.md */
+    NULL};
+/* clang-format on */
 static const char *const user_flags[] = {"db", "username", "role", NULL};
 static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL};
 static const char *const bed_flags[] = {"db", "id", "label", NULL};
@@ -190,6 +212,7 @@ static const struct command {
     {"backup", NULL, db_flags, 1, cli_backup, "backup --db PATH OUTFILE"},
     {"demo", NULL, demo_flags, 0, cli_demo, "demo --db PATH [--out FILE]"},
     {"rules", "check", no_flags, 1, rules_check, "rules check FILE"},
+    {"audit", "verify", db_flags, 0, cli_audit_verify, "audit verify --db PATH"},
 };
 
 static void usage(FILE *f)

@@ -11,8 +11,16 @@
  * record is audited with the decision and its reasons ("dose.record", or
  * "dose.override" for an override). A second record of the same slot (same
  * patient and time) is 409. The patient's cache is rebuilt after the commit
- * (the schedule and the cycle depend on doses). */
+ * (the schedule and the cycle depend on doses).
+ *
+ * Times that cannot be gamed (docs/security.md): a `given` dose is also
+ * checked against the decision at the time it is entered, so a time typed
+ * before the readings that triggered a hold does not skip the override;
+ * and a dose timed more than the back-entry margin (dose-backentry-margin,
+ * default 60 min) before its entry needs a physician and a non-empty
+ * backentry_reason, audited. */
 #include "api.h"
+#include "app.h"
 #include "body.h"
 #include "clinical.h"
 #include "obs.h"
@@ -29,9 +37,13 @@ struct dose_ctx {
     store_dose dose;
     char reason[512];
     char override_reason[1024];
-    bool has_reason, has_override;
-    bool override;    /* given against a non-give decision */
-    json_t *decision; /* {"action", "reasons": [{"rule", "text", "source", "class"}]} */
+    char backentry_reason[1024];
+    bool has_reason, has_override, has_backentry;
+    bool override;             /* given against a non-give decision (at its time or at entry) */
+    bool backentry;            /* timed more than the back-entry margin before its entry */
+    json_t *decision;          /* {"action", "reasons": [{"rule", "text", "source", "class"}]} */
+    json_t *decision_at_entry; /* the same, evaluated when the dose is entered */
+    int64_t entered_ms;
 };
 
 static void dose_ctx_free(void *p)
@@ -41,6 +53,7 @@ static void dose_ctx_free(void *p)
     if (!d)
         return;
     json_decref(d->decision);
+    json_decref(d->decision_at_entry);
     free(d);
 }
 
@@ -95,11 +108,18 @@ static int dose_apply(db_conn *c, struct req *r)
         return rc < 0 ? DB_STORAGE_FAILURE : rc;
     if (store_dose_get(c, id, &r->out) != 1)
         return DB_STORAGE_FAILURE;
-    after = json_pack("{s:O, s:O, s:b}", "dose", r->out, "decision", d->decision, "override",
-                      d->override);
+    after =
+        json_pack("{s:O, s:O, s:O, s:s, s:b, s:b, s:s?}", "dose", r->out, "decision", d->decision,
+                  "decision_at_entry", d->decision_at_entry ? d->decision_at_entry : json_null(),
+                  "entered_at", timefmt_format(d->entered_ms, when, sizeof when), "override",
+                  d->override, "backentry", d->backentry, "backentry_reason",
+                  d->has_backentry ? d->backentry_reason : NULL);
     snprintf(idbuf, sizeof idbuf, "%" PRId64, id);
-    rc = store_audit(c, &r->who, d->override ? "dose.override" : "dose.record", "dose", idbuf, NULL,
-                     after, now);
+    rc = store_audit(c, &r->who,
+                     d->override    ? "dose.override"
+                     : d->backentry ? "dose.backentry"
+                                    : "dose.record",
+                     "dose", idbuf, NULL, after, now);
     json_decref(after);
     if (rc != 0)
         return DB_STORAGE_FAILURE;
@@ -122,11 +142,13 @@ static bool dose_body_or_reply(struct req *r, struct dose_ctx *d, enum MHD_Resul
         {"status", F_STRING, true, false, 16},
         {"reason", F_STRING, false, true, 500},
         {"override_reason", F_STRING, false, true, 1000},
+        {"backentry_reason", F_STRING, false, true, 1000},
     };
     json_t *details = body_check(r->json, BODY_SPECS(specs));
     const char *status = body_str(r->json, "status", "");
     const char *reason = body_str(r->json, "reason", NULL);
     const char *override = body_str(r->json, "override_reason", NULL);
+    const char *late = body_str(r->json, "backentry_reason", NULL);
 
     if (!details)
         details = json_array();
@@ -152,6 +174,106 @@ static bool dose_body_or_reply(struct req *r, struct dose_ctx *d, enum MHD_Resul
         snprintf(d->override_reason, sizeof d->override_reason, "%s", override);
         d->has_override = true;
     }
+    if (late && !blank(late)) {
+        snprintf(d->backentry_reason, sizeof d->backentry_reason, "%s", late);
+        d->has_backentry = true;
+    }
+    return true;
+}
+
+/* A dose timed more than the margin before now: a physician with a
+ * backentry_reason. Replies and returns false otherwise. */
+static bool backentry_or_reply(struct req *r, struct dose_ctx *d, enum MHD_Result *ret)
+{
+    int64_t late_ms = d->entered_ms - d->dose.time_ms;
+    char when[TIMEFMT_LEN];
+
+    d->backentry = late_ms > r->app->dose_backentry_margin_ms;
+    if (!d->backentry)
+        return true;
+    timefmt_format(d->dose.time_ms, when, sizeof when);
+    if (!role_allows(r->who.role, ROLE_PHYSICIAN)) {
+        *ret = reply_errorf(r, ERR_FORBIDDEN, NULL,
+                            "The dose at %s is entered %lld minutes later, more than the "
+                            "back-entry margin of %lld minutes: that needs a physician; you "
+                            "are signed in as %s.",
+                            when, (long long)(late_ms / 60000),
+                            (long long)(r->app->dose_backentry_margin_ms / 60000),
+                            role_name(r->who.role));
+        return false;
+    }
+    if (!d->has_backentry) {
+        *ret = reply_errorf(
+            r, ERR_VALIDATION,
+            json_pack("[o]", reply_field_detail("backentry_reason",
+                                                "is required to enter a dose this late")),
+            "The dose at %s is entered %lld minutes later, more than the back-entry margin of "
+            "%lld minutes: give a backentry_reason.",
+            when, (long long)(late_ms / 60000),
+            (long long)(r->app->dose_backentry_margin_ms / 60000));
+        return false;
+    }
+    return true;
+}
+
+/* The decision now, when the dose is entered after its time: a `given`
+ * dose against a non-give decision at entry is an override too (readings
+ * that arrived after the dose's stated time count). Replies and returns
+ * false on a storage failure. */
+static bool entry_decision_or_reply(struct req *r, struct dose_ctx *d, db_conn *c,
+                                    enum MHD_Result *ret, engine_action *action, char *top,
+                                    size_t top_len)
+{
+    clinical_eval ev = {0};
+    const engine_reason *why;
+    int rc;
+
+    *action = ENGINE_GIVE;
+    if (!d->dose.given || d->dose.time_ms >= d->entered_ms)
+        return true;
+    rc = clinical_evaluate_at(c, d->patient_id, d->entered_ms, &ev);
+    if (rc <= 0) {
+        clinical_eval_free(&ev);
+        *ret = rc == 0 ? reply_no_patient(r) : reply_error(r, ERR_STORAGE, NULL, NULL);
+        return false;
+    }
+    *action = ev.r->action;
+    why = clinical_top_reason(ev.r);
+    snprintf(top, top_len, "%s", why ? why->text : "see the toxicity view");
+    d->decision_at_entry = decision_summary(ev.r);
+    clinical_eval_free(&ev);
+    return true;
+}
+
+/* A `given` dose against a non-give decision (at the dose's time, or at
+ * its entry) is a physician's override with an override_reason. Replies
+ * and returns false otherwise. */
+static bool override_or_reply(struct req *r, struct dose_ctx *d, engine_action action,
+                              const char *why, int64_t at, bool at_entry, enum MHD_Result *ret)
+{
+    const char *which = at_entry ? " (when the dose is entered)" : "";
+    char when[TIMEFMT_LEN];
+
+    if (!d->dose.given || action == ENGINE_GIVE)
+        return true;
+    d->override = true;
+    timefmt_format(at, when, sizeof when);
+    if (!role_allows(r->who.role, ROLE_PHYSICIAN)) {
+        *ret = reply_errorf(r, ERR_FORBIDDEN, NULL,
+                            "The decision at %s%s is %s (%s): recording the dose as given is a "
+                            "physician's override; you are signed in as %s.",
+                            when, which, engine_action_name(action), why, role_name(r->who.role));
+        return false;
+    }
+    if (!d->has_override) {
+        *ret = reply_errorf(
+            r, ERR_VALIDATION,
+            json_pack("[o]", reply_field_detail("override_reason",
+                                                "is required to give a dose against the decision")),
+            "The decision at %s%s is %s (%s): giving the dose needs an override_reason.", when,
+            which, engine_action_name(action), why);
+        return false;
+    }
     return true;
 }
 
@@ -161,8 +283,10 @@ enum MHD_Result api_doses_post(struct req *r)
     enum MHD_Result ret = MHD_NO;
     clinical_eval ev = {0};
     const engine_reason *top;
-    char when[TIMEFMT_LEN];
+    engine_action entry_action = ENGINE_GIVE;
+    char entry_why[256];
     db_conn *c;
+    bool ok;
     int rc;
 
     if (!d)
@@ -173,9 +297,12 @@ enum MHD_Result api_doses_post(struct req *r)
         return ret;
     if (!dose_body_or_reply(r, d, &ret))
         return ret;
+    d->entered_ms = timefmt_now_ms();
     c = db_reader();
     if (!c)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
+    if (!entry_decision_or_reply(r, d, c, &ret, &entry_action, entry_why, sizeof entry_why))
+        return ret;
     rc = clinical_evaluate_at(c, d->patient_id, d->dose.time_ms, &ev);
     if (rc <= 0) {
         clinical_eval_free(&ev);
@@ -190,30 +317,13 @@ enum MHD_Result api_doses_post(struct req *r)
     d->decision = decision_summary(ev.r);
     d->dose.decision = engine_action_name(ev.r->action);
     top = clinical_top_reason(ev.r);
-    d->override = d->dose.given && ev.r->action != ENGINE_GIVE;
-    if (d->override && !role_allows(r->who.role, ROLE_PHYSICIAN)) {
-        ret = reply_errorf(r, ERR_FORBIDDEN, NULL,
-                           "The decision at %s is %s (%s): recording the dose as given is a "
-                           "physician's override; you are signed in as %s.",
-                           timefmt_format(d->dose.time_ms, when, sizeof when),
-                           engine_action_name(ev.r->action),
-                           top ? top->text : "see the toxicity view", role_name(r->who.role));
-        clinical_eval_free(&ev);
-        return ret;
-    }
-    if (d->override && !d->has_override) {
-        ret = reply_errorf(
-            r, ERR_VALIDATION,
-            json_pack("[o]", reply_field_detail("override_reason",
-                                                "is required to give a dose against the decision")),
-            "The decision at %s is %s (%s): giving the dose needs an "
-            "override_reason.",
-            timefmt_format(d->dose.time_ms, when, sizeof when), engine_action_name(ev.r->action),
-            top ? top->text : "see the toxicity view");
-        clinical_eval_free(&ev);
-        return ret;
-    }
+    ok = override_or_reply(r, d, ev.r->action, top ? top->text : "see the toxicity view",
+                           d->dose.time_ms, false, &ret) &&
+         override_or_reply(r, d, entry_action, entry_why, d->entered_ms, true, &ret) &&
+         backentry_or_reply(r, d, &ret);
     clinical_eval_free(&ev); /* d->dose.decision is a static name */
+    if (!ok)
+        return ret;
     d->dose.patient_id = d->patient_id;
     d->dose.reason = d->has_reason ? d->reason : NULL;
     d->dose.override_reason = d->has_override ? d->override_reason : NULL;

@@ -10,6 +10,7 @@
  * filed to the patient whose stay in the device's bed covers the reading's
  * time (unassigned when the bed was empty); idempotent on (source, id). */
 #include "api.h"
+#include "app.h"
 #include "body.h"
 #include "clinical.h"
 #include "ingest.h"
@@ -95,8 +96,13 @@ static bool batch_or_reply(struct req *r, double weight_kg, bool require_id, ing
                            enum MHD_Result *ret)
 {
     const json_t *items = json_object_get(r->json, "readings");
-    obs_context ctx = {
-        .now_ms = timefmt_now_ms(), .weight_kg = weight_kg, .require_id = require_id};
+    /* devices: no reading older than the horizon (docs/security.md); staff
+     * may chart last week's outside results */
+    obs_context ctx = {.now_ms = timefmt_now_ms(),
+                       .weight_kg = weight_kg,
+                       .require_id = require_id,
+                       .max_age_ms =
+                           r->who.role == ROLE_DEVICE ? r->app->device_reading_horizon_ms : 0};
     ingest *in;
     size_t n;
 
@@ -166,7 +172,7 @@ enum MHD_Result api_readings_observations_post(struct req *r)
     }
     if (!batch_or_reply(r, weight, false, &in, &ret))
         return ret;
-    ingest_from_user(in, r->who.id, r->who.name);
+    ingest_from_user(in, &r->who);
     ingest_file_to_patient(in, patient);
     r->after_commit = readings_committed;
     return req_write(r, readings_apply);

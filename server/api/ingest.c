@@ -16,6 +16,7 @@ struct ingest {
     obs_source src;
     char bed[64];       /* filed by this bed's stays, or "" */
     int64_t patient_id; /* filed to this patient, or 0 */
+    principal user;     /* a staff entry's author, for its audit row */
     size_t capacity, n_valid;
     obs_reading *valid;
     int64_t *filed;   /* per valid reading: its patient (0 unassigned), -1 duplicate */
@@ -61,11 +62,12 @@ void ingest_from_device(ingest *in, int64_t device_id, const char *serial)
     snprintf(in->who, sizeof in->who, "%s", serial ? serial : "");
 }
 
-void ingest_from_user(ingest *in, int64_t user_id, const char *username)
+void ingest_from_user(ingest *in, const principal *who)
 {
-    in->src.user_id = user_id;
+    in->user = *who;
+    in->src.user_id = who->id;
     in->src.device_id = 0;
-    snprintf(in->who, sizeof in->who, "%s", username ? username : "");
+    snprintf(in->who, sizeof in->who, "%s", who->name);
 }
 
 void ingest_file_to_patient(ingest *in, int64_t patient_id)
@@ -151,25 +153,39 @@ json_t *ingest_result(const ingest *in)
                      "rejected", json_deep_copy(in->rejected));
 }
 
-/* The patient reading i is filed to: the batch's patient, else the one
- * whose stay in the bed covers its time. `stay` caches the last stay
- * looked up: a monitor's batch spans minutes, so one lookup usually files
- * all of it. -1 on a storage failure. */
-static int file_reading(db_conn *c, const ingest *in, int64_t t, store_stay *stay, int64_t *patient)
+/* The patient reading i is filed to: the batch's patient; else, for a
+ * device, the patient in the bed the device served at the reading's time
+ * (its bed history, docs/security.md: a monitor moved from B1 to B2 files
+ * its buffered B1 readings to B1's patient); else the bed's occupant then.
+ * `stay` caches the last span looked up: a monitor's batch spans minutes,
+ * so one lookup usually files all of it. -1 on a storage failure. */
+static int file_reading(db_conn *c, ingest *in, int64_t t, store_device_stay *stay,
+                        int64_t *patient)
 {
     *patient = in->patient_id;
-    if (*patient || !in->bed[0])
+    if (*patient)
         return 0;
-    if ((t < stay->from_ms || t >= stay->to_ms) && store_stay_span(c, in->bed, t, stay) < 0)
-        return -1;
-    *patient = stay->patient_id;
+    if (in->src.device_id) {
+        if ((t < stay->from_ms || t >= stay->to_ms) &&
+            store_device_stay_span(c, in->src.device_id, t, stay) < 0)
+            return -1;
+        *patient = stay->patient_id;
+        in->src.bed = stay->bed[0] ? stay->bed : NULL;
+        return 0;
+    }
+    if (in->bed[0]) {
+        store_stay s;
+        if (store_stay_span(c, in->bed, t, &s) < 0)
+            return -1;
+        *patient = s.patient_id;
+    }
     return 0;
 }
 
 int ingest_apply(db_conn *c, ingest *in)
 {
     int64_t now = timefmt_now_ms();
-    store_stay stay = {.patient_id = 0, .from_ms = INT64_MAX, .to_ms = INT64_MIN};
+    store_device_stay stay = {.patient_id = 0, .from_ms = INT64_MAX, .to_ms = INT64_MIN};
     /* latest and rollup rows once per code and minute, not per reading */
     store_obs_batch *batch = store_obs_batch_new();
     int result = DB_STORAGE_FAILURE;
@@ -194,10 +210,15 @@ int ingest_apply(db_conn *c, ingest *in)
     }
     if (store_obs_batch_flush(c, batch) != 0)
         goto done;
+    /* every staff entry is audited (docs/security.md), grades included */
+    if (in->src.user_id && store_audit_staff_entry(c, &in->user, in->patient_id, in->valid,
+                                                   in->filed, in->n_valid, now) != 0)
+        goto done;
     if (in->src.device_id && store_device_touch(c, in->src.device_id, now) != 0)
         goto done;
     result = 0;
 done:
+    in->src.bed = in->bed[0] ? in->bed : NULL; /* not into this frame's `stay` */
     store_obs_batch_free(batch);
     return result;
 }

@@ -511,6 +511,16 @@ static int check_time(const json_t *time, const obs_context *ctx, obs_reading *o
                     "time %.40s is more than 5 minutes in the future (server time %s)", s,
                     timefmt_format(ctx->now_ms, now, sizeof now));
     }
+    /* A device's buffer is not a way to file last week's readings: older
+     * than the horizon needs a person (staff entries have no horizon). */
+    if (ctx->max_age_ms > 0 && ms < ctx->now_ms - ctx->max_age_ms) {
+        char now[TIMEFMT_LEN];
+        return fail(err, "too_old",
+                    "time %.40s is more than %lld minutes before the server time %s: a device's "
+                    "readings older than the reading horizon are not filed; enter them as staff",
+                    s, (long long)(ctx->max_age_ms / 60000),
+                    timefmt_format(ctx->now_ms, now, sizeof now));
+    }
     out->time_ms = ms;
     return 0;
 }

@@ -232,16 +232,20 @@ static unsigned filing(struct req *r, const fhir_obs_in *fin, ingest *in, fhir_i
     if (rc == 0)
         return fail(err, "not-found", "Observation.subject",
                     "The subject is not a Patient of this server.");
-    ingest_from_user(in, r->who.id, r->who.name);
+    ingest_from_user(in, &r->who);
     ingest_file_to_patient(in, fin->subject_patient);
     return 0;
 }
 
 /* Each item through the observation catalogue, as a JSON-API reading:
  * units converted, plausibility and time checked. 0 or 422 with *err. */
-static unsigned readings(fhir_obs_in *fin, ingest *in, fhir_issue *err)
+static unsigned readings(struct req *r, fhir_obs_in *fin, ingest *in, fhir_issue *err)
 {
-    obs_context ctx = {.now_ms = timefmt_now_ms(), .require_id = false};
+    /* devices: no reading older than the horizon (docs/security.md) */
+    obs_context ctx = {.now_ms = timefmt_now_ms(),
+                       .require_id = false,
+                       .max_age_ms =
+                           r->who.role == ROLE_DEVICE ? r->app->device_reading_horizon_ms : 0};
 
     for (size_t i = 0; i < fin->n; i++) {
         obs_error oe;
@@ -273,7 +277,7 @@ unsigned fhir_observation_prepare(struct req *r, const json_t *obs, ingest **out
     }
     status = filing(r, &fin, *out, err);
     if (!status)
-        status = readings(&fin, *out, err);
+        status = readings(r, &fin, *out, err);
     fhir_obs_in_clear(&fin);
     if (status) {
         ingest_free(*out);

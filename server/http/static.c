@@ -1,6 +1,7 @@
 /* static: see static.h. */
 #include "static.h"
 #include "app.h"
+#include "sechdr.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -63,33 +64,40 @@ static enum MHD_Result not_found(struct req *r)
     return reply_error(r, ERR_NOT_FOUND, "No such file.", NULL);
 }
 
+int static_resolve(const char *root, const char *url, char *real, struct stat *sb)
+{
+    char want[PATH_MAX];
+
+    if (!static_path_safe(url))
+        return -1;
+    if (snprintf(want, sizeof want, "%s%s%s", root, url,
+                 url[strlen(url) - 1] == '/' ? "index.html" : "") >= (int)sizeof want)
+        return -1;
+    if (!realpath(want, real) || strncmp(real, root, strlen(root)) != 0 ||
+        (real[strlen(root)] != '/' && real[strlen(root)] != '\0'))
+        return -1;
+    if (stat(real, sb) != 0)
+        return -1;
+    if (S_ISDIR(sb->st_mode)) {
+        if (strlen(real) + sizeof "/index.html" > PATH_MAX)
+            return -1;
+        strcat(real, "/index.html");
+        if (stat(real, sb) != 0)
+            return -1;
+    }
+    return S_ISREG(sb->st_mode) ? 0 : -1;
+}
+
 enum MHD_Result static_serve(struct req *r)
 {
-    char root[PATH_MAX], want[PATH_MAX], real[PATH_MAX];
-    const char *url = r->url;
+    char root[PATH_MAX], real[PATH_MAX];
     struct MHD_Response *resp;
     struct stat sb;
     enum MHD_Result ret;
     int fd;
 
-    if (!r->app->web_dir || !static_path_safe(url) || !realpath(r->app->web_dir, root))
-        return not_found(r);
-    if (snprintf(want, sizeof want, "%s%s%s", root, url,
-                 url[strlen(url) - 1] == '/' ? "index.html" : "") >= (int)sizeof want)
-        return not_found(r);
-    if (!realpath(want, real) || strncmp(real, root, strlen(root)) != 0 ||
-        (real[strlen(root)] != '/' && real[strlen(root)] != '\0'))
-        return not_found(r);
-    if (stat(real, &sb) != 0)
-        return not_found(r);
-    if (S_ISDIR(sb.st_mode)) {
-        if (strlen(real) + sizeof "/index.html" > sizeof real)
-            return not_found(r);
-        strcat(real, "/index.html");
-        if (stat(real, &sb) != 0)
-            return not_found(r);
-    }
-    if (!S_ISREG(sb.st_mode))
+    if (!r->app->web_dir || !realpath(r->app->web_dir, root) ||
+        static_resolve(root, r->url, real, &sb) != 0)
         return not_found(r);
     fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -104,6 +112,7 @@ enum MHD_Result static_serve(struct req *r)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    sechdr_dashboard(resp);
     ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     r->status_sent = MHD_HTTP_OK;

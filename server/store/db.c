@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -182,6 +183,14 @@ int db_step_done(sqlite3_stmt *st)
 
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_step_exists(sqlite3_stmt *st)
+{
+    int rc = db_step(st);
+
+    db_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int db_step_int64(sqlite3_stmt *st, int64_t *out)
@@ -371,6 +380,7 @@ struct db_writer {
     struct job *head, *tail;
     bool stopping;
     uint64_t commits, jobs, commit_ns;
+    atomic_bool last_failed; /* the last transaction failed (db_writer_ready) */
 };
 
 /* Transaction control on the writer connection: prepared once (db_prep's
@@ -482,6 +492,7 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
         for (struct job *j = batch; j; j = j->next)
             j->status = DB_STORAGE_FAILURE;
     }
+    atomic_store(&w->last_failed, !ok);
     run_after_hooks(c);
     return clock_mono_ns() - t0;
 }
@@ -710,4 +721,14 @@ out:
         remove(tmp);
     }
     return rc;
+}
+
+bool db_writer_ready(db_writer *w)
+{
+    bool stopping;
+
+    pthread_mutex_lock(&w->lock);
+    stopping = w->stopping;
+    pthread_mutex_unlock(&w->lock);
+    return !stopping && !atomic_load(&w->last_failed);
 }

@@ -35,6 +35,8 @@ static const struct {
     int (*run)(db_conn *c);
 } after_sql[] = {
     {3, store_series_backfill}, /* 0003_series_rollup: the packed readings */
+    /* 0004_security: the audit chain */
+    {4, store_audit_chain_backfill},
 };
 
 static int run_after_sql(db_conn *c, int version)

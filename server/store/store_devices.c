@@ -6,7 +6,12 @@
  * (insert or re-enrolment, a new token, revocation) is in this file, and
  * each of those functions bumps the device generation after its
  * transaction ends (db_after_commit), for auth.c's token cache. Touch
- * (last_seen) changes no principal and does not. */
+ * (last_seen) changes no principal and does not.
+ *
+ * Every change of a device's bed goes through device_bed_moved(), which
+ * keeps the device's bed history (device_beds, schema 0004): readings are
+ * filed by where their device was at their own time
+ * (store_device_stay_span). */
 #include "store.h"
 #include "store_int.h"
 #include "timefmt.h"
@@ -63,10 +68,142 @@ static const char SQL_DEVICE_REVOKE[] = "UPDATE devices SET revoked_at = :now, t
 static const char SQL_DEVICE_TOUCH[] =
     "UPDATE devices SET last_seen = max(coalesce(last_seen, 0), :now) WHERE id = :id";
 
+/* Used in #device_bed_moved(). */
+static const char SQL_DEVBED_OPEN[] =
+    "SELECT id, bed_id FROM device_beds WHERE device_id = :device AND to_ms IS NULL";
+static const char SQL_DEVBED_CLOSE[] = "UPDATE device_beds SET to_ms = :now WHERE id = :id";
+static const char SQL_DEVBED_ANY[] = "SELECT 1 FROM device_beds WHERE device_id = :device";
+static const char SQL_DEVBED_INSERT[] =
+    "INSERT INTO device_beds (device_id, bed_id, from_ms) VALUES (:device, :bed, :from)";
+
+/* Used in #store_device_set_bed(). */
+static const char SQL_DEVICE_SET_BED[] = "UPDATE devices SET bed_id = :bed WHERE id = :id";
+
+/* Used in #store_device_bed_at(): the row covering t (rows never overlap). */
+static const char SQL_DEVBED_AT[] =
+    "SELECT bed_id, from_ms, to_ms FROM device_beds WHERE device_id = :device "
+    "AND (from_ms IS NULL OR from_ms <= :t) AND (to_ms IS NULL OR to_ms > :t) "
+    "ORDER BY from_ms DESC LIMIT 1";
+
+/* The device now serves `bed` (NULL: none) from `now` on: closes its open
+ * history row unless it is for the same bed, and opens one for the new
+ * bed. A device's first bed is open since ever: readings a device took
+ * before it was enrolled can only be of where it was enrolled (the
+ * reading horizon bounds how far back that reaches). 0 or -1. */
+static int device_bed_moved(db_conn *c, int64_t device_id, const char *bed, int64_t now)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_DEVBED_OPEN);
+    int64_t open_id = 0;
+    bool same = false;
+    int rc, any;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":device", device_id);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW) {
+        open_id = sqlite3_column_int64(st, 0);
+        same = bed && strcmp(db_col_text(st, 1), bed) == 0;
+    }
+    db_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    if (same)
+        return 0;
+    if (open_id) {
+        st = db_prep(c, SQL_DEVBED_CLOSE);
+        if (!st)
+            return -1;
+        db_bind_int64(st, ":now", now);
+        db_bind_int64(st, ":id", open_id);
+        if (db_step_done(st) != 0)
+            return -1;
+    }
+    if (!bed)
+        return 0;
+    st = db_prep(c, SQL_DEVBED_ANY);
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":device", device_id);
+    any = db_step_exists(st);
+    if (any < 0 || !(st = db_prep(c, SQL_DEVBED_INSERT)))
+        return -1;
+    db_bind_int64(st, ":device", device_id);
+    db_bind_text(st, ":bed", bed);
+    if (any)
+        db_bind_int64(st, ":from", now);
+    return db_step_done(st);
+}
+
+int store_device_set_bed(db_conn *c, int64_t id, const char *bed, int64_t now)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_DEVICE_SET_BED);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_text(st, ":bed", bed);
+    db_bind_int64(st, ":id", id);
+    rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sqlite3_changes(db_handle(c)) == 0)
+        return 0;
+    return device_bed_moved(c, id, bed, now) == 0 ? 1 : -1;
+}
+
+int store_device_bed_at(db_conn *c, int64_t device_id, int64_t t, store_device_bed *out)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_DEVBED_AT);
+    int rc;
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":device", device_id);
+    db_bind_int64(st, ":t", t);
+    rc = db_step(st);
+    out->bed[0] = '\0';
+    out->from_ms = t;
+    out->to_ms = t + 1; /* on no bed: this instant only (rare; a lookup each) */
+    if (rc == SQLITE_ROW) {
+        snprintf(out->bed, sizeof out->bed, "%s", db_col_text(st, 0));
+        out->from_ms =
+            sqlite3_column_type(st, 1) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 1);
+        out->to_ms =
+            sqlite3_column_type(st, 2) == SQLITE_NULL ? INT64_MAX : sqlite3_column_int64(st, 2);
+    }
+    db_done(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_device_stay_span(db_conn *c, int64_t device_id, int64_t t, store_device_stay *out)
+{
+    store_device_bed where;
+    store_stay stay;
+    int rc = store_device_bed_at(c, device_id, t, &where);
+
+    if (rc < 0)
+        return -1;
+    snprintf(out->bed, sizeof out->bed, "%s", where.bed);
+    out->patient_id = 0;
+    out->from_ms = where.from_ms;
+    out->to_ms = where.to_ms;
+    if (rc == 0)
+        return 0;
+    if (store_stay_span(c, where.bed, t, &stay) < 0)
+        return -1;
+    out->patient_id = stay.patient_id;
+    out->from_ms = stay.from_ms > where.from_ms ? stay.from_ms : where.from_ms;
+    out->to_ms = stay.to_ms < where.to_ms ? stay.to_ms : where.to_ms;
+    return out->patient_id ? 1 : 0;
+}
+
 int store_device_insert(db_conn *c, const char *serial, const char *model, const char *bed,
                         const char *token_hash, int64_t now, int64_t *id)
 {
     sqlite3_stmt *st = db_prep(c, SQL_DEVICE_INSERT);
+    int64_t dev = 0;
     int rc;
 
     if (!st || db_after_commit(c, device_generation_bump) != 0)
@@ -77,11 +214,15 @@ int store_device_insert(db_conn *c, const char *serial, const char *model, const
     db_bind_text(st, ":token_hash", token_hash);
     db_bind_int64(st, ":now", now);
     rc = db_step(st);
-    if (rc == SQLITE_ROW && id)
-        *id = sqlite3_column_int64(st, 0);
-    db_done(st);
     if (rc == SQLITE_ROW)
-        return 0;
+        dev = sqlite3_column_int64(st, 0);
+    db_done(st);
+    if (rc == SQLITE_ROW) {
+        if (id)
+            *id = dev;
+        /* new, or re-enrolled (perhaps on another bed) */
+        return device_bed_moved(c, dev, bed, now) == 0 ? 0 : -1;
+    }
     return rc == SQLITE_DONE ? ERR_ALREADY_EXISTS : -1;
 }
 

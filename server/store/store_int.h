@@ -44,6 +44,8 @@ int db_step(sqlite3_stmt *st);
 /* Steps a statement that returns no rows, then resets it (db_done).
  * 0 when it ran to completion, -1 otherwise. */
 int db_step_done(sqlite3_stmt *st);
+/* Steps once: 1 a row, 0 none, -1 failure; resets the statement. */
+int db_step_exists(sqlite3_stmt *st);
 /* Steps a statement that yields one row (a count, a max) and resets it:
  * column 0 into *out. 0, or -1 when st is NULL, no row came or a step
  * failed (*out unchanged). */

@@ -432,6 +432,7 @@ static void run_case_http(void **state)
         json_t *body = json_deep_copy(v);
         wd_resp *r;
         json_object_set_new(body, "override_reason", json_string("scenario replay"));
+        json_object_set_new(body, "backentry_reason", json_string("scenario replay"));
         r = wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/doses", pid), f->physician,
                     body);
         WD_EXPECT(r, 201);

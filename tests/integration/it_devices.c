@@ -226,6 +226,10 @@ static void test_reenrol_on_another_bed(void **state)
     WD_EXPECT(r, 201);
     assert_int_equal(WD_INT(r->json, "id"), id);
     new_token = WD_STR(r->json, "token");
+    /* post_one's readings are timed 1 s back, and a reading is filed by
+     * where its device was at its own time (device_beds): let the move lie
+     * more than 1 s in the past so that they are taken in bed B. */
+    wd_sleep_ms(1100);
     assert_int_equal(post_one(f, old_token), 401);
     assert_int_equal(post_one(f, new_token), 201);
     assert_int_equal(post_one(f, new_token), 201);
