@@ -209,8 +209,13 @@ enum MHD_Result fhir_device_search(struct req *r)
         return ret;
     if (!c)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
-    if (patient_s && (!fhir_patient_ref(patient_s) ||
-                      patient_bed(c, fhir_patient_ref(patient_s), bed, sizeof bed) != 0))
+    if (patient_s && !fhir_patient_ref(patient_s)) {
+        fhir_issue is = {.code = "invalid", .expression = "patient"};
+        snprintf(is.diagnostics, sizeof is.diagnostics,
+                 "patient must be a Patient id or Patient/{id}.");
+        return fhir_reply_issue(r, 400, &is);
+    }
+    if (patient_s && patient_bed(c, fhir_patient_ref(patient_s), bed, sizeof bed) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     if (store_device_list(c, &all) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);

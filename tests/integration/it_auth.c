@@ -258,7 +258,15 @@ static void test_tls_cookie_secure(void **state)
 /* --- the role matrix ------------------------------------------------------------------- */
 
 /* Who may call a route, per docs/api.md (not per the server's table). */
-typedef enum need { PUBLIC, DEVICE, VIEWER, NURSE, PHYSICIAN, ADMIN } need;
+typedef enum need {
+    PUBLIC,
+    DEVICE,
+    VIEWER,
+    NURSE,
+    PHYSICIAN,
+    ADMIN,
+    DEVICE_OR_NURSE /* FHIR creates (docs/fhir.md) */
+} need;
 
 typedef struct api_route {
     const char *method;
@@ -308,6 +316,21 @@ static const api_route api_routes[] = {
     {"GET", "/healthz", PUBLIC, NULL, false},
     {"GET", "/readyz", PUBLIC, NULL, false},
     {"GET", "/metrics", PUBLIC, NULL, false},
+    /* docs/fhir.md: read viewer; create a device or nurse and up */
+    {"POST", "/fhir", DEVICE_OR_NURSE, "{}", false},
+    {"POST", "/fhir/", DEVICE_OR_NURSE, "{}", false},
+    {"GET", "/fhir/DetectedIssue", VIEWER, NULL, false},
+    {"GET", "/fhir/DetectedIssue/{}", VIEWER, NULL, false},
+    {"GET", "/fhir/Device", VIEWER, NULL, false},
+    {"GET", "/fhir/Device/{}", VIEWER, NULL, false},
+    {"GET", "/fhir/Observation", VIEWER, NULL, false},
+    {"POST", "/fhir/Observation", DEVICE_OR_NURSE, "{}", false},
+    {"GET", "/fhir/Observation/$lastn", VIEWER, NULL, false},
+    {"GET", "/fhir/Observation/{}", VIEWER, NULL, false},
+    {"GET", "/fhir/Observation/{}/_history/{}", VIEWER, NULL, false},
+    {"GET", "/fhir/Patient", VIEWER, NULL, false},
+    {"GET", "/fhir/Patient/{}", VIEWER, NULL, false},
+    {"GET", "/fhir/metadata", PUBLIC, NULL, false},
 };
 
 typedef enum caller {
@@ -333,6 +356,8 @@ static long expected(need n, caller c)
         return 401;
     if (n == DEVICE)
         return c == C_DEVICE ? 0 : 403;
+    if (n == DEVICE_OR_NURSE)
+        return c == C_DEVICE || c >= C_NURSE ? 0 : 403;
     if (c == C_DEVICE)
         return 403;
     return (int)c - (int)C_VIEWER >= (int)n - (int)VIEWER ? 0 : 403;
@@ -417,9 +442,13 @@ static void test_role_matrix(void **state)
             r = wd_raw(s, &q);
             nchecked++;
             ok = want == 0 ? (r->status != 401 && r->status != 403) : r->status == want;
-            if (ok && want == 401)
+            /* under /fhir the refusal is an OperationOutcome (docs/fhir.md) */
+            if (ok && want && strncmp(path, "/fhir", 5) == 0)
+                ok = strcmp(WD_STR(r->json, "issue.0.code"),
+                            want == 401 ? "login" : "forbidden") == 0;
+            else if (ok && want == 401)
                 ok = strcmp(WD_STR(r->json, "error.code"), "unauthenticated") == 0;
-            if (ok && want == 403)
+            else if (ok && want == 403)
                 ok = strcmp(WD_STR(r->json, "error.code"), "forbidden") == 0;
             if (!ok) {
                 plen += (size_t)snprintf(

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "../../server/store/store_int.h"
 #include "migrate.h"
 #include "obs.h"
 #include "store.h"
