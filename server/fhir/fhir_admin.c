@@ -278,15 +278,16 @@ enum MHD_Result fhir_metadata_get(struct req *r)
                                   "http://hl7.org/fhir/OperationDefinition/Observation-lastn"));
     cap = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s, s:s}, s:[s, s], "
-        "s:[{s:s, s:{s:[{s:s, s:s}]}, s:[o, o, o, o], s:[{s:s}, {s:s}]}]}",
+        "s:[{s:s, s:{s:b, s:s}, s:[o, o, o, o], s:[{s:s}, {s:s}]}]}",
         "resourceType", "CapabilityStatement", "status", "active", "date",
         timefmt_format(timefmt_now_ms(), when, sizeof when), "publisher", "wardd", "kind",
         "instance", "fhirVersion", FHIR_VERSION, "description",
         "wardd: vital-sign and laboratory Observations of an IL-2 ward, and its findings",
         "software", "name", "wardd", "implementation", "description", "wardd FHIR R4 endpoint",
         "url", base, "format", "application/fhir+json", "json", "rest", "mode", "server",
-        "security", "service", "system",
-        "http://terminology.hl7.org/CodeSystem/restful-security-service", "code", "OAuth",
+        "security", "cors", false, "description",
+        "Bearer tokens of the wardd API: staff session tokens (POST /api/v1/session) and "
+        "device tokens; no SMART on FHIR launch (docs/fhir.md).",
         "resource", obs,
         resource_cap("Patient", false,
                      json_pack("[o]", search_param("identifier", "token", "the MRN"))),

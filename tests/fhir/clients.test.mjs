@@ -29,6 +29,12 @@ const schema = JSON.parse(fs.readFileSync(path.join(here, 'schema/fhir.schema.js
 // The file names itself with draft-06's "id"; ajv 8 wants "$id".
 schema.$id = schema.id;
 delete schema.id;
+// The one known defect of the published R4 JSON Schema: its FHIRVersion
+// enum stops at 4.0.0, while R4's technical correction, which this file
+// describes, is 4.0.1 (what wardd, HAPI and the CapabilityStatement of
+// hl7.org/fhir/R4 state). Nothing else is changed (docs/fhir.md).
+const versions = schema.definitions.CapabilityStatement.properties.fhirVersion;
+if (versions.enum && !versions.enum.includes('4.0.1')) versions.enum.push('4.0.1');
 const validateR4 = ajv.compile(schema);
 
 function checkR4(body, where) {
@@ -257,4 +263,42 @@ test('a Synthea bundle round-trips its vital signs', async () => {
   }
   const norm = (x) => `${x.code === '8331-1' ? '8310-5' : x.code}|${x.value}|${x.unit}|${x.time}`;
   assert.deepEqual(got.map(norm).sort(), sent.map(norm).sort());
+});
+
+// --- every other resource wardd serves, checked against the R4 schema ----------
+test('metadata, Patient, Device and the findings validate against R4', async () => {
+  const headers = { authorization: `Bearer ${viewer}` };
+  const meta = await fhirFetch(`${FHIR}/metadata`);
+  assert.equal(meta.status, 200);
+  assert.equal(meta.body.resourceType, 'CapabilityStatement');
+  const patients = await fhirFetch(`${FHIR}/Patient`, { headers });
+  assert.equal(patients.status, 200);
+  assert.ok(patients.body.entry.length >= 6, 'the demo ward and ours');
+  for (const e of patients.body.entry.slice(0, 8)) {
+    const id = e.resource.id;
+    const p = await fhirFetch(`${FHIR}/Patient/${id}`, { headers });
+    assert.equal(p.status, 200);
+    const mrn = p.body.identifier[0].value;
+    const byMrn = await fhirFetch(`${FHIR}/Patient?identifier=${encodeURIComponent(mrn)}`, { headers });
+    assert.equal(byMrn.body.entry.length, 1);
+    const di = await fhirFetch(`${FHIR}/DetectedIssue/decision-${id}`, { headers });
+    assert.equal(di.status, 200);
+    assert.match(di.body.code.coding[0].code, /^(give|hold|discontinue|insufficient_data)$/);
+    const news2 = await fhirFetch(`${FHIR}/Observation/news2-${id}`, { headers });
+    assert.equal(news2.status, 200);
+    const fever = await fhirFetch(`${FHIR}/Observation/ctcae-${id}-fever`, { headers });
+    assert.equal(fever.status, 200);
+    const devices = await fhirFetch(`${FHIR}/Device?patient=${id}`, { headers });
+    assert.equal(devices.status, 200);
+    for (const d of devices.body.entry || []) {
+      assert.equal((await fhirFetch(`${FHIR}/Device/${d.resource.id}`, { headers })).status, 200);
+    }
+  }
+  const lastn = await fhirFetch(`${FHIR}/Observation/$lastn?max=3`, { headers });
+  assert.equal(lastn.status, 200);
+  assert.ok(lastn.body.entry.length > 0);
+  // errors are OperationOutcomes, schema-checked like the rest
+  const missing = await fhirFetch(`${FHIR}/Observation/999999999`, { headers });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.resourceType, 'OperationOutcome');
 });
