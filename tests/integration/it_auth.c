@@ -444,8 +444,8 @@ static void test_role_matrix(void **state)
             ok = want == 0 ? (r->status != 401 && r->status != 403) : r->status == want;
             /* under /fhir the refusal is an OperationOutcome (docs/fhir.md) */
             if (ok && want && strncmp(path, "/fhir", 5) == 0)
-                ok = strcmp(WD_STR(r->json, "issue.0.code"),
-                            want == 401 ? "login" : "forbidden") == 0;
+                ok = strcmp(WD_STR(r->json, "issue.0.code"), want == 401 ? "login" : "forbidden") ==
+                     0;
             else if (ok && want == 401)
                 ok = strcmp(WD_STR(r->json, "error.code"), "unauthenticated") == 0;
             else if (ok && want == 403)
