@@ -57,4 +57,14 @@ enum MHD_Result api_ward_get(struct req *r);
 /* api_audit.c */
 enum MHD_Result api_audit_get(struct req *r);
 
+/* api_feeds.c (HL7 v2 feeds, bed locations, device EUI-64s) */
+enum MHD_Result api_feeds_get(struct req *r);
+enum MHD_Result api_feeds_post(struct req *r);
+enum MHD_Result api_feeds_patch(struct req *r);
+enum MHD_Result api_feeds_delete(struct req *r);
+enum MHD_Result api_beds_patch(struct req *r);
+enum MHD_Result api_bed_locations_get(struct req *r);
+enum MHD_Result api_devices_patch(struct req *r);
+enum MHD_Result api_technical_alerts_get(struct req *r);
+
 #endif

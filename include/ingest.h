@@ -33,6 +33,9 @@ void ingest_free(ingest *in);
  * `who` is copied; it names the sender in the `reading` events. */
 void ingest_from_device(ingest *in, int64_t device_id, const char *serial);
 void ingest_from_user(ingest *in, int64_t user_id, const char *username);
+/* An HL7 feed (feed_id), through a registered device when one matched
+ * (device_id, else 0); `who` names the device or the feed in the events. */
+void ingest_from_feed(ingest *in, int64_t feed_id, int64_t device_id, const char *who);
 
 /* Where it is filed: to one patient, or by the stay in a bed at each
  * reading's time. The bed is copied. Neither: unassigned. */

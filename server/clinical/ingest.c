@@ -64,6 +64,14 @@ void ingest_from_user(ingest *in, int64_t user_id, const char *username)
     snprintf(in->who, sizeof in->who, "%s", username ? username : "");
 }
 
+void ingest_from_feed(ingest *in, int64_t feed_id, int64_t device_id, const char *who)
+{
+    in->src.feed_id = feed_id;
+    in->src.device_id = device_id;
+    in->src.user_id = 0;
+    snprintf(in->who, sizeof in->who, "%s", who ? who : "");
+}
+
 void ingest_file_to_patient(ingest *in, int64_t patient_id)
 {
     in->patient_id = patient_id;
@@ -212,7 +220,7 @@ static void publish_readings(const ingest *in, int64_t patient)
     events_publish("reading", json_pack("{s:o, s:s?, s:s?, s:s?, s:o}", "patient_id",
                                         patient ? json_integer(patient) : json_null(), "bed",
                                         in->bed[0] ? in->bed : NULL, "device",
-                                        in->src.device_id ? in->who : NULL, "entered_by",
+                                        in->src.device_id || in->src.feed_id ? in->who : NULL, "entered_by",
                                         in->src.user_id ? in->who : NULL, "readings", items));
 }
 

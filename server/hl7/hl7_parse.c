@@ -81,6 +81,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     size_t need;
     unsigned cp;
 
+    if (c == 0) /* a NUL would cut every value short: never valid in a message */
+        return 0;
     if (c < 0x80)
         return 1;
     if (c >= 0xC2 && c <= 0xDF)
@@ -212,8 +214,11 @@ static int to_utf8(hl7_msg *m, const char *d, size_t len, enum charset cs)
         return HL7_INTERNAL;
     if (cs == CS_LATIN1) {
         size_t o = 0;
-        for (size_t i = 0; i < len; i++)
+        for (size_t i = 0; i < len; i++) {
+            if (d[i] == '\0')
+                return HL7_DATA_TYPE;
             o += latin1_put((unsigned char)d[i], m->buf + o);
+        }
         m->len = o;
     } else {
         if (!utf8_valid(d, len))
@@ -457,7 +462,7 @@ static long hex_escape(const hl7_msg *m, const char *h, size_t n, char *out, siz
         return -1;
     for (size_t i = 0; i < n; i += 2) {
         int hi = hexval(h[i]), lo = hexval(h[i + 1]);
-        if (hi < 0 || lo < 0 || room - o < 3)
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0) || room - o < 3)
             return -1;
         unsigned char b = (unsigned char)(hi * 16 + lo);
         if (m->latin1)

@@ -13,8 +13,8 @@
  * unique (source, msg_id) indexes: a retried reading is a no-op. */
 static const char SQL_OBS_INSERT[] =
     "INSERT INTO observations (patient_id, bed_id, code, value_num, value_text, time_ms, "
-    "received_ms, device_id, user_id, msg_id) VALUES (:patient, :bed, :code, :num, :text, "
-    ":time, :received, :device, :user, :msg) ON CONFLICT DO NOTHING";
+    "received_ms, device_id, user_id, msg_id, feed_id) VALUES (:patient, :bed, :code, :num, "
+    ":text, :time, :received, :device, :user, :msg, :feed) ON CONFLICT DO NOTHING";
 
 /* Used in #store_obs_insert(): keep `latest` at the newest observation. */
 static const char SQL_LATEST_UPSERT[] =
@@ -52,13 +52,13 @@ static const char SQL_OBS_LATEST_AT[] =
  * were filed to nobody (the bed looked empty) belong to the new occupant. */
 static const char SQL_OBS_CLAIM[] =
     "UPDATE observations SET patient_id = :patient WHERE patient_id IS NULL AND bed_id = :bed "
-    "AND device_id IS NOT NULL AND time_ms >= :from";
+    "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :from";
 
 /* Used in #store_obs_release(): device readings of the bed the patient left
  * at :at, taken at or after :at, are no longer theirs. */
 static const char SQL_OBS_RELEASE[] =
     "UPDATE observations SET patient_id = NULL WHERE patient_id = :patient AND bed_id = :bed "
-    "AND device_id IS NOT NULL AND time_ms >= :at";
+    "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :at";
 
 /* Used in #store_obs_rebuild_latest(): the `latest` table (newest observation per
  * code, kept by store_obs_insert) follows re-filed readings. */
@@ -114,6 +114,8 @@ static int insert_row(db_conn *c, const obs_source *src, int64_t patient_id, con
         db_bind_int64(st, ":device", src->device_id);
     if (src->user_id)
         db_bind_int64(st, ":user", src->user_id);
+    if (src->feed_id)
+        db_bind_int64(st, ":feed", src->feed_id);
     db_bind_text(st, ":msg", o->id[0] ? o->id : NULL);
     rc = sqlite3_step(st);
     db_done(st);
