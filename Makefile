@@ -186,3 +186,10 @@ clean:
 	rm -rf build
 
 -include $(SRV_OBJ:.o=.d)
+
+# HL7 v2 code map (schema/hl7/codemap.tsv) compiled into the binary as one
+# string (server/hl7/codemap.c), so an installed wardd needs no data file.
+$(BUILD)/obj/server/hl7/codemap.o: $(BUILD)/gen/hl7_codemap.h
+$(BUILD)/gen/hl7_codemap.h: schema/hl7/codemap.tsv
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@

@@ -388,6 +388,8 @@ int store_hl7_ack_put(db_conn *c, int64_t feed_id, const char *ctl, const char *
 int store_bed_by_location(db_conn *c, const char *location, char *bed, size_t len);
 /* Sets (NULL clears) a bed's location. ERR_NOT_FOUND, ERR_ALREADY_EXISTS. */
 int store_bed_set_location(db_conn *c, const char *bed, const char *location);
+/* Whether any bed's location has this point of care (PV1-3.1): 1/0/-1. */
+int store_unit_known(db_conn *c, const char *point_of_care);
 /* [{"id", "label", "location"}] in bed order. */
 int store_bed_locations(db_conn *c, json_t **out);
 typedef struct store_device_ref {

@@ -82,15 +82,15 @@ static int append_err(char **buf, size_t *len, size_t *cap, const hl7_err *e)
     if (e->seg[0])
         return append(buf, len, cap, "ERR||%s^%d|%d^%s^HL70357|E||||%s\r", seg,
                       e->seq > 0 ? e->seq : 1, e->code, hl7_cond_text(e->code), text);
-    return append(buf, len, cap, "ERR|||%d^%s^HL70357|E||||%s\r", e->code,
-                  hl7_cond_text(e->code), text);
+    return append(buf, len, cap, "ERR|||%d^%s^HL70357|E||||%s\r", e->code, hl7_cond_text(e->code),
+                  text);
 }
 
 char *hl7_ack_build(const hl7_msg *in, const char *code, const hl7_err *errs, size_t n,
                     int64_t now_ms, const char *ack_id, size_t *len)
 {
     char app[800], fac[800], trigger[64] = "", ver[32], when[32], ctl[256] = "", ctl_esc[800],
-        id_esc[400];
+                             id_esc[400];
     size_t cap = 512, l = 0;
     char *buf = malloc(cap);
     int rc;
@@ -108,8 +108,9 @@ char *hl7_ack_build(const hl7_msg *in, const char *code, const hl7_err *errs, si
     hl7_escape(ctl, ctl_esc, sizeof ctl_esc);
     hl7_escape(ack_id ? ack_id : "", id_esc, sizeof id_esc);
     hl7_dtm_format(now_ms, when, sizeof when);
-    rc = append(&buf, &l, &cap, "MSH|^~\\&|WARDD|WARDD|%s|%s|%s||ACK^%s^ACK|%s|P|%s|||NE|NE||UNICODE UTF-8\r",
-                app, fac, when, trigger, id_esc, ack_version(in, ver, sizeof ver));
+    rc = append(&buf, &l, &cap,
+                "MSH|^~\\&|WARDD|WARDD|%s|%s|%s||ACK^%s^ACK|%s|P|%s|||NE|NE||UNICODE UTF-8\r", app,
+                fac, when, trigger, id_esc, ack_version(in, ver, sizeof ver));
     if (rc == 0)
         rc = append(&buf, &l, &cap, "MSA|%s|%s\r", code, ctl_esc);
     for (size_t i = 0; rc == 0 && i < n; i++)

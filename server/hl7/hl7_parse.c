@@ -176,8 +176,8 @@ static int read_delims(hl7_msg *m, const char *d, size_t len)
                 return -1;
     /* MSH-2 ends at the next field separator (v2.7 adds a truncation
      * character: a fifth one is tolerated). */
-    return len == 8 || d[8] == m->fs || (len > 9 && d[9] == m->fs && delim_ok(d[8])) || d[8] == '\r' ||
-                   d[8] == '\n'
+    return len == 8 || d[8] == m->fs || (len > 9 && d[9] == m->fs && delim_ok(d[8])) ||
+                   d[8] == '\r' || d[8] == '\n'
                ? 0
                : -1;
 }
@@ -254,8 +254,7 @@ static int split_segments(hl7_msg *m, hl7_err *err)
                 return HL7_SEGMENT_SEQUENCE;
             }
             if (m->nseg == HL7_MAX_SEGMENTS) {
-                hl7_err_set(err, "", 0, 0, HL7_INTERNAL, "more than %d segments",
-                            HL7_MAX_SEGMENTS);
+                hl7_err_set(err, "", 0, 0, HL7_INTERNAL, "more than %d segments", HL7_MAX_SEGMENTS);
                 return HL7_INTERNAL;
             }
             if (m->nseg == cap) {

@@ -58,6 +58,10 @@ static const char SQL_ACK_PUT[] =
 /* Used in #store_bed_by_location() and #store_bed_set_location(). */
 static const char SQL_BED_BY_LOCATION[] = "SELECT id FROM beds WHERE location = :loc";
 static const char SQL_BED_SET_LOCATION[] = "UPDATE beds SET location = :loc WHERE id = :id";
+/* Used in #store_unit_known(): a point of care any bed's location starts with. */
+static const char SQL_UNIT_KNOWN[] =
+    "SELECT 1 FROM beds WHERE location = :poc OR substr(location, 1, length(:poc) + 1) = "
+    ":poc || '^' LIMIT 1";
 static const char SQL_BED_LOCATIONS[] =
     "SELECT id, label, location FROM beds ORDER BY length(id), id";
 /* Used in #store_device_by_ident(): an active device by serial or EUI-64. */
@@ -347,6 +351,16 @@ int store_bed_set_location(db_conn *c, const char *bed, const char *location)
     if (rc == 0 && sqlite3_changes(db_handle(c)) == 0)
         rc = ERR_NOT_FOUND;
     return rc;
+}
+
+int store_unit_known(db_conn *c, const char *point_of_care)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_UNIT_KNOWN);
+
+    if (!st)
+        return -1;
+    db_bind_text(st, ":poc", point_of_care);
+    return db_step_exists(st);
 }
 
 static json_t *bed_location_render(sqlite3_stmt *st)
