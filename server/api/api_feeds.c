@@ -70,8 +70,8 @@ static void check_feed(const json_t *b, json_t *details)
     json_array_foreach(addr, i, a)
     {
         if (!json_is_string(a) || !address_valid(json_string_value(a))) {
-            json_array_append_new(details,
-                                  reply_field_detail("addresses", "must be a list of IP addresses"));
+            json_array_append_new(
+                details, reply_field_detail("addresses", "must be a list of IP addresses"));
             break;
         }
     }
@@ -92,7 +92,15 @@ static bool feed_body_or_reply(struct req *r, bool create, enum MHD_Result *ret)
         {"tls_fingerprint", F_STRING, false, true, 128},
         {"enabled", F_BOOL, false, false, 0},
     };
-    json_t *details = body_check(r->json, specs, create ? 6 : 7);
+    const json_t *fac = json_object_get(r->json, "sending_facility");
+    /* MSH-4 may be empty (many device gateways send none): "" is allowed,
+     * so it is checked on a copy without it. */
+    json_t *copy = json_copy(r->json), *details;
+
+    if (json_is_string(fac) && json_string_value(fac)[0] == '\0')
+        json_object_del(copy, "sending_facility");
+    details = body_check(copy, specs, create ? 6 : 7);
+    json_decref(copy);
 
     if (!details)
         details = json_array();
@@ -207,8 +215,8 @@ static int bed_patch_apply(db_conn *c, struct req *r)
     const json_t *loc = json_object_get(r->json, "location");
     int64_t now = timefmt_now_ms();
     json_t *after;
-    int rc = store_bed_set_location(c, r->params[0], json_is_string(loc) ? json_string_value(loc)
-                                                                          : NULL);
+    int rc = store_bed_set_location(c, r->params[0],
+                                    json_is_string(loc) ? json_string_value(loc) : NULL);
 
     if (rc == ERR_NOT_FOUND)
         return req_fail(r, ERR_NOT_FOUND, NULL, "No such bed.");
@@ -279,7 +287,8 @@ static int device_patch_apply(db_conn *c, struct req *r)
                         json_string_value(eui));
     if (rc != 0 || store_device_get(c, id, &r->out) != 1)
         return DB_STORAGE_FAILURE;
-    json_object_set_new(r->out, "eui64", json_is_string(eui) ? json_string(json_string_value(eui)) : json_null());
+    json_object_set_new(r->out, "eui64",
+                        json_is_string(eui) ? json_string(json_string_value(eui)) : json_null());
     id_text(id, idbuf, sizeof idbuf);
     if (store_audit(c, &r->who, "device.eui64", "device", idbuf, NULL, r->out, now) != 0)
         return DB_STORAGE_FAILURE;

@@ -259,6 +259,11 @@ static void obx(hl7_job *j, const obx_ctx *x)
         value[0] = '\x01'; /* present but malformed or too long */
     if (value[0] == '\0')
         return; /* a device, channel or group row: structure, not a reading */
+    /* The code first: a known code wardd does not record is silent
+     * whatever its status (device metadata rows often carry none). */
+    oc = obx_code(j, x, &quiet);
+    if (!oc)
+        return;
     if (hl7_get(j->msg, x->seg, 11, 0, 0, 0, status, sizeof status) < 0)
         status[0] = '?';
     problem = status_problem(status);
@@ -266,9 +271,6 @@ static void obx(hl7_job *j, const obx_ctx *x)
         hl7_job_err(j, "OBX", x->seq, 11, HL7_TABLE_VALUE, "not stored: %s", problem);
         return;
     }
-    oc = obx_code(j, x, &quiet);
-    if (!oc)
-        return;
     if (hl7_get(j->msg, x->seg, 2, 0, 0, 0, type, sizeof type) < 0 || strcmp(type, "NM") != 0) {
         hl7_job_err(j, "OBX", x->seq, 2, HL7_DATA_TYPE, "%s needs value type NM", oc->code);
         return;

@@ -149,13 +149,12 @@ static json_t *feed_render(sqlite3_stmt *st)
                      "s:{s:I, s:I, s:I}}",
                      "id", (json_int_t)sqlite3_column_int64(st, 0), "name", db_col_text(st, 1),
                      "kind", db_col_text(st, 2), "sending_application", db_col_text(st, 3),
-                     "sending_facility", db_col_text(st, 4), "addresses", addr,
-                     "tls_fingerprint", text_or_null(st, 6), "enabled",
-                     sqlite3_column_int(st, 7) != 0, "created_at", time_or_null(st, 8),
-                     "updated_at", time_or_null(st, 9), "last_message_at", time_or_null(st, 10),
-                     "last_error", text_or_null(st, 11), "last_error_at", time_or_null(st, 12),
-                     "counts", "AA", (json_int_t)sqlite3_column_int64(st, 13), "AE",
-                     (json_int_t)sqlite3_column_int64(st, 14), "AR",
+                     "sending_facility", db_col_text(st, 4), "addresses", addr, "tls_fingerprint",
+                     text_or_null(st, 6), "enabled", sqlite3_column_int(st, 7) != 0, "created_at",
+                     time_or_null(st, 8), "updated_at", time_or_null(st, 9), "last_message_at",
+                     time_or_null(st, 10), "last_error", text_or_null(st, 11), "last_error_at",
+                     time_or_null(st, 12), "counts", "AA", (json_int_t)sqlite3_column_int64(st, 13),
+                     "AE", (json_int_t)sqlite3_column_int64(st, 14), "AR",
                      (json_int_t)sqlite3_column_int64(st, 15));
 }
 
@@ -622,8 +621,8 @@ int store_technical_alert(db_conn *c, const store_tech_alert *a, int64_t now, in
 static json_t *tech_alert_render(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:s}", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1),
-                     "feed_id", int_or_null(st, 2), "control_id", text_or_null(st, 3), "bed",
+                     (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "feed_id",
+                     int_or_null(st, 2), "control_id", text_or_null(st, 3), "bed",
                      text_or_null(st, 4), "patient_id", int_or_null(st, 5), "occupant_id",
                      int_or_null(st, 6), "message", db_col_text(st, 7), "raised_at",
                      time_or_null(st, 8), "state", db_col_text(st, 9));
