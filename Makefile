@@ -168,6 +168,7 @@ test:
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory hl7-clients
 	@tests/run-suite.sh total
 
 # Benchmarks (docs/performance.md): bench/NAME.c -> build/bench/NAME;
@@ -193,3 +194,10 @@ $(BUILD)/obj/server/hl7/codemap.o: $(BUILD)/gen/hl7_codemap.h
 $(BUILD)/gen/hl7_codemap.h: schema/hl7/codemap.tsv
 	@mkdir -p $(dir $@)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+
+# Real HL7 v2 clients (node-hl7-client, simple-hl7; tests/hl7, pinned for
+# Node 18) deliver every PCD-01 fixture to a live wardd over MLLP.
+.PHONY: hl7-clients
+hl7-clients: all
+	@tools/deps.sh test
+	@WARDD_BIN=$(abspath $(BUILD)/wardd) node --test tests/hl7/clients.test.mjs

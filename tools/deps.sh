@@ -27,7 +27,13 @@ if [ "${1:-build}" = test ]; then
     command -v node >/dev/null 2>&1 || missing="$missing nodejs"
     command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
-[ -z "$missing" ] && exit 0
+# The HL7 client tests' pinned npm packages (tests/hl7, from its lockfile).
+hl7_npm() {
+    [ "${1:-build}" = test ] && [ ! -d "$(dirname "$0")/../tests/hl7/node_modules" ] || return 0
+    (cd "$(dirname "$0")/../tests/hl7" && npm ci --ignore-scripts --no-audit --no-fund \
+        --loglevel=error >/dev/null) || { echo "deps.sh: npm ci failed in tests/hl7" >&2; exit 1; }
+}
+[ -z "$missing" ] && hl7_npm "${1:-build}" && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "deps.sh: missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
     exit 1
@@ -37,3 +43,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+hl7_npm "${1:-build}"

@@ -113,14 +113,23 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Sends an ACK in its MLLP frame. */
+/* Sends an ACK in its MLLP frame, in one write: some clients
+ * (node-hl7-client 1.x) lose a frame whose start and end arrive in
+ * separate TCP segments. */
 static int send_frame(int fd, const char *ack, size_t len)
 {
-    char sb = MLLP_SB, eb[2] = {MLLP_EB, MLLP_CR};
+    char *buf = malloc(len + 3);
+    int rc;
 
-    return send_all(fd, &sb, 1) == 0 && send_all(fd, ack, len) == 0 && send_all(fd, eb, 2) == 0
-               ? 0
-               : -1;
+    if (!buf)
+        return -1;
+    buf[0] = MLLP_SB;
+    memcpy(buf + 1, ack, len);
+    buf[len + 1] = MLLP_EB;
+    buf[len + 2] = MLLP_CR;
+    rc = send_all(fd, buf, len + 3);
+    free(buf);
+    return rc;
 }
 
 /* Answers one complete frame; -1 when the connection must close. */
