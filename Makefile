@@ -18,7 +18,7 @@ CC     ?= cc
 LISTEN ?= 127.0.0.1:8080
 DB     ?= ./var/ward.db
 
-PKGS := libmicrohttpd jansson sqlite3 libsodium
+PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wformat=2 -Wmissing-prototypes \
         -Wstrict-prototypes -Wvla -Wno-sign-conversion

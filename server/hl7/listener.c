@@ -21,6 +21,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -49,12 +51,16 @@ struct mllp_server {
         int n;
     } clients[CLIENTS_MAX];
     atomic_bool stopping;
+    gnutls_certificate_credentials_t cred; /* MLLP over TLS when set */
+    gnutls_priority_t prio;
 };
 
 typedef struct conn {
     mllp_server *s;
     int fd;
     char peer[INET6_ADDRSTRLEN];
+    gnutls_session_t tls; /* NULL: plain TCP */
+    char fingerprint[65]; /* the client certificate's SHA-256 hex, "" when none */
 } conn;
 
 /* --- per-client counts ----------------------------------------------------------- */
@@ -99,11 +105,12 @@ static void release(mllp_server *s, const char *addr)
 
 /* --- one connection --------------------------------------------------------------- */
 
-static int send_all(int fd, const char *p, size_t n)
+static int send_all(conn *cn, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
+        ssize_t k = cn->tls ? gnutls_record_send(cn->tls, p, n) : send(cn->fd, p, n, MSG_NOSIGNAL);
+        if ((k < 0 && errno == EINTR && !cn->tls) ||
+            (cn->tls && (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED)))
             continue;
         if (k <= 0)
             return -1;
@@ -116,7 +123,7 @@ static int send_all(int fd, const char *p, size_t n)
 /* Sends an ACK in its MLLP frame, in one write: some clients
  * (node-hl7-client 1.x) lose a frame whose start and end arrive in
  * separate TCP segments. */
-static int send_frame(int fd, const char *ack, size_t len)
+static int send_frame(conn *cn, const char *ack, size_t len)
 {
     char *buf = malloc(len + 3);
     int rc;
@@ -127,7 +134,7 @@ static int send_frame(int fd, const char *ack, size_t len)
     memcpy(buf + 1, ack, len);
     buf[len + 1] = MLLP_EB;
     buf[len + 2] = MLLP_CR;
-    rc = send_all(fd, buf, len + 3);
+    rc = send_all(cn, buf, len + 3);
     free(buf);
     return rc;
 }
@@ -136,12 +143,13 @@ static int send_frame(int fd, const char *ack, size_t len)
 static int answer(conn *cn, const char *frame, size_t len)
 {
     size_t alen = 0;
-    char *ack = hl7_inbound(cn->s->app, cn->peer, NULL, frame, len, &alen);
+    char *ack = hl7_inbound(cn->s->app, cn->peer, cn->fingerprint[0] ? cn->fingerprint : NULL,
+                            frame, len, &alen);
     int rc;
 
     if (!ack)
         return -1;
-    rc = send_frame(cn->fd, ack, alen);
+    rc = send_frame(cn, ack, alen);
     free(ack);
     return rc;
 }
@@ -163,7 +171,7 @@ static void oversize(conn *cn, const mllp_framer *f)
     hl7_err_set(&e, "MSH", 1, 0, HL7_INTERNAL, "message larger than %zu bytes: refused", f->max);
     ack = hl7_ack_build(m, "AR", &e, 1, 0, "WARDD-OVERSIZE", &alen);
     if (ack)
-        send_frame(cn->fd, ack, alen);
+        send_frame(cn, ack, alen);
     free(ack);
     hl7_free(m);
     log_info("hl7: %s sent a frame over %zu bytes; connection closed", cn->peer, f->max);
@@ -185,6 +193,49 @@ static int wait_input(conn *cn, bool in_frame)
     return 0;
 }
 
+/* The SHA-256 of the client's certificate (DER), as hex. */
+static void client_fingerprint(conn *cn)
+{
+    unsigned n = 0;
+    const gnutls_datum_t *certs = gnutls_certificate_get_peers(cn->tls, &n);
+    unsigned char digest[32];
+
+    cn->fingerprint[0] = '\0';
+    if (!certs || n == 0 ||
+        gnutls_hash_fast(GNUTLS_DIG_SHA256, certs[0].data, certs[0].size, digest) != 0)
+        return;
+    for (int i = 0; i < 32; i++)
+        snprintf(cn->fingerprint + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* MLLP over TLS: the same certificate and key as HTTPS; a client
+ * certificate is asked for, not required (a feed may pin one by its
+ * fingerprint). 0, or -1 (the connection closes). */
+static int tls_handshake(conn *cn)
+{
+    int rc;
+
+    if (gnutls_init(&cn->tls, GNUTLS_SERVER) != GNUTLS_E_SUCCESS) {
+        cn->tls = NULL;
+        return -1;
+    }
+    if (gnutls_priority_set(cn->tls, cn->s->prio) != GNUTLS_E_SUCCESS ||
+        gnutls_credentials_set(cn->tls, GNUTLS_CRD_CERTIFICATE, cn->s->cred) != GNUTLS_E_SUCCESS)
+        return -1;
+    gnutls_certificate_server_set_request(cn->tls, GNUTLS_CERT_REQUEST);
+    gnutls_transport_set_int(cn->tls, cn->fd);
+    gnutls_handshake_set_timeout(cn->tls, 10000);
+    do
+        rc = gnutls_handshake(cn->tls);
+    while (rc < 0 && gnutls_error_is_fatal(rc) == 0);
+    if (rc < 0) {
+        log_info("hl7: TLS handshake with %s failed: %s", cn->peer, gnutls_strerror(rc));
+        return -1;
+    }
+    client_fingerprint(cn);
+    return 0;
+}
+
 static void *conn_main(void *arg)
 {
     conn *cn = arg;
@@ -193,10 +244,16 @@ static void *conn_main(void *arg)
 
     if (mllp_init(&f, cn->s->o.max_frame) != 0)
         goto out;
+    if (cn->s->cred && tls_handshake(cn) != 0) {
+        mllp_free(&f);
+        goto out;
+    }
     while (!atomic_load(&cn->s->stopping) && wait_input(cn, mllp_in_frame(&f)) == 1) {
-        ssize_t k = recv(cn->fd, buf, sizeof buf, 0);
+        ssize_t k = cn->tls ? gnutls_record_recv(cn->tls, buf, sizeof buf)
+                            : recv(cn->fd, buf, sizeof buf, 0);
         size_t off = 0;
-        if (k < 0 && errno == EINTR)
+        if ((k < 0 && !cn->tls && errno == EINTR) ||
+            (cn->tls && (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED)))
             continue;
         if (k <= 0)
             break;
@@ -217,7 +274,11 @@ static void *conn_main(void *arg)
     }
 done:
     mllp_free(&f);
+    if (cn->tls)
+        gnutls_bye(cn->tls, GNUTLS_SHUT_WR);
 out:
+    if (cn->tls)
+        gnutls_deinit(cn->tls);
     close(cn->fd);
     release(cn->s, cn->peer);
     free(cn);
@@ -334,6 +395,29 @@ static int bind_listen(const char *listen_on, uint16_t *port)
     return fd;
 }
 
+/* Loads the certificate and key (PEM) for MLLP over TLS. 0 or -1 (logged). */
+static int tls_setup(mllp_server *s, const mllp_options *o)
+{
+    int rc;
+
+    if (!o->tls_cert || !o->tls_key) {
+        log_error("--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (gnutls_certificate_allocate_credentials(&s->cred) != GNUTLS_E_SUCCESS)
+        return -1;
+    rc =
+        gnutls_certificate_set_x509_key_file(s->cred, o->tls_cert, o->tls_key, GNUTLS_X509_FMT_PEM);
+    if (rc < 0 || gnutls_priority_init(&s->prio, NULL, NULL) != GNUTLS_E_SUCCESS) {
+        log_error("MLLP over TLS: cannot load %s / %s: %s", o->tls_cert, o->tls_key,
+                  gnutls_strerror(rc));
+        gnutls_certificate_free_credentials(s->cred);
+        s->cred = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int mllp_start(struct app *app, const mllp_options *o, mllp_server **out, uint16_t *port)
 {
     mllp_server *s;
@@ -342,13 +426,13 @@ int mllp_start(struct app *app, const mllp_options *o, mllp_server **out, uint16
         log_error("the HL7 code map (schema/hl7/codemap.tsv) is invalid");
         return -1;
     }
-    if (o->tls_cert || o->tls_key) {
-        log_error("--mllp with --tls-cert: MLLP over TLS is not built into this wardd yet");
-        return -1;
-    }
     s = calloc(1, sizeof *s);
     if (!s)
         return -1;
+    if ((o->tls_cert || o->tls_key) && tls_setup(s, o) != 0) {
+        free(s);
+        return -1;
+    }
     s->app = app;
     s->o = *o;
     if (!s->o.max_frame)
@@ -366,6 +450,10 @@ int mllp_start(struct app *app, const mllp_options *o, mllp_server **out, uint16
         pthread_create(&s->acceptor, NULL, accept_main, s) != 0) {
         if (s->fd >= 0)
             close(s->fd);
+        if (s->cred) {
+            gnutls_priority_deinit(s->prio);
+            gnutls_certificate_free_credentials(s->cred);
+        }
         free(s);
         return -1;
     }
@@ -404,6 +492,10 @@ void mllp_stop(mllp_server *s, int timeout_ms)
     if (s->active == 0) {
         close(s->wake[0]);
         close(s->wake[1]);
+        if (s->cred) {
+            gnutls_priority_deinit(s->prio);
+            gnutls_certificate_free_credentials(s->cred);
+        }
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->idle);
         free(s);

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -91,13 +92,23 @@ static char *read_ack(int fd)
     }
 }
 
-/* True when the server closed the connection (within 5 s). */
+/* True when the server closed the connection (within 5 s) without
+ * sending an HL7 ACK (a TLS alert may come first). */
 static bool closed_by_server(int fd)
 {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    char c;
+    char buf[4096];
 
-    return poll(&p, 1, 5000) == 1 && recv(fd, &c, 1, 0) == 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t k;
+        if (poll(&p, 1, 5000) != 1)
+            return false;
+        k = recv(fd, buf, sizeof buf, 0);
+        if (k == 0 || (k < 0 && errno == ECONNRESET))
+            return true;
+        if (k < 0 || memmem(buf, (size_t)k, "MSA|", 4))
+            return false;
+    }
 }
 
 typedef struct ack {
@@ -706,12 +717,115 @@ static void test_pcd01_fixtures(void **state)
     }
 }
 
+/* --- MLLP over TLS --------------------------------------------------------------------- */
+
+/* A TLS client session on a new connection (the server's self-signed
+ * certificate is not verified: the test checks the transport). */
+static gnutls_session_t tls_connect(wd_server *s, gnutls_certificate_credentials_t cred, int *fd)
+{
+    gnutls_session_t t;
+    int rc;
+
+    *fd = mllp_connect(s);
+    assert_int_equal(gnutls_init(&t, GNUTLS_CLIENT), GNUTLS_E_SUCCESS);
+    assert_int_equal(gnutls_set_default_priority(t), GNUTLS_E_SUCCESS);
+    assert_int_equal(gnutls_credentials_set(t, GNUTLS_CRD_CERTIFICATE, cred), GNUTLS_E_SUCCESS);
+    gnutls_transport_set_int(t, *fd);
+    gnutls_handshake_set_timeout(t, 10000);
+    do
+        rc = gnutls_handshake(t);
+    while (rc < 0 && !gnutls_error_is_fatal(rc));
+    if (rc < 0)
+        fail_msg("TLS handshake failed: %s", gnutls_strerror(rc));
+    return t;
+}
+
+static char *tls_exchange(gnutls_session_t t, const char *msg)
+{
+    static char buf[65536];
+    size_t n = 0, len = strlen(msg);
+    char *framed = malloc(len + 3);
+
+    framed[0] = 0x0b;
+    memcpy(framed + 1, msg, len);
+    framed[len + 1] = 0x1c;
+    framed[len + 2] = '\r';
+    assert_int_equal(gnutls_record_send(t, framed, len + 3), (ssize_t)(len + 3));
+    free(framed);
+    while (n < 3 || buf[n - 2] != 0x1c || buf[n - 1] != '\r') {
+        ssize_t k = gnutls_record_recv(t, buf + n, sizeof buf - n - 1);
+        if (k <= 0)
+            return NULL;
+        n += (size_t)k;
+    }
+    buf[n - 2] = '\0';
+    return strdup(buf + 1);
+}
+
+static void test_tls(void **state)
+{
+    static const char *const fp =
+        "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:"
+        "45:67:89";
+    gnutls_certificate_credentials_t cred;
+    gnutls_session_t t;
+    wd_server *s;
+    char *m;
+    ack a;
+    int fd;
+    (void)state;
+
+    wd_serve_args(mllp_args);
+    s = wd_start_tls(NULL);
+    wd_serve_args(NULL);
+    assert_int_equal(wd_cli(s, NULL, NULL, "feed", "add", "--db", wd_db(s), "--name", "GW",
+                            "--kind", "device_gateway", "--sending-application", "GW-IL2U",
+                            "--sending-facility", "NLH", "--address", "127.0.0.1", NULL),
+                     0);
+    assert_int_equal(wd_cli(s, NULL, NULL, "feed", "add", "--db", wd_db(s), "--name", "ADT",
+                            "--kind", "adt", "--sending-application", "EPICADT",
+                            "--sending-facility", "NLH", "--address", "127.0.0.1",
+                            "--tls-fingerprint", fp, NULL),
+                     0);
+    /* plain MLLP to a TLS listener: no ACK, closed */
+    fd = mllp_connect(s);
+    m = oru("T-0", "2.6", obx(1, "147842^MDC_ECG_HEART_RATE^MDC", "80", ""));
+    send_frame(fd, m, strlen(m));
+    free(m);
+    assert_true(closed_by_server(fd));
+    close(fd);
+    /* over TLS: AA */
+    assert_int_equal(gnutls_certificate_allocate_credentials(&cred), GNUTLS_E_SUCCESS);
+    t = tls_connect(s, cred, &fd);
+    m = oru("T-1", "2.6", obx(1, "147842^MDC_ECG_HEART_RATE^MDC", "80", ""));
+    ack_parse(&a, tls_exchange(t, m));
+    free(m);
+    expect_ack(&a, "AA", "T-1");
+    ack_free(&a);
+    /* a feed pinned to a client certificate this client does not present: AR */
+    char *adt = fixture("ward/adt-a01-admit.hl7");
+    ack_parse(&a, tls_exchange(t, adt));
+    free(adt);
+    expect_ack(&a, "AR", "NLH-ADT-0001");
+    assert_true(has_err(&a, 204, "TLS client certificate"));
+    ack_free(&a);
+    gnutls_bye(t, GNUTLS_SHUT_RDWR);
+    gnutls_deinit(t);
+    close(fd);
+    gnutls_certificate_free_credentials(cred);
+    wd_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ward_sequence),    cmocka_unit_test(test_content_errors),
-        cmocka_unit_test(test_refused_messages), cmocka_unit_test(test_adt_errors),
-        cmocka_unit_test(test_framing),          cmocka_unit_test(test_pcd01_fixtures),
+        cmocka_unit_test(test_ward_sequence),
+        cmocka_unit_test(test_content_errors),
+        cmocka_unit_test(test_refused_messages),
+        cmocka_unit_test(test_adt_errors),
+        cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_pcd01_fixtures),
+        cmocka_unit_test(test_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
