@@ -6,6 +6,7 @@ import { get, post, patch, del, optional } from '../api.js';
 import { h, append, clear, setText, icon, statusLine, showStatus } from '../dom.js';
 import { fmtDateTime, fmtTime, fmtAge, fromLocalInput, compareBedIds } from '../format.js';
 import { confirmButton, dataTable, pendingNote } from '../components.js';
+import { feeds } from './feeds.js';
 
 export const SECTIONS = [
   { key: 'patients', label: 'Patients', min: 'viewer' },
@@ -14,6 +15,7 @@ export const SECTIONS = [
   { key: 'users', label: 'Users', min: 'admin' },
   { key: 'rules', label: 'Rules', min: 'viewer' },
   { key: 'audit', label: 'Audit log', min: 'admin' },
+  { key: 'feeds', label: 'HL7 feeds', min: 'admin' },
 ];
 
 const BASELINE = [
@@ -70,7 +72,7 @@ export function mount(root, ctx, params) {
     body.append(h('p.banner.banner-warn', icon('warn'), h('span', `${section.label} is for ${section.min}s.`)));
     return { title: section.label, unmount() {} };
   }
-  const impl = { patients, beds, devices, users, rules, audit }[section.key];
+  const impl = { patients, beds, devices, users, rules, audit, feeds }[section.key];
   const ctl = impl(body, ctx, params, st) || {};
   return { title: section.label, refresh: ctl.refresh, tick: ctl.tick, unmount() { st.alive = false; } };
 }
