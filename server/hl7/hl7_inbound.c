@@ -213,6 +213,7 @@ static int inbound_apply(db_conn *c, void *arg)
     if (apply_content(c, ib) != 0)
         return DB_STORAGE_FAILURE;
     code = j->reject ? "AR" : j->nerr ? "AE" : "AA";
+    snprintf(j->code, sizeof j->code, "%s", code);
     ack_id(j->now, id, sizeof id);
     j->ack = hl7_ack_build(j->msg, code, j->errs, j->nerr, j->now, id, &j->ack_len);
     if (!j->ack || store_hl7_ack_put(c, j->feed.id, j->control_id, code, j->ack, j->now) != 0 ||
@@ -284,7 +285,10 @@ static int classify(inbound *ib, const char *version)
                     "version '%s' is not supported (2.3 to 2.8)", version);
         j->reject = true;
     } else if (strcmp(j->type, "ORU") == 0 && strcmp(j->trigger, "R01") == 0 && gateway) {
-        return pcd01_prepare(j);
+        /* Out of memory or no read connection: no ACK at all (the
+         * connection closes and the sender resends). */
+        if (pcd01_prepare(j) != 0 || (!j->reject && pcd01_resolve(j) != 0))
+            return -1;
     } else if (strcmp(j->type, "ADT") == 0 && !gateway) {
         ib->adt = listed(j->trigger, adt_events, sizeof adt_events / sizeof adt_events[0]);
         j->ignored = !ib->adt;
@@ -316,14 +320,10 @@ static char *process(struct app *app, inbound *ib, size_t *len, const char *labe
     ack = j->ack;
     j->ack = NULL;
     *len = strlen(ack);
-    {
-        hl7_msg *back = hl7_parse(ack, *len, NULL);
-        char code[4] = "";
-        if (back && hl7_get_first(back, "MSA", 1, 0, code, sizeof code) < 0)
-            code[0] = '\0';
-        hl7_free(back);
-        metrics_count_hl7(label, code, j->feed.name);
-    }
+    if (j->duplicate) /* the stored answer: its code is MSA-1 */
+        snprintf(j->code, sizeof j->code, "%.2s",
+                 strstr(ack, "\rMSA|") ? strstr(ack, "\rMSA|") + 5 : "");
+    metrics_count_hl7(label, j->code, j->feed.name);
     return ack;
 }
 

@@ -38,6 +38,8 @@ typedef struct hl7_job {
     ingest *in;
     char mrn[64], location[200], dev_serial[128], dev_eui[32];
     int64_t first_time;
+    char bed[64];         /* the bed the message names ("" none): pcd01_resolve */
+    store_device_ref dev; /* the registered device (id 0 none): pcd01_resolve */
     /* outcome */
     hl7_err errs[HL7_MAX_ERRS];
     size_t nerr;
@@ -46,6 +48,7 @@ typedef struct hl7_job {
     int64_t patient_id; /* ADT: the patient changed (after-commit hooks) */
     const char *action; /* ADT: the patient event action ("admit", ...) */
     char *ack;          /* the ACK sent (malloc'd) */
+    char code[4];       /* its MSA-1 */
     size_t ack_len;
     bool duplicate; /* the control id was answered before: ack is that answer */
 } hl7_job;
@@ -57,6 +60,9 @@ void hl7_job_err(hl7_job *j, const char *seg, int seq, int field, int code, cons
 /* pcd01.c: validates every OBX into j->in (caller thread); AR problems set
  * j->reject. 0, or -1 when out of memory. */
 int pcd01_prepare(hl7_job *j);
+/* pcd01.c: the bed and device the message names, from the mapping data
+ * on a read connection (caller thread). 0, or -1 (storage). */
+int pcd01_resolve(hl7_job *j);
 /* pcd01.c: on the writer thread: files and stores j->in (identity checks
  * and the identity_mismatch alert). 0 or DB_STORAGE_FAILURE. */
 int pcd01_apply(db_conn *c, hl7_job *j);

@@ -323,25 +323,30 @@ int pcd01_prepare(hl7_job *j)
 /* --- filing, on the writer thread ------------------------------------------------- */
 
 /* The bed the message names: PV1-3 through the location map, else the
- * registered device's bed. *dev gets the device (id 0 when none). */
-static int message_bed(db_conn *c, hl7_job *j, char *bed, size_t len, store_device_ref *dev)
+ * registered device's bed. Mapping data (bed locations, devices), read on
+ * the caller's read connection so the writer thread does not spend time
+ * on them. 0 or -1. */
+int pcd01_resolve(hl7_job *j)
 {
+    db_conn *c = db_reader();
     int rc;
 
-    bed[0] = '\0';
-    memset(dev, 0, sizeof *dev);
+    j->bed[0] = '\0';
+    memset(&j->dev, 0, sizeof j->dev);
+    if (!c)
+        return -1;
     if (j->dev_serial[0] || j->dev_eui[0]) {
-        rc = store_device_by_ident(c, j->dev_serial, j->dev_eui, dev);
+        rc = store_device_by_ident(c, j->dev_serial, j->dev_eui, &j->dev);
         if (rc < 0)
             return -1;
     }
     if (j->location[0]) {
-        rc = store_bed_by_location(c, j->location, bed, len);
+        rc = store_bed_by_location(c, j->location, j->bed, sizeof j->bed);
         if (rc < 0)
             return -1;
     }
-    if (!bed[0] && dev->bed[0])
-        snprintf(bed, len, "%s", dev->bed);
+    if (!j->bed[0] && j->dev.bed[0])
+        snprintf(j->bed, sizeof j->bed, "%s", j->dev.bed);
     return 0;
 }
 
@@ -374,17 +379,14 @@ static int mismatch(db_conn *c, hl7_job *j, const char *bed, int64_t named, int6
  * time; identity mismatch holds it unassigned) and stores it. */
 int pcd01_apply(db_conn *c, hl7_job *j)
 {
-    char bed[64];
-    store_device_ref dev;
     store_mrn_patient p = {0};
+    const char *bed = j->bed;
     int64_t occupant = 0;
     int rc = 0;
 
     if (ingest_valid_count(j->in) == 0)
         return 0;
-    if (message_bed(c, j, bed, sizeof bed, &dev) != 0)
-        return DB_STORAGE_FAILURE;
-    ingest_from_feed(j->in, j->feed.id, dev.id, dev.id ? dev.serial : j->feed.name);
+    ingest_from_feed(j->in, j->feed.id, j->dev.id, j->dev.id ? j->dev.serial : j->feed.name);
     if (j->mrn[0]) {
         rc = store_patient_by_mrn(c, j->mrn, &p);
         if (rc < 0)
