@@ -56,7 +56,7 @@ static void reading_id(const char *ctl, int pos, char *out, size_t len)
     if (!plain || strlen(ctl) + 12 > OBS_ID_MAX)
         snprintf(out, len, "h7:#%016llx:%d", (unsigned long long)fnv1a(ctl), pos);
     else
-        snprintf(out, len, "h7:%s:%d", ctl, pos);
+        snprintf(out, len, "h7:%.52s:%d", ctl, pos); /* strlen(ctl) + 12 <= OBS_ID_MAX */
 }
 
 /* An equipment identifier (EI/HD): the serial is component 1 and the
@@ -71,7 +71,7 @@ static void equipment(const hl7_msg *m, size_t seg, int field, int rep, char *se
         if (hl7_get(m, seg, field, rep, comp, 0, v, sizeof v) < 0)
             return;
         if (strcmp(v, "EUI-64") == 0) {
-            snprintf(eui, elen, "%s", prev);
+            snprintf(eui, elen, "%.*s", (int)(elen - 1), prev);
             break;
         }
         if (comp == 1)

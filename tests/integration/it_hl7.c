@@ -60,11 +60,20 @@ static void send_raw(int fd, const char *p, size_t n)
     }
 }
 
+/* One frame in one write (a server that refuses the connection may close
+ * it after the first bytes). */
 static void send_frame(int fd, const char *msg, size_t n)
 {
-    send_raw(fd, "\x0b", 1);
-    send_raw(fd, msg, n);
-    send_raw(fd, "\x1c\r", 2);
+    char *buf = malloc(n + 3);
+
+    if (!buf)
+        fail_msg("no memory");
+    buf[0] = 0x0b;
+    memcpy(buf + 1, msg, n);
+    buf[n + 1] = 0x1c;
+    buf[n + 2] = '\r';
+    send_raw(fd, buf, n + 3);
+    free(buf);
 }
 
 /* Reads one framed ACK (its text, malloc'd) within 10 s; NULL when the
