@@ -46,8 +46,8 @@ describe('admin: HL7 feeds', () => {
       const beds = (await apiJson(admin, 'GET', '/api/v1/bed-locations')).data.beds;
       assert.equal(beds.find((b) => b.id === 'B1').location, 'IL2U^101^1');
 
-      await row.locator('button', { hasText: 'Disable' }).click();
-      await row.locator('button', { hasText: 'Disable feed' }).click();
+      await row.getByRole('button', { name: 'Disable', exact: true }).click();
+      await row.getByRole('button', { name: 'Disable feed', exact: true }).click();
       await page.waitForSelector(`text=${name} disabled.`);
       const after2 = (await apiJson(admin, 'GET', '/api/v1/feeds')).data.feeds.find((x) => x.name === name);
       assert.equal(after2.enabled, false);
