@@ -125,7 +125,8 @@ static void *run(void *arg)
     worker *w = arg;
     char msg[4096];
     int fd = dial();
-    int64_t next = start_ns + (interval_ms > 0 ? (int64_t)interval_ms * 1000000 * w->id / conns : 0);
+    int64_t next =
+        start_ns + (interval_ms > 0 ? (int64_t)interval_ms * 1000000 * w->id / conns : 0);
 
     for (unsigned long seq = 0; fd >= 0 && now_ns() < end_ns; seq++) {
         size_t len = message(msg, sizeof msg, w->id + 1, seq);
@@ -192,7 +193,8 @@ int main(int argc, char **argv)
     fac = arg(argc, argv, "--fac", fac);
     poc = arg(argc, argv, "--poc", poc);
     if (port <= 0 || conns < 1 || conns > MAX_CONNS || duration_s < 1 || interval_ms < 0) {
-        fprintf(stderr, "usage: mllp_load --port P [--conns N] [--duration-s D] [--interval-ms I]\n");
+        fprintf(stderr,
+                "usage: mllp_load --port P [--conns N] [--duration-s D] [--interval-ms I]\n");
         return 2;
     }
     all = calloc(MAX_SAMPLES * 4, sizeof *all);
@@ -224,8 +226,8 @@ int main(int argc, char **argv)
         secs = duration_s;
     printf("{\"conns\":%d,\"messages\":%lu,\"aa\":%lu,\"not_aa\":%lu,\"errors\":%lu,"
            "\"readings_per_s\":%.1f,\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f}\n",
-           conns, messages, aa, not_aa, errors, (double)aa * 6 / secs,
-           nall ? all[nall / 2] : 0.0, nall ? all[(size_t)((double)nall * 0.99)] : 0.0);
+           conns, messages, aa, not_aa, errors, (double)aa * 6 / secs, nall ? all[nall / 2] : 0.0,
+           nall ? all[(size_t)((double)nall * 0.99)] : 0.0);
     free(all);
     return errors ? 1 : 0;
 }

@@ -398,8 +398,7 @@ typedef struct store_device_ref {
     char bed[64]; /* "" when on no bed */
 } store_device_ref;
 /* The active device with this serial (preferred) or EUI-64; 1/0/-1. */
-int store_device_by_ident(db_conn *c, const char *serial, const char *eui64,
-                          store_device_ref *out);
+int store_device_by_ident(db_conn *c, const char *serial, const char *eui64, store_device_ref *out);
 /* Sets (NULL clears) a device's EUI-64. ERR_NOT_FOUND, ERR_ALREADY_EXISTS. */
 int store_device_set_eui64(db_conn *c, int64_t id, const char *eui64);
 /* A device's EUI-64 ("" when none); 1/0/-1. */

@@ -220,7 +220,7 @@ static void publish_readings(const ingest *in, int64_t patient)
     events_publish("reading", json_pack("{s:o, s:s?, s:s?, s:s?, s:o}", "patient_id",
                                         patient ? json_integer(patient) : json_null(), "bed",
                                         in->bed[0] ? in->bed : NULL, "device",
-                                        in->src.device_id || in->src.feed_id ? in->who : NULL, "entered_by",
+                                        in->src.device_id ? in->who : NULL, "entered_by",
                                         in->src.user_id ? in->who : NULL, "readings", items));
 }
 

@@ -789,12 +789,12 @@ static void test_tls(void **state)
     wd_serve_args(NULL);
     assert_int_equal(wd_cli(s, NULL, NULL, "feed", "add", "--db", wd_db(s), "--name", "GW",
                             "--kind", "device_gateway", "--sending-application", "GW-IL2U",
-                            "--sending-facility", "NLH", "--address", "127.0.0.1", NULL),
+                            "--sending-facility", "NLH", "--address", "127.0.0.1", (char *)NULL),
                      0);
     assert_int_equal(wd_cli(s, NULL, NULL, "feed", "add", "--db", wd_db(s), "--name", "ADT",
                             "--kind", "adt", "--sending-application", "EPICADT",
                             "--sending-facility", "NLH", "--address", "127.0.0.1",
-                            "--tls-fingerprint", fp, NULL),
+                            "--tls-fingerprint", fp, (char *)NULL),
                      0);
     /* plain MLLP to a TLS listener: no ACK, closed */
     fd = mllp_connect(s);

@@ -73,7 +73,7 @@ static void test_fields_components_repetitions(void **state)
     assert_string_equal(get(m, 1, 5, 0, 2, 0), "Tomas");
     assert_string_equal(get(m, 2, 3, 0, 1, 2), "b");
     assert_string_equal(get(m, 2, 3, 0, 2, 0), "x");
-    assert_string_equal(get(m, 2, 3, 0, 5, 0), "");   /* absent component */
+    assert_string_equal(get(m, 2, 3, 0, 5, 0), "");  /* absent component */
     assert_string_equal(get(m, 2, 40, 0, 0, 0), ""); /* absent field */
     assert_int_equal(hl7_seg_find(m, "OBX", 0), 2);
     assert_int_equal(hl7_seg_find(m, "NTE", 0), -1);
@@ -133,7 +133,8 @@ static void test_rejects(void **state)
     expect_reject("MSH|^~\\&|A\rpid|1\r", 17, HL7_SEGMENT_SEQUENCE, 0);
     const char *shift_jis = "MSH|^~\\&|A|B|C|D|E||ADT^A01|1|P|2.5||||||ISO IR87\r";
     expect_reject(shift_jis, strlen(shift_jis), HL7_TABLE_VALUE, 18);
-    const char bad_utf8[] = "MSH|^~\\&|A|B|C|D|E||ADT^A01|1|P|2.5||||||UNICODE UTF-8\rPID|||\xC3(\r";
+    const char bad_utf8[] =
+        "MSH|^~\\&|A|B|C|D|E||ADT^A01|1|P|2.5||||||UNICODE UTF-8\rPID|||\xC3(\r";
     expect_reject(bad_utf8, sizeof bad_utf8 - 1, HL7_DATA_TYPE, 18);
 }
 
@@ -193,9 +194,18 @@ static void test_dtm(void **state)
     assert_int_equal(ms, iso("2008-12-11T14:45:00Z") - hl7_ward_offset_at(ms) * 60000LL);
     assert_int_equal(dtm("1968", 4), iso("1968-01-01T00:00:00Z"));
     /* malformed or out of range */
-    const char *bad[] = {"",           "2026030",       "20260230",      "2026130110",
-                         "202603021",  "2026030224",    "20260302105960", "20260302+05",
-                         "202603021001+2500", "20260302100105.+0000", "20260302x", "202603021001-05000",
+    const char *bad[] = {"",
+                         "2026030",
+                         "20260230",
+                         "2026130110",
+                         "202603021",
+                         "2026030224",
+                         "20260302105960",
+                         "20260302+05",
+                         "202603021001+2500",
+                         "20260302100105.+0000",
+                         "20260302x",
+                         "202603021001-05000",
                          "19000229"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (dtm(bad[i], 4) != INT64_MIN)
@@ -247,10 +257,12 @@ static void test_ack(void **state)
 
 static void test_fixtures_parse(void **state)
 {
-    static const char *const files[] = {
-        "pcd01/continua-wan-pulse-oximeter-spo2.hl7", "pcd01/continua-wan-scale-weight.hl7",
-        "pcd01/pcd01-maximal-nte-repeats.hl7",       "pcd01-crlf/pcd01-icu-gateway-ecg-hr-artbp.hl7",
-        "ward/oru-r01-bedside-vitals.hl7",           "ward/adt-a02-transfer-late.hl7"};
+    static const char *const files[] = {"pcd01/continua-wan-pulse-oximeter-spo2.hl7",
+                                        "pcd01/continua-wan-scale-weight.hl7",
+                                        "pcd01/pcd01-maximal-nte-repeats.hl7",
+                                        "pcd01-crlf/pcd01-icu-gateway-ecg-hr-artbp.hl7",
+                                        "ward/oru-r01-bedside-vitals.hl7",
+                                        "ward/adt-a02-transfer-late.hl7"};
     static const size_t segs[] = {6, 16, 28, 13, 12, 4};
     (void)state;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -270,7 +282,8 @@ static void test_fixtures_parse(void **state)
 }
 
 /* Feeds `s` to the framer in pieces of `step` bytes; collects frames. */
-static int frames_of(const char *s, size_t n, size_t step, size_t max, char out[][64], int *oversize)
+static int frames_of(const char *s, size_t n, size_t step, size_t max, char out[][64],
+                     int *oversize)
 {
     mllp_framer f;
     int count = 0;
@@ -301,7 +314,9 @@ static void test_mllp(void **state)
     char out[8][64];
     int over;
     (void)state;
-    const char two[] = "junk\x0b" "A1\x1c\r\x0b" "B2\x1c\r";
+    const char two[] = "junk\x0b"
+                       "A1\x1c\r\x0b"
+                       "B2\x1c\r";
     for (size_t step = 1; step <= sizeof two; step++) {
         assert_int_equal(frames_of(two, sizeof two - 1, step, 100, out, &over), 2);
         assert_string_equal(out[0], "A1");
@@ -309,16 +324,33 @@ static void test_mllp(void **state)
         assert_int_equal(over, 0);
     }
     /* a frame without its end yields nothing; a restart drops the partial */
-    assert_int_equal(frames_of("\x0b" "AB", 3, 1, 100, out, &over), 0);
-    assert_int_equal(frames_of("\x0b" "AB\x0b" "CD\x1c\r", 8, 3, 100, out, &over), 1);
+    assert_int_equal(frames_of("\x0b"
+                               "AB",
+                               3, 1, 100, out, &over),
+                     0);
+    assert_int_equal(frames_of("\x0b"
+                               "AB\x0b"
+                               "CD\x1c\r",
+                               8, 3, 100, out, &over),
+                     1);
     assert_string_equal(out[0], "CD");
     /* 0x1C without 0x0D still ends the frame */
-    assert_int_equal(frames_of("\x0b" "AB\x1c\x0b" "C\x1c", 7, 7, 100, out, &over), 2);
+    assert_int_equal(frames_of("\x0b"
+                               "AB\x1c\x0b"
+                               "C\x1c",
+                               7, 7, 100, out, &over),
+                     2);
     assert_string_equal(out[1], "C");
     /* over the limit */
-    assert_int_equal(frames_of("\x0b" "ABCDEFGH\x1c\r", 11, 4, 4, out, &over), 0);
+    assert_int_equal(frames_of("\x0b"
+                               "ABCDEFGH\x1c\r",
+                               11, 4, 4, out, &over),
+                     0);
     assert_int_equal(over, 1);
-    assert_int_equal(frames_of("\x0b" "ABCD\x1c\r", 7, 7, 4, out, &over), 1); /* exactly max */
+    assert_int_equal(frames_of("\x0b"
+                               "ABCD\x1c\r",
+                               7, 7, 4, out, &over),
+                     1); /* exactly max */
 }
 
 int main(void)
