@@ -194,7 +194,7 @@ enum MHD_Result api_feeds_delete(struct req *r)
 /* --- bed locations ---------------------------------------------------------------- */
 
 /* PV1-3 components 1-3, "IL2U^101^1": printable, no other delimiters. */
-static bool location_valid(const char *s)
+bool api_location_valid(const char *s)
 {
     int carets = 0;
     size_t n = strlen(s);
@@ -241,7 +241,7 @@ enum MHD_Result api_beds_patch(struct req *r)
     json_t *details = body_check(r->json, BODY_SPECS(specs));
     const json_t *loc = json_object_get(r->json, "location");
 
-    if (!details && json_is_string(loc) && !location_valid(json_string_value(loc)))
+    if (!details && json_is_string(loc) && !api_location_valid(json_string_value(loc)))
         details = json_pack("[o]", reply_field_detail("location", "must be POC^ROOM^BED (PV1-3)"));
     if (details)
         return reply_error(r, ERR_VALIDATION, "The bed location is invalid.", details);
@@ -260,7 +260,7 @@ enum MHD_Result api_bed_locations_get(struct req *r)
 
 /* --- device EUI-64 ------------------------------------------------------------------- */
 
-static bool eui64_valid(const char *s)
+bool api_eui64_valid(const char *s)
 {
     if (strlen(s) != 16)
         return false;
@@ -302,7 +302,7 @@ enum MHD_Result api_devices_patch(struct req *r)
     json_t *details = body_check(r->json, BODY_SPECS(specs));
     const json_t *eui = json_object_get(r->json, "eui64");
 
-    if (!details && json_is_string(eui) && !eui64_valid(json_string_value(eui)))
+    if (!details && json_is_string(eui) && !api_eui64_valid(json_string_value(eui)))
         details = json_pack("[o]", reply_field_detail("eui64", "must be 16 upper-case hex digits"));
     if (details)
         return reply_error(r, ERR_VALIDATION, "The device is invalid.", details);

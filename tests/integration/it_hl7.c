@@ -223,8 +223,9 @@ static ward ward_new(const char *const *args)
 
     wd_serve_args(args);
     w.f = wd_fixture_new();
-    api_ok(w.f, "POST", "/api/v1/beds", json_pack("{s:s}", "id", "B4"), 201);
-    for (int i = 1; i <= 4; i++) {
+    api_ok(w.f, "POST", "/api/v1/beds",
+           json_pack("{s:s, s:s}", "id", "B4", "location", "IL2U^104^1"), 201);
+    for (int i = 1; i <= 3; i++) {
         snprintf(loc, sizeof loc, "IL2U^10%d^1", i);
         snprintf(path, sizeof path, "/api/v1/beds/B%d", i);
         api_ok(w.f, "PATCH", path, json_pack("{s:s}", "location", loc), 200);
@@ -235,6 +236,16 @@ static ward ward_new(const char *const *args)
     api_ok(w.f, "PATCH", wd_path(w.f->s, "/api/v1/devices/%lld", WD_INT(r->json, "id")),
            json_pack("{s:s}", "eui64", "0019C0FFFE001011"), 200);
     w.b4_token = wd_new_device(w.f, "B4", NULL);
+    /* an EUI-64 on POST; the same EUI-64 or location again is a conflict */
+    api_ok(
+        w.f, "POST", "/api/v1/devices",
+        json_pack("{s:s, s:s, s:s}", "serial", "MON-104", "bed", "B4", "eui64", "0019C0FFFE001014"),
+        201);
+    api_ok(w.f, "POST", "/api/v1/devices",
+           json_pack("{s:s, s:s}", "serial", "MON-X", "eui64", "0019C0FFFE001014"), 409);
+    api_ok(w.f, "PATCH", "/api/v1/beds/B3", json_pack("{s:s}", "location", "IL2U^104^1"), 409);
+    api_ok(w.f, "POST", "/api/v1/beds", json_pack("{s:s, s:s}", "id", "B5", "location", "a|b"),
+           422);
     api_ok(w.f, "POST", "/api/v1/feeds",
            json_pack("{s:s, s:s, s:s, s:s, s:[s]}", "name", "GW", "kind", "device_gateway",
                      "sending_application", "GW-IL2U", "sending_facility", "NLH", "addresses",
