@@ -10,6 +10,7 @@
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -737,6 +738,29 @@ static void test_pcd01_fixtures(void **state)
     }
 }
 
+/* SIGTERM: idle connections are closed at once, the server exits 0. */
+static void test_shutdown(void **state)
+{
+    ward w = ward_new(mllp_args);
+    int idle = mllp_connect(w.f->s), busy = mllp_connect(w.f->s);
+    char *m = oru("S-1", "2.6", obx(1, "147842^MDC_ECG_HEART_RATE^MDC", "80", ""));
+    ack a;
+    (void)state;
+
+    send_frame(busy, m, strlen(m));
+    free(m);
+    ack_parse(&a, read_ack(busy));
+    expect_ack(&a, "AA", "S-1");
+    ack_free(&a);
+    wd_signal(w.f->s, SIGTERM);
+    assert_true(closed_by_server(idle));
+    assert_true(closed_by_server(busy));
+    assert_int_equal(wd_wait_exit(w.f->s, 10000), 0);
+    close(idle);
+    close(busy);
+    wd_fixture_free(w.f);
+}
+
 /* --- MLLP over TLS --------------------------------------------------------------------- */
 
 /* A TLS client session on a new connection (the server's self-signed
@@ -846,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_pcd01_fixtures),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
