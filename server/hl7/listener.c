@@ -464,6 +464,7 @@ int mllp_start(struct app *app, const mllp_options *o, mllp_server **out, uint16
 void mllp_stop(mllp_server *s, int timeout_ms)
 {
     struct timespec until;
+    int open_left;
     char b = 1;
 
     if (!s)
@@ -484,12 +485,13 @@ void mllp_stop(mllp_server *s, int timeout_ms)
     while (s->active > 0)
         if (pthread_cond_timedwait(&s->idle, &s->lock, &until) != 0)
             break;
-    if (s->active > 0)
-        log_error("hl7: %d MLLP connections still open at shutdown", s->active);
+    open_left = s->active;
     pthread_mutex_unlock(&s->lock);
+    if (open_left > 0)
+        log_error("hl7: %d MLLP connections still open at shutdown", open_left);
     /* Connections still open (stuck in a send) keep s: it is leaked then,
      * on purpose, rather than freed under them. */
-    if (s->active == 0) {
+    if (open_left == 0) {
         close(s->wake[0]);
         close(s->wake[1]);
         if (s->cred) {

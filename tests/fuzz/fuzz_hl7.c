@@ -24,13 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!m)
         return 0;
-    for (size_t s = 0; s < hl7_seg_count(m) && s < 64; s++) {
+    for (size_t s = 0; s < hl7_seg_count(m) && s < 16; s++) {
         int nf = hl7_field_count(m, s);
         (void)hl7_seg_seq(m, s);
-        for (int f = 1; f <= nf && f <= 30; f++) {
+        for (int f = 1; f <= nf && f <= 24; f++) {
             int reps = hl7_rep_count(m, s, f);
-            for (int r = 0; r <= reps && r < 4; r++)
-                for (int c = 0; c <= 4; c++) {
+            for (int r = 0; r <= reps && r < 3; r++)
+                for (int c = 0; c <= 3; c++) {
                     long n = hl7_get(m, s, f, r, c, c ? 2 : 0, buf, sizeof buf);
                     if (n >= (long)sizeof buf || (n >= 0 && strlen(buf) != (size_t)n))
                         abort();
