@@ -66,6 +66,7 @@ enum MHD_Result api_beds_patch(struct req *r);
 enum MHD_Result api_bed_locations_get(struct req *r);
 enum MHD_Result api_devices_patch(struct req *r);
 enum MHD_Result api_technical_alerts_get(struct req *r);
+enum MHD_Result api_technical_alerts_resolve(struct req *r);
 /* An HL7 bed location "POC^ROOM^BED" (PV1-3 components 1-3). */
 bool api_location_valid(const char *s);
 /* An EUI-64: 16 upper-case hex digits. */

@@ -435,5 +435,7 @@ int store_technical_alert(db_conn *c, const store_tech_alert *a, int64_t now, in
 /* [{"id", "kind", "feed_id", "control_id", "bed", "patient_id",
  * "occupant_id", "message", "raised_at", "state"}], newest first. */
 int store_technical_alert_list(db_conn *c, json_t **out);
+/* Marks an active technical alert resolved: 1 done, 0 not active, -1. */
+int store_technical_alert_resolve(db_conn *c, int64_t id);
 
 #endif

@@ -8,6 +8,7 @@
  *   GET    /api/v1/bed-locations        (admin) the bed-location map
  *   PATCH  /api/v1/devices/{id}         (admin) "eui64": "0019C0FFFE001011" | null
  *   GET    /api/v1/technical-alerts     (viewer) identity mismatches and the like
+ *   POST   /api/v1/technical-alerts/{id}/resolve  (nurse) {"note"}: dealt with
  * Every change is audited. */
 #include "api.h"
 #include "body.h"
@@ -317,4 +318,38 @@ enum MHD_Result api_technical_alerts_get(struct req *r)
     if (!c || store_technical_alert_list(c, &alerts) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     return reply_json(r, 200, json_pack("{s:o}", "alerts", alerts));
+}
+
+static int tech_resolve_apply(db_conn *c, struct req *r)
+{
+    int64_t id = 0, now = timefmt_now_ms();
+    char idbuf[32];
+    int rc;
+
+    if (req_param_id(r, 0, &id) != 0)
+        return req_fail(r, ERR_NOT_FOUND, NULL, "No such technical alert.");
+    rc = store_technical_alert_resolve(c, id);
+    if (rc < 0)
+        return DB_STORAGE_FAILURE;
+    if (rc == 0)
+        return req_fail(r, ERR_CONFLICT, NULL, "Technical alert %lld is not active.",
+                        (long long)id);
+    id_text(id, idbuf, sizeof idbuf);
+    r->out = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "state", "resolved", "note",
+                       body_str(r->json, "note", ""));
+    if (!r->out || store_audit(c, &r->who, "technical_alert.resolve", "technical_alert", idbuf,
+                               NULL, r->out, now) != 0)
+        return DB_STORAGE_FAILURE;
+    r->out_status = 200;
+    return 0;
+}
+
+enum MHD_Result api_technical_alerts_resolve(struct req *r)
+{
+    static const field_spec specs[] = {{"note", F_STRING, false, false, 500}};
+    json_t *details = body_check(r->json, BODY_SPECS(specs));
+
+    if (details)
+        return reply_error(r, ERR_VALIDATION, "The resolution is invalid.", details);
+    return req_write(r, tech_resolve_apply);
 }

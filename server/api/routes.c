@@ -44,6 +44,8 @@ const struct route route_table[] = {
     {"GET", "/api/v1/session", ROLE_VIEWER, BODY_NONE, api_session_get},
     {"POST", "/api/v1/session", ROLE_NONE, BODY_JSON, api_session_post},
     {"GET", "/api/v1/technical-alerts", ROLE_VIEWER, BODY_NONE, api_technical_alerts_get},
+    {"POST", "/api/v1/technical-alerts/{}/resolve", ROLE_NURSE, BODY_JSON,
+     api_technical_alerts_resolve},
     {"GET", "/api/v1/users", ROLE_ADMIN, BODY_NONE, api_users_get},
     {"POST", "/api/v1/users", ROLE_ADMIN, BODY_JSON, api_users_post},
     {"PATCH", "/api/v1/users/{}", ROLE_ADMIN, BODY_JSON, api_users_patch},

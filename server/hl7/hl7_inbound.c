@@ -233,6 +233,12 @@ static void inbound_done(void *arg, int status)
         ingest_committed(j->in);
         j->in = NULL;
     }
+    if (status == 0 && !j->duplicate && j->tech_alert_id > 0)
+        events_publish("technical_alert",
+                       json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
+                                 (json_int_t)j->tech_alert_id, "kind", "identity_mismatch", "feed",
+                                 j->feed.name, "control_id", j->control_id, "bed", j->bed,
+                                 "message", j->tech_alert_msg));
     if (status == 0 && !j->duplicate && j->patient_id > 0) {
         events_publish("patient", json_pack("{s:s, s:I, s:s}", "action", j->action, "patient_id",
                                             (json_int_t)j->patient_id, "source", "hl7"));

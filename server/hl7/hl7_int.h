@@ -43,12 +43,14 @@ typedef struct hl7_job {
     /* outcome */
     hl7_err errs[HL7_MAX_ERRS];
     size_t nerr;
-    bool reject;        /* AR */
-    bool ignored;       /* accepted, nothing to do (other unit, other event) */
-    int64_t patient_id; /* ADT: the patient changed (after-commit hooks) */
-    const char *action; /* ADT: the patient event action ("admit", ...) */
-    char *ack;          /* the ACK sent (malloc'd) */
-    char code[4];       /* its MSA-1 */
+    bool reject;           /* AR */
+    bool ignored;          /* accepted, nothing to do (other unit, other event) */
+    int64_t patient_id;    /* ADT: the patient changed (after-commit hooks) */
+    const char *action;    /* ADT: the patient event action ("admit", ...) */
+    char *ack;             /* the ACK sent (malloc'd) */
+    char code[4];          /* its MSA-1 */
+    int64_t tech_alert_id; /* an identity_mismatch alert raised (event after commit) */
+    char tech_alert_msg[300];
     size_t ack_len;
     bool duplicate; /* the control id was answered before: ack is that answer */
 } hl7_job;

@@ -372,7 +372,11 @@ static int mismatch(db_conn *c, hl7_job *j, const char *bed, int64_t named, int6
     hl7_job_err(j, "PID", 1, 3, HL7_INTERNAL,
                 "identity mismatch: MRN %s is not the patient in bed %s; readings held unassigned",
                 j->mrn, bed);
-    return store_technical_alert(c, &a, j->now, &id);
+    if (store_technical_alert(c, &a, j->now, &id) != 0)
+        return -1;
+    j->tech_alert_id = id;
+    snprintf(j->tech_alert_msg, sizeof j->tech_alert_msg, "%s", msg);
+    return 0;
 }
 
 /* Files the batch (PID-3 when admitted, else the bed at each reading's

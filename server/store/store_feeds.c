@@ -109,6 +109,8 @@ static const char SQL_OBS_RELEASE_ALL[] =
 static const char SQL_TECH_ALERT_INSERT[] =
     "INSERT INTO technical_alerts (kind, feed_id, control_id, bed_id, patient_id, occupant_id, "
     "message, raised_at) VALUES (:kind, :feed, :ctl, :bed, :patient, :occupant, :message, :now)";
+static const char SQL_TECH_ALERT_RESOLVE[] =
+    "UPDATE technical_alerts SET state = 'resolved' WHERE id = :id AND state = 'active'";
 static const char SQL_TECH_ALERT_LIST[] =
     "SELECT id, kind, feed_id, control_id, bed_id, patient_id, occupant_id, message, raised_at, "
     "state FROM technical_alerts ORDER BY id DESC LIMIT 500";
@@ -631,4 +633,16 @@ static json_t *tech_alert_render(sqlite3_stmt *st)
 int store_technical_alert_list(db_conn *c, json_t **out)
 {
     return db_rows_json(db_prep(c, SQL_TECH_ALERT_LIST), tech_alert_render, out);
+}
+
+int store_technical_alert_resolve(db_conn *c, int64_t id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_TECH_ALERT_RESOLVE);
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":id", id);
+    if (db_step_done(st) != 0)
+        return -1;
+    return sqlite3_changes(db_handle(c)) == 1 ? 1 : 0;
 }

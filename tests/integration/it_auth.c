@@ -313,6 +313,7 @@ static const api_route api_routes[] = {
     {"GET", "/api/v1/bed-locations", ADMIN, NULL, false},
     {"PATCH", "/api/v1/devices/{}", ADMIN, "{}", false},
     {"GET", "/api/v1/technical-alerts", VIEWER, NULL, false},
+    {"POST", "/api/v1/technical-alerts/{}/resolve", NURSE, "{}", false},
     {"GET", "/healthz", PUBLIC, NULL, false},
     {"GET", "/readyz", PUBLIC, NULL, false},
     {"GET", "/metrics", PUBLIC, NULL, false},

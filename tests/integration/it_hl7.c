@@ -399,7 +399,18 @@ static void test_ward_sequence(void **state)
     assert_int_equal(readings_of(f, p456, "hr", 77, 0), 0);
     wd_resp *r = wd_req(f->s, "GET", "/api/v1/technical-alerts", f->viewer, NULL);
     WD_EXPECT(r, 200);
-    assert_non_null(wd_find(WD_ARR(r->json, "alerts"), "kind", "identity_mismatch"));
+    json_t *mm = wd_find(WD_ARR(r->json, "alerts"), "kind", "identity_mismatch");
+    assert_non_null(mm);
+    assert_string_equal(WD_STR(mm, "bed"), "B1");
+    assert_string_equal(WD_STR(mm, "control_id"), "GW1-000002");
+    WD_EXPECT(wd_reqj(f->s, "POST",
+                      wd_path(f->s, "/api/v1/technical-alerts/%lld/resolve", WD_INT(mm, "id")),
+                      f->nurse, json_pack("{s:s}", "note", "wristband checked")),
+              200);
+    WD_EXPECT_ERR(wd_reqj(f->s, "POST",
+                          wd_path(f->s, "/api/v1/technical-alerts/%lld/resolve", WD_INT(mm, "id")),
+                          f->nurse, json_object()),
+                  409, "conflict");
     /* 8 the admission of 400456 never happened */
     step(&w, "ward/adt-a11-cancel-admit.hl7", "AA", &a);
     ack_free(&a);
