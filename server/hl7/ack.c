@@ -89,8 +89,8 @@ static int append_err(char **buf, size_t *len, size_t *cap, const hl7_err *e)
 char *hl7_ack_build(const hl7_msg *in, const char *code, const hl7_err *errs, size_t n,
                     int64_t now_ms, const char *ack_id, size_t *len)
 {
-    char app[800], fac[800], trigger[64] = "", ver[32], when[32], ctl[256] = "", ctl_esc[800],
-                             id_esc[400];
+    char app[800], fac[800], trigger[64] = "", trig_esc[200], ver[32], when[32], ctl[256] = "",
+                             ctl_esc[800], id_esc[400];
     size_t cap = 512, l = 0;
     char *buf = malloc(cap);
     int rc;
@@ -103,14 +103,13 @@ char *hl7_ack_build(const hl7_msg *in, const char *code, const hl7_err *errs, si
         trigger[0] = '\0';
     if (in && hl7_get_first(in, "MSH", 10, 0, ctl, sizeof ctl) < 0)
         ctl[0] = '\0';
-    hl7_escape(trigger, when, sizeof when); /* trigger codes are plain; reuse buffer below */
-    snprintf(trigger, sizeof trigger, "%s", when);
+    hl7_escape(trigger, trig_esc, sizeof trig_esc);
     hl7_escape(ctl, ctl_esc, sizeof ctl_esc);
     hl7_escape(ack_id ? ack_id : "", id_esc, sizeof id_esc);
     hl7_dtm_format(now_ms, when, sizeof when);
     rc = append(&buf, &l, &cap,
                 "MSH|^~\\&|WARDD|WARDD|%s|%s|%s||ACK^%s^ACK|%s|P|%s|||NE|NE||UNICODE UTF-8\r", app,
-                fac, when, trigger, id_esc, ack_version(in, ver, sizeof ver));
+                fac, when, trig_esc, id_esc, ack_version(in, ver, sizeof ver));
     if (rc == 0)
         rc = append(&buf, &l, &cap, "MSA|%s|%s\r", code, ctl_esc);
     for (size_t i = 0; rc == 0 && i < n; i++)

@@ -241,13 +241,6 @@ static int update(adt_ctx *a)
     return change(a, rc, was, "patient.update", "update", "cannot update");
 }
 
-/* Which PV1 field names the location the event is about. */
-static int location_field(const char *trigger)
-{
-    (void)trigger;
-    return 3; /* A01, A02 (new), A03, A08, A11, A12 (restored), A13: PV1-3 */
-}
-
 static int dispatch(adt_ctx *a)
 {
     const char *t = a->j->trigger;
@@ -300,7 +293,9 @@ int adt_apply(db_conn *c, hl7_job *j)
     }
     if (!event_time(&a))
         return 0;
-    if (!location(&a, location_field(j->trigger), &fail))
+    /* PV1-3 names the location for every event handled (A02: the new one,
+     * A12: the one restored) */
+    if (!location(&a, 3, &fail))
         return fail ? DB_STORAGE_FAILURE : 0;
     rc = store_patient_by_mrn(c, a.mrn, &a.p);
     if (rc < 0)

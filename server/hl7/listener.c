@@ -178,7 +178,7 @@ static void oversize(conn *cn, const mllp_framer *f)
 }
 
 /* Waits for input: 1 readable, 0 idle timeout or stopping, -1 error. */
-static int wait_input(conn *cn, bool in_frame)
+static int wait_input(conn *cn)
 {
     struct pollfd p[2] = {{.fd = cn->fd, .events = POLLIN},
                           {.fd = cn->s->wake[0], .events = POLLIN}};
@@ -188,8 +188,8 @@ static int wait_input(conn *cn, bool in_frame)
         return errno == EINTR ? 1 : -1;
     if (p[0].revents)
         return 1;
-    /* Stopping: an unfinished frame cannot be acknowledged anyway. */
-    (void)in_frame;
+    /* Idle timeout or stopping: an unfinished frame is never acknowledged,
+     * so its sender resends it. */
     return 0;
 }
 
@@ -248,7 +248,7 @@ static void *conn_main(void *arg)
         mllp_free(&f);
         goto out;
     }
-    while (!atomic_load(&cn->s->stopping) && wait_input(cn, mllp_in_frame(&f)) == 1) {
+    while (!atomic_load(&cn->s->stopping) && wait_input(cn) == 1) {
         ssize_t k = cn->tls ? gnutls_record_recv(cn->tls, buf, sizeof buf)
                             : recv(cn->fd, buf, sizeof buf, 0);
         size_t off = 0;
