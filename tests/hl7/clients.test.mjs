@@ -34,6 +34,11 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+// Every wardd started, so that none outlives the run even when a client
+// throws out of a test (node-hl7-client raises from its socket handler).
+const running = new Set();
+process.on('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+
 // A fresh wardd with the sender registered; resolves to { port, stop }.
 async function startWardd(app, fac) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wardd-hl7c-'));
@@ -43,6 +48,8 @@ async function startWardd(app, fac) {
   { stdio: ['ignore', 'ignore', 'pipe'] });
   const proc = spawn(wardd, ['serve', '--db', db, '--listen', '127.0.0.1:0', '--port-file',
     path.join(dir, 'port'), '--mllp', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
   const portFile = path.join(dir, 'port.mllp');
@@ -135,4 +142,7 @@ for (const [name, send] of [['node-hl7-client', viaNodeHl7Client], ['simple-hl7'
 
 // node-hl7-client leaves a socket handle open after close (CLIENTS.md):
 // end the process once the tests have run.
-test.after(() => setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref());
+test.after(() => setTimeout(() => {
+  for (const p of running) p.kill('SIGTERM');
+  process.exit(process.exitCode ?? 0);
+}, 100).unref());
