@@ -99,6 +99,14 @@ static void identity(hl7_job *j)
         snprintf(j->location, sizeof j->location, "%s%s%s%s%s", c1, c2[0] || c3[0] ? "^" : "", c2,
                  c3[0] ? "^" : "", c3);
     }
+    /* The equipment: the first OBX-18 (its first repetition; often on the
+     * device's MDS row), else the sender in MSH-3. */
+    for (long i = hl7_seg_find(m, "OBX", 0); i >= 0; i = hl7_seg_find(m, "OBX", (size_t)i + 1)) {
+        equipment(m, (size_t)i, 18, 0, j->dev_serial, sizeof j->dev_serial, j->dev_eui,
+                  sizeof j->dev_eui);
+        if (j->dev_serial[0] || j->dev_eui[0])
+            return;
+    }
     equipment(m, 0, 3, 0, j->dev_serial, sizeof j->dev_serial, j->dev_eui, sizeof j->dev_eui);
 }
 

@@ -27,14 +27,14 @@ static const char SQL_LATEST_UPSERT[] =
 /* Used in #store_obs_list(), with and without a code (two statements so
  * that each uses its own index). Cursor: strictly after (time, id). */
 static const char SQL_OBS_PAGE_CODE[] =
-    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username "
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
     "LEFT JOIN users u ON u.id = o.user_id "
     "WHERE o.patient_id = :patient AND o.code = :code AND o.time_ms BETWEEN :from AND :to "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
 static const char SQL_OBS_PAGE_ALL[] =
-    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username "
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
     "LEFT JOIN users u ON u.id = o.user_id "
     "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
@@ -272,6 +272,10 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *code = db_col_text(st, 1);
         bool by_device = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        /* an HL7 feed's readings say so (docs/hl7.md), with their device if registered */
+        const char *source = sqlite3_column_type(st, 7) != SQLITE_NULL ? "hl7"
+                             : by_device                               ? "device"
+                                                                       : "manual";
         if (n == q->limit)
             break;
         last_id = sqlite3_column_int64(st, 0);
@@ -279,9 +283,8 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
         json_array_append_new(
             rows, json_pack("{s:s, s:o, s:s?, s:s, s:s, s:s?, s:s?}", "code", code, "value",
                             value_json(code, st, 2, 3), "unit", unit_of(code), "time",
-                            timefmt_format(last_time, when, sizeof when), "source",
-                            by_device ? "device" : "manual", "device",
-                            by_device ? db_col_text(st, 5) : NULL, "entered_by",
+                            timefmt_format(last_time, when, sizeof when), "source", source,
+                            "device", by_device ? db_col_text(st, 5) : NULL, "entered_by",
                             sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6) : NULL));
         n++;
     }

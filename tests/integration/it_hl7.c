@@ -390,6 +390,9 @@ static void test_ward_sequence(void **state)
     assert_int_equal(readings_of(f, p123, "sbp", 96, iso("2026-03-02T15:00:00.000Z")), 1);
     assert_int_equal(readings_of(f, p123, "temp", 38.4, 0), 1);
     assert_int_equal(json_array_size(all_readings(f, p123, NULL)), 7);
+    /* OBX-18 MON-101 (by serial; EUI-64 0019C0FFFE001011) is the registered monitor */
+    assert_string_equal(WD_STR(json_array_get(all_readings(f, p123, "hr"), 0), "device"),
+                        "MON-101");
     /* 7 identity mismatch: held, alerted, AE */
     step(&w, "ward/oru-r01-identity-mismatch.hl7", "AE", &a);
     assert_true(has_err(&a, 207, "identity mismatch"));

@@ -110,7 +110,9 @@ static void test_mapping(void **state)
     /* identity parts */
     assert_string_equal(p.j.mrn, "400123");
     assert_string_equal(p.j.location, "IL2U^101^1");
-    assert_string_equal(p.j.dev_eui, "0019C0FFFE000101"); /* MSH-3 */
+    /* the equipment: OBX-18 of the MDS row, before MSH-3 */
+    assert_string_equal(p.j.dev_serial, "MON-101");
+    assert_string_equal(p.j.dev_eui, "0019C0FFFE001011");
     /* hr at OBX-14, temp at OBR-7 converted from degF, map once (repeated) */
     assert_int_equal(ingest_valid_count(p.j.in), 3);
     assert_int_equal(reading(&p, "hr")->time_ms, iso("2026-03-02T15:01:00Z"));
@@ -149,6 +151,7 @@ static void test_long_control_id(void **state)
     assert_int_equal(ingest_valid_count(p.j.in), 1);
     assert_true(strlen(ingest_reading(p.j.in, 0)->id) <= OBS_ID_MAX);
     assert_memory_equal(ingest_reading(p.j.in, 0)->id, "h7:#", 4);
+    assert_string_equal(p.j.dev_serial, "GW"); /* no OBX-18: MSH-3 */
     done(&p);
 }
 
