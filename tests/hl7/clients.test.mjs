@@ -140,7 +140,7 @@ for (const [name, send] of [['node-hl7-client', viaNodeHl7Client], ['simple-hl7'
   }
 }
 
-// node-hl7-client leaves a socket handle open after close (CLIENTS.md):
+// node-hl7-client leaves a socket handle open after close:
 // end the process once the tests have run.
 test.after(() => setTimeout(() => {
   for (const p of running) p.kill('SIGTERM');
