@@ -20,7 +20,7 @@ CC     ?= cc
 LISTEN ?= 127.0.0.1:8080
 DB     ?= ./var/ward.db
 
-PKGS := libmicrohttpd jansson sqlite3 libsodium
+PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wformat=2 -Wmissing-prototypes \
         -Wstrict-prototypes -Wvla -Wno-sign-conversion
@@ -193,6 +193,7 @@ test:
 	@$(MAKE) --no-print-directory api-contract API_WARDD=$(abspath build/asan/wardd) \
 	  API_LOGS="$(BUILD)/responses-integration.jsonl $(BUILD)/responses-browser.jsonl"
 	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory hl7-clients
 	@tests/run-suite.sh total
 
 # The API contract (docs/api.md, "The OpenAPI document"): redocly lint of
@@ -265,3 +266,17 @@ clean:
 	rm -rf build
 
 -include $(SRV_OBJ:.o=.d)
+
+# HL7 v2 code map (schema/hl7/codemap.tsv) compiled into the binary as one
+# string (server/hl7/codemap.c), so an installed wardd needs no data file.
+$(BUILD)/obj/server/hl7/codemap.o: $(BUILD)/gen/hl7_codemap.h
+$(BUILD)/gen/hl7_codemap.h: schema/hl7/codemap.tsv
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+
+# Real HL7 v2 clients (node-hl7-client, simple-hl7; tests/hl7, pinned for
+# Node 18) deliver every PCD-01 fixture to a live wardd over MLLP.
+.PHONY: hl7-clients
+hl7-clients: all
+	@tools/deps.sh test
+	@WARDD_BIN=$(abspath $(BUILD)/wardd) node --test tests/hl7/clients.test.mjs

@@ -19,7 +19,7 @@
 #   BENCH_SCALE_ROWS   readings in the scale database (default 50457600: a
 #                      year of 16 beds x 6 vital codes at one a minute)
 #   BENCH_ONLY         space-separated subset of: ingest fhir alert engine query
-#                      memory scale (default: all)
+#                      memory scale mllp (default: all)
 #   BENCH_KEEP=1       keep the scratch directory
 set -euo pipefail
 
@@ -35,12 +35,13 @@ RESULTS="$BB/results.txt"
 DUR=${BENCH_DURATION:-10}
 RUNS=3
 SCALE_ROWS=${BENCH_SCALE_ROWS:-50457600}
-ONLY=${BENCH_ONLY:-ingest fhir alert engine query memory scale}
+ONLY=${BENCH_ONLY:-ingest fhir alert engine query memory scale mllp}
 PW="bench-password-1"
 CONNS=64
 WRK_THREADS=2
 
-for b in "$WARDD" "$BB/mhd_floor" "$BB/loadgen" "$BB/sse_probe" "$BB/engine_cost" "$BB/bulkload"; do
+for b in "$WARDD" "$BB/mhd_floor" "$BB/loadgen" "$BB/sse_probe" "$BB/engine_cost" "$BB/bulkload" \
+    "$BB/mllp_load"; do
     [ -x "$b" ] || { echo "bench: $b is missing (run make bench)" >&2; exit 1; }
 done
 for t in wrk influxd curl sqlite3; do
@@ -613,6 +614,55 @@ main() {
         fi
         emit "scale_db_size $(calc "int($mbm * 10 + 0.5) / 10") MB per million readings vs empty_db $empty MB per million readings = $(ratio "$mbm" "${EMPTY_MB_PER_M:-0}") (target: none; $(calc "int($year_bytes / 104857.6 + 0.5) / 10") MiB for $year_rows readings)"
         rm -f "$TMP/scale.db" "$TMP/scale.db-wal" "$TMP/scale.db-shm"
+    fi
+
+    # --- HL7 v2 over MLLP vs the JSON path (docs/hl7.md) ----------------------------
+    # mllp_ingest: PCD-01 ORU^R01 with 6 OBX from 64 connections, closed loop,
+    # against loadgen's 64 devices posting 100-reading JSON batches, closed
+    # loop, interleaved in the same run on the same ward (every bed has an
+    # HL7 location BENCH^i^1 and the gateway is a registered feed); then the
+    # ACK p99 with the MLLP load paced at 1,000 readings/s (64 connections,
+    # one 6-OBX message each every 384 ms).
+    if want mllp; then
+        copy_template "$TMP/mllp.db"
+        "$WARDD" feed add --db "$TMP/mllp.db" --name bench-gw --kind device_gateway \
+            --sending-application GW-BENCH --sending-facility BENCH --address 127.0.0.1 \
+            >/dev/null 2>>"$TMP/setup.log"
+        rm -f "$TMP/mllp.port" "$TMP/mllp.port.mllp"
+        "$WARDD" serve --listen 127.0.0.1:0 --port-file "$TMP/mllp.port" --db "$TMP/mllp.db" \
+            --mllp 127.0.0.1:0 --mllp-max-per-client 128 >>"$TMP/mllp.log" 2>&1 &
+        WPID=$!
+        PIDS+=("$WPID")
+        wait_port_file "$TMP/mllp.port.mllp" "$WPID" || { echo "bench: wardd --mllp did not start" >&2; exit 1; }
+        WPORT=$(cat "$TMP/mllp.port") MPORT=$(cat "$TMP/mllp.port.mllp")
+        tok=$(login "$WPORT")
+        while read -r _t _p _d bed; do
+            curl -s --max-time 10 -o /dev/null -X PATCH -H "Authorization: Bearer $tok" \
+                -H 'Content-Type: application/json' -d "{\"location\":\"BENCH^${bed#B}^1\"}" \
+                "http://127.0.0.1:$WPORT/api/v1/beds/$bed"
+        done <"$TMP/mllp.db.beds"
+        M=() J=() MP=() merr=0
+        "$BB/mllp_load" --port "$MPORT" --conns "$CONNS" --duration-s 3 --tag mw >/dev/null 2>>"$TMP/mllp.log" || true
+        for r in $(seq $RUNS); do
+            out=$("$BB/mllp_load" --port "$MPORT" --conns "$CONNS" --duration-s "$DUR" --tag "m$r" 2>>"$TMP/mllp.log" || true)
+            M+=("$(json_num "$out" readings_per_s)"); MP+=("$(json_num "$out" ack_p99_ms)")
+            merr=$((merr + $(json_num "$out" errors) + $(json_num "$out" not_aa)))
+            out=$("$BB/loadgen" run --url "http://127.0.0.1:$WPORT" --beds-file "$TMP/mllp.db.beds" \
+                --interval-ms 1 --batch 100 --duration-s "$DUR" --tag "j$r" 2>>"$TMP/mllp.log" || true)
+            J+=("$(json_num "$out" readings_per_s)")
+        done
+        out=$("$BB/mllp_load" --port "$MPORT" --conns "$CONNS" --duration-s "$DUR" --interval-ms 384 \
+            --tag mp 2>>"$TMP/mllp.log" || true)
+        paced_rate=$(json_num "$out" readings_per_s) paced_p99=$(json_num "$out" ack_p99_ms)
+        merr=$((merr + $(json_num "$out" errors) + $(json_num "$out" not_aa)))
+        stop_pid "$WPID"
+        stored=$(sqlite3 "$TMP/mllp.db" "SELECT count(*) FROM observations WHERE feed_id IS NOT NULL")
+        m=$(median "${M[@]}") j=$(median "${J[@]}")
+        emit "mllp_ingest $(calc "int($m + 0.5)") readings/s vs json_batch100 $(calc "int($j + 0.5)") readings/s = $(ratio "$m" "$j") (target >= 0.80)"
+        verdict "$(ratio "$m" "$j")" ">=" 0.80
+        emit "mllp_ack_p99 $(fmt_ms "$paced_p99") ms at $(calc "int($paced_rate + 0.5)") readings/s (target <= 50 ms at 1000 readings/s)"
+        verdict "$paced_p99" "<=" 50
+        emit "# mllp runs: mllp ${M[*]} readings/s (closed-loop ACK p99 ${MP[*]} ms) | json batch ${J[*]} readings/s; HL7 readings stored $stored; non-AA or failed messages $merr"
     fi
 
     emit "# targets: $MET met, $MISSED missed, $NOTM not measured; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

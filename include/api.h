@@ -74,4 +74,19 @@ enum MHD_Result api_audit_get(struct req *r);
 /* api_openapi.c */
 enum MHD_Result api_openapi_get(struct req *r);
 
+/* api_feeds.c (HL7 v2 feeds, bed locations, device EUI-64s) */
+enum MHD_Result api_feeds_get(struct req *r);
+enum MHD_Result api_feeds_post(struct req *r);
+enum MHD_Result api_feeds_patch(struct req *r);
+enum MHD_Result api_feeds_delete(struct req *r);
+enum MHD_Result api_beds_patch(struct req *r);
+enum MHD_Result api_bed_locations_get(struct req *r);
+enum MHD_Result api_devices_patch(struct req *r);
+enum MHD_Result api_technical_alerts_get(struct req *r);
+enum MHD_Result api_technical_alerts_resolve(struct req *r);
+/* An HL7 bed location "POC^ROOM^BED" (PV1-3 components 1-3). */
+bool api_location_valid(const char *s);
+/* An EUI-64: 16 upper-case hex digits. */
+bool api_eui64_valid(const char *s);
+
 #endif

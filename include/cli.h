@@ -38,6 +38,8 @@ int cli_migrate(cli_args *a);
 int cli_backup(cli_args *a);
 /* cli_audit.c: `wardd audit verify --db PATH`; 0 intact, 1 broken, 2 usage/IO. */
 int cli_audit_verify(cli_args *a);
+/* `wardd feed add`: registers an HL7 v2 feed and prints it as JSON. */
+int cli_feed_add(cli_args *a);
 /* demo.c: seeds a demo ward into an empty database and prints its logins. */
 int cli_demo(cli_args *a);
 

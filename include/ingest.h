@@ -35,11 +35,20 @@ void ingest_free(ingest *in);
  * authors the staff entry's audit row). */
 void ingest_from_device(ingest *in, int64_t device_id, const char *serial);
 void ingest_from_user(ingest *in, const principal *who);
+/* An HL7 feed (feed_id), through a registered device when one matched
+ * (device_id, else 0); `who` names the device or the feed in the events. */
+void ingest_from_feed(ingest *in, int64_t feed_id, int64_t device_id, const char *who);
 
-/* Where it is filed: to one patient, or by the stay in a bed at each
- * reading's time. The bed is copied. Neither: unassigned. */
+/* Where it is filed: to one patient; or by the stay in a bed at each
+ * reading's time (an HL7 message's PV1-3); else, for a device, by where
+ * the device was at each reading's time; else unassigned. Beds are
+ * copied. */
 void ingest_file_to_patient(ingest *in, int64_t patient_id);
 void ingest_file_by_bed(ingest *in, const char *bed);
+/* The bed a device batch's events name (its bed now), without filing by
+ * it: a device's readings are filed by where it was at each reading's
+ * time (its bed history). */
+void ingest_label_bed(ingest *in, const char *bed);
 int64_t ingest_patient(const ingest *in);
 
 /* The next free reading slot (fill it, then ingest_keep), or NULL when

@@ -8,6 +8,9 @@
 
 /* Brings the database up to date. Returns 0, or -1 (logged). */
 int migrate_apply(db_conn *c);
+/* The same, stopping after version `upto` (tests that rewind to an old
+ * version and replay one migration, whatever came after it). */
+int migrate_apply_upto(db_conn *c, int upto);
 /* The newest schema version this binary knows. */
 int migrate_latest(void);
 

@@ -54,6 +54,14 @@ int store_audit_staff_entry(db_conn *c, const principal *who, int64_t patient_id
                             const obs_reading *readings, const int64_t *filed, size_t n,
                             int64_t now);
 
+/* --- savepoints (store_ops.c) ------------------------------------------------ */
+/* A part of the writer's transaction that can be undone on its own (an
+ * HL7 ADT message answered AE changes nothing while the job commits its
+ * ACK): begin, then roll back to it or release it. 0 or -1. */
+int store_savepoint(db_conn *c);
+int store_savepoint_rollback(db_conn *c);
+int store_savepoint_release(db_conn *c);
+
 /* --- readiness (store_ops.c) ------------------------------------------------ */
 /* A read on `c` (a read connection) that succeeds when the database file is
  * readable and migrated: 0 or -1. No write, no job on the writer. */
@@ -208,6 +216,7 @@ typedef struct obs_source {
     int64_t device_id; /* 0 when entered by staff */
     int64_t user_id;   /* 0 when from a device */
     const char *bed;   /* the device's bed, or NULL */
+    int64_t feed_id;   /* the HL7 feed it came through, or 0 (store_feeds.c) */
 } obs_source;
 
 /* Stores one reading for patient_id (0 = unassigned). Returns 0 stored,
@@ -463,5 +472,89 @@ int store_alert_active_counts(db_conn *c, json_t **out);
 /* GET /api/v1/ward (docs/api.md "Ward") without the clinical fields: every bed with its
  * patient, latest values and devices. */
 int store_ward(db_conn *c, int64_t now, json_t **out);
+
+/* --- HL7 v2 feeds, bed locations, device EUI-64s, ADT cancellations,
+ *     technical alerts (store_feeds.c; docs/hl7.md) ---------------------------- */
+typedef struct store_feed {
+    int64_t id;
+    char name[128];
+    char kind[32];         /* "adt" | "device_gateway" */
+    char addresses[1024];  /* JSON array of allowed client addresses */
+    char fingerprint[128]; /* TLS client-certificate SHA-256 hex, "" when none */
+} store_feed;
+/* f: the checked POST /feeds body. ERR_ALREADY_EXISTS (an enabled feed has
+ * that sender). */
+int store_feed_insert(db_conn *c, const json_t *f, int64_t now, int64_t *id);
+/* {"id", "name", "kind", "sending_application", "sending_facility",
+ * "addresses", "tls_fingerprint", "enabled", "created_at", "updated_at",
+ * "last_message_at", "last_error", "last_error_at", "counts": {"AA", "AE",
+ * "AR"}}; 1/0/-1. */
+int store_feed_get(db_conn *c, int64_t id, json_t **out);
+int store_feed_list(db_conn *c, json_t **out);
+/* A checked PATCH (name, sending_application, sending_facility, addresses,
+ * tls_fingerprint, enabled). ERR_NOT_FOUND, ERR_ALREADY_EXISTS. */
+int store_feed_update(db_conn *c, int64_t id, const json_t *patch, int64_t now);
+/* The enabled feed of a sender (MSH-3/MSH-4 first components); 1/0/-1. */
+int store_feed_match(db_conn *c, const char *app, const char *fac, store_feed *out);
+/* Counts one answered message (code AA/AE/AR) and, when error is not NULL,
+ * records it as the feed's last error. */
+int store_feed_note(db_conn *c, int64_t feed_id, const char *code, const char *error, int64_t now);
+/* The ACK stored for (feed, control id): 1 with *ack (malloc'd), 0, -1. */
+int store_hl7_ack_get(db_conn *c, int64_t feed_id, const char *ctl, char **ack);
+int store_hl7_ack_put(db_conn *c, int64_t feed_id, const char *ctl, const char *code,
+                      const char *ack, int64_t now);
+/* The bed whose HL7 location is `location` ("IL2U^101^1"); 1/0/-1. */
+int store_bed_by_location(db_conn *c, const char *location, char *bed, size_t len);
+/* Sets (NULL clears) a bed's location. ERR_NOT_FOUND, ERR_ALREADY_EXISTS. */
+int store_bed_set_location(db_conn *c, const char *bed, const char *location);
+/* Whether any bed's location has this point of care (PV1-3.1): 1/0/-1. */
+int store_unit_known(db_conn *c, const char *point_of_care);
+/* [{"id", "label", "location"}] in bed order. */
+int store_bed_locations(db_conn *c, json_t **out);
+typedef struct store_device_ref {
+    int64_t id;
+    char serial[128];
+    char bed[64]; /* "" when on no bed */
+} store_device_ref;
+/* The active device with this serial (preferred) or EUI-64; 1/0/-1. */
+int store_device_by_ident(db_conn *c, const char *serial, const char *eui64, store_device_ref *out);
+/* Sets (NULL clears) a device's EUI-64. ERR_NOT_FOUND, ERR_ALREADY_EXISTS. */
+int store_device_set_eui64(db_conn *c, int64_t id, const char *eui64);
+/* A device's EUI-64 ("" when none); 1/0/-1. */
+int store_device_eui64(db_conn *c, int64_t id, char *eui64, size_t len);
+typedef struct store_mrn_patient {
+    int64_t id;
+    bool admitted;
+    char bed[64];
+} store_mrn_patient;
+/* The admitted record of an MRN, else its latest; 1/0/-1. */
+int store_patient_by_mrn(db_conn *c, const char *mrn, store_mrn_patient *out);
+/* ADT A11: the admission never happened: the stays go, the record is
+ * closed (discharged at its admission time), readings filed to it by bed
+ * become unassigned. ERR_NOT_ADMITTED. */
+int store_patient_cancel_admit(db_conn *c, int64_t id, int64_t now);
+/* ADT A12: the last transfer never happened: back in the previous bed from
+ * the transfer time on, readings re-filed. ERR_NOT_ADMITTED, ERR_CONFLICT
+ * (no transfer to cancel), ERR_BED_OCCUPIED (the old bed is taken since). */
+int store_patient_cancel_transfer(db_conn *c, int64_t id, int64_t now);
+/* ADT A13: the discharge never happened: the last stay is open again and
+ * the bed's unassigned readings since are re-filed. ERR_CONFLICT (not
+ * discharged), ERR_BED_OCCUPIED, ERR_ALREADY_ADMITTED (the MRN was admitted
+ * again meanwhile). */
+int store_patient_cancel_discharge(db_conn *c, int64_t id, int64_t now);
+typedef struct store_tech_alert {
+    const char *kind; /* "identity_mismatch" */
+    int64_t feed_id;
+    const char *control_id;
+    const char *bed;
+    int64_t patient_id, occupant_id; /* 0 when none */
+    const char *message;
+} store_tech_alert;
+int store_technical_alert(db_conn *c, const store_tech_alert *a, int64_t now, int64_t *id);
+/* [{"id", "kind", "feed_id", "control_id", "bed", "patient_id",
+ * "occupant_id", "message", "raised_at", "state"}], newest first. */
+int store_technical_alert_list(db_conn *c, json_t **out);
+/* Marks an active technical alert resolved: 1 done, 0 not active, -1. */
+int store_technical_alert_resolve(db_conn *c, int64_t id);
 
 #endif

@@ -414,14 +414,38 @@ int cli_bed_add(cli_args *a)
     return rc;
 }
 
+/* `wardd migrate --db PATH [--upto N]`: every migration, or those up to
+ * version N (an older schema, for upgrade tests and staged roll-outs). */
 int cli_migrate(cli_args *a)
 {
-    db_conn *c = cli_open_db(a);
+    const char *path = cli_get(a, "db", NULL);
+    long upto = 0;
+    db_conn *c;
 
-    if (!c)
+    if (cli_get_long(a, "upto", migrate_latest(), 1, migrate_latest(), &upto) != 0) {
+        cli_error("--upto must be a schema version from 1 to %d", migrate_latest());
+        return 2;
+    }
+    if (upto == migrate_latest()) {
+        c = cli_open_db(a);
+        if (!c)
+            return 1;
+        db_close(c);
+        printf("{\"schema_version\":%d}\n", migrate_latest());
+        return 0;
+    }
+    if (!path) {
+        cli_error("--db PATH is required");
+        return 2;
+    }
+    c = db_open(path, true);
+    if (!c || migrate_apply_upto(c, (int)upto) != 0) {
+        cli_error("cannot migrate the database %s", path);
+        db_close(c);
         return 1;
+    }
     db_close(c);
-    printf("{\"schema_version\":%d}\n", migrate_latest());
+    printf("{\"schema_version\":%ld}\n", upto);
     return 0;
 }
 
@@ -444,5 +468,93 @@ int cli_backup(cli_args *a)
         rc = 0;
     }
     db_close(src);
+    return rc;
+}
+
+/* --- feed add (HL7 v2 feeds, docs/hl7.md) ------------------------------------------ */
+
+/* The feed from the flags as POST /api/v1/feeds would take it; --address
+ * may list several, comma-separated. NULL after one line on stderr. */
+static json_t *feed_from_flags(const cli_args *a)
+{
+    const char *kind = cli_get(a, "kind", "");
+    char *addrs = strdup(cli_get(a, "address", "")), *save = NULL;
+    json_t *list = json_array(), *feed;
+
+    if (!addrs || !list) {
+        free(addrs);
+        json_decref(list);
+        return NULL;
+    }
+    for (char *t = strtok_r(addrs, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(list, json_string(t));
+    free(addrs);
+    if (strcmp(kind, "adt") != 0 && strcmp(kind, "device_gateway") != 0) {
+        json_decref(list);
+        cli_error("--kind must be adt or device_gateway");
+        return NULL;
+    }
+    if (!cli_get(a, "name", NULL) || !cli_get(a, "sending-application", NULL) ||
+        json_array_size(list) == 0) {
+        json_decref(list);
+        cli_error("--name, --sending-application and --address are required");
+        return NULL;
+    }
+    feed = json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", cli_get(a, "name", ""), "kind", kind,
+                     "sending_application", cli_get(a, "sending-application", ""),
+                     "sending_facility", cli_get(a, "sending-facility", ""), "addresses", list);
+    if (feed && cli_get(a, "tls-fingerprint", NULL))
+        json_object_set_new(feed, "tls_fingerprint",
+                            json_string(cli_get(a, "tls-fingerprint", "")));
+    return feed;
+}
+
+static int feed_add_tx(db_conn *c, const cli_args *a, void *arg)
+{
+    json_t **out = arg;
+    int64_t now = timefmt_now_ms(), id = 0;
+    char idbuf[32];
+    int rc = store_feed_insert(c, *out, now, &id);
+    (void)a;
+
+    if (rc != 0)
+        return rc;
+    json_decref(*out);
+    *out = NULL;
+    if (store_feed_get(c, id, out) != 1)
+        return -1;
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+    return store_audit(c, NULL, "feed.add", "feed", idbuf, NULL, *out, now);
+}
+
+int cli_feed_add(cli_args *a)
+{
+    json_t *feed = feed_from_flags(a);
+    db_conn *c;
+    int rc = 1;
+
+    if (!feed)
+        return 1;
+    c = cli_open_db(a);
+    if (!c) {
+        json_decref(feed);
+        return 1;
+    }
+    switch (in_transaction(c, feed_add_tx, a, &feed)) {
+    case 0: {
+        char *text = json_dumps(feed, JSON_COMPACT);
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        rc = 0;
+        break;
+    }
+    case ERR_ALREADY_EXISTS:
+        cli_error("an enabled feed already has this sending application and facility");
+        break;
+    default:
+        cli_error("cannot add the feed");
+    }
+    json_decref(feed);
+    db_close(c);
     return rc;
 }

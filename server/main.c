@@ -3,6 +3,10 @@
  *   wardd serve   [--listen ADDR:PORT] [--db PATH] [--web DIR] [--rules FILE]
  *                 [--tls-cert FILE --tls-key FILE] [--config FILE]
  *                 [--threads N] [--port-file PATH]
+ *                 [--mllp ADDR:PORT] [--mllp-max-frame BYTES] [--mllp-idle-timeout S]
+ *                 [--mllp-max-connections N] [--mllp-max-per-client N]
+ *   wardd feed add   --db PATH --name N --kind adt|device_gateway
+ *                    --sending-application A [--sending-facility F] --address IP[,IP]
  *   wardd user add   --db PATH --username NAME --role ROLE   (password on stdin)
  *   wardd device add --db PATH --serial SERIAL [--bed BED] [--model MODEL]
  *   wardd bed add    --db PATH --id B1 [--label "Bed 1"]
@@ -21,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "mllp.h"
 #include "secret.h"
 
 #include <errno.h>
@@ -78,8 +83,53 @@ static int security_settings(const cli_args *a, struct app *app)
     return 0;
 }
 
+/* The MLLP listener's options from the flags (docs/hl7.md "Transport"). */
+static int mllp_flags(const cli_args *a, const http_options *h, mllp_options *o)
+{
+    long frame = 0, idle = 0, conns = 0, per = 0;
+
+    if (cli_get_long(a, "mllp-max-frame", 1024 * 1024, 1024, 64L * 1024 * 1024, &frame) != 0)
+        return fail("--mllp-max-frame must be a number of bytes from 1024 to 67108864");
+    if (cli_get_long(a, "mllp-idle-timeout", 300, 1, 86400, &idle) != 0)
+        return fail("--mllp-idle-timeout must be a number of seconds from 1 to 86400");
+    if (cli_get_long(a, "mllp-max-connections", 128, 1, 4096, &conns) != 0)
+        return fail("--mllp-max-connections must be a number from 1 to 4096");
+    if (cli_get_long(a, "mllp-max-per-client", 32, 1, 4096, &per) != 0)
+        return fail("--mllp-max-per-client must be a number from 1 to 4096");
+    o->listen = cli_get(a, "mllp", NULL);
+    o->max_frame = (size_t)frame;
+    o->idle_timeout_ms = (int)idle * 1000;
+    o->max_connections = (int)conns;
+    o->max_per_client = (int)per;
+    o->tls_cert = h->tls_cert;
+    o->tls_key = h->tls_key;
+    return 0;
+}
+
+/* Starts the MLLP listener when --mllp is given; its port goes to
+ * PORT-FILE.mllp (tests bind port 0). 0 or -1 (logged). */
+static int start_mllp(struct app *app, const cli_args *a, const mllp_options *o, mllp_server **s)
+{
+    char path[4096];
+    uint16_t port = 0;
+
+    if (!o->listen)
+        return 0;
+    if (mllp_start(app, o, s, &port) != 0)
+        return fail("cannot start the MLLP listener on %s", o->listen), -1;
+    log_info("MLLP listening on %s (port %u)", o->listen, port);
+    if (cli_get(a, "port-file", NULL)) {
+        snprintf(path, sizeof path, "%s.mllp", cli_get(a, "port-file", ""));
+        if (write_port_file(path, port) != 0)
+            return fail("cannot write the port file %s", path), -1;
+    }
+    return 0;
+}
+
 static int serve(cli_args *a)
 {
+    mllp_options mopt = {0};
+    mllp_server *mllp = NULL;
     struct app app = {0};
     http_options hopt = {0};
     sigset_t sigs;
@@ -98,7 +148,7 @@ static int serve(cli_args *a)
     if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
         return fail("--threads must be a number from 0 to 256");
     hopt.threads = (unsigned)threads;
-    if (security_settings(a, &app) != 0)
+    if (security_settings(a, &app) != 0 || mllp_flags(a, &hopt, &mopt) != 0)
         return 1;
 
     c = db_open(app.db_path, true);
@@ -137,6 +187,8 @@ static int serve(cli_args *a)
         goto out;
     }
     log_info("listening on %s (port %u), database %s", hopt.listen, port, app.db_path);
+    if (start_mllp(&app, a, &mopt, &mllp) != 0)
+        goto out;
 
     if (sigwait(&sigs, &sig) != 0)
         goto out;
@@ -145,6 +197,8 @@ static int serve(cli_args *a)
 out:
     atomic_store(&app.shutting_down, true);
     http_quiesce(&app);
+    /* MLLP: in-flight messages are committed and acknowledged first */
+    mllp_stop(mllp, 10000);
     events_shutdown(); /* ends open event streams, which http_stop would wait for */
     http_stop(&app, 10000);
     clinical_stop(); /* before the writer: it may be storing alert transitions */
@@ -183,12 +237,18 @@ static int rules_check(cli_args *a)
 static const char *const serve_flags[] = {
     "listen", "db", "web", "rules", "tls-cert", "tls-key", "config", "port-file", "threads",
     "device-reading-horizon", "dose-backentry-margin", /* docs/security.md */
+    "mllp", "mllp-max-frame", "mllp-idle-timeout", "mllp-max-connections",
+    "mllp-max-per-client", /* HL7 v2 over MLLP (docs/hl7.md) */
     NULL};
 /* clang-format on */
+static const char *const feed_flags[] = {
+    "db", "name", "kind", "sending-application", "sending-facility", "address", "tls-fingerprint",
+    NULL};
 static const char *const user_flags[] = {"db", "username", "role", NULL};
 static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL};
 static const char *const bed_flags[] = {"db", "id", "label", NULL};
 static const char *const db_flags[] = {"db", NULL};
+static const char *const migrate_flags[] = {"db", "upto", NULL};
 static const char *const demo_flags[] = {"db", "out", NULL};
 static const char *const no_flags[] = {NULL};
 
@@ -208,7 +268,10 @@ static const struct command {
     {"device", "add", device_flags, 0, cli_device_add,
      "device add --db PATH --serial SERIAL [--bed BED] [--model MODEL]"},
     {"bed", "add", bed_flags, 0, cli_bed_add, "bed add --db PATH --id B1 [--label \"Bed 1\"]"},
-    {"migrate", NULL, db_flags, 0, cli_migrate, "migrate --db PATH"},
+    {"feed", "add", feed_flags, 0, cli_feed_add,
+     "feed add --db PATH --name N --kind adt|device_gateway --sending-application A "
+     "[--sending-facility F] --address IP[,IP] [--tls-fingerprint HEX]"},
+    {"migrate", NULL, migrate_flags, 0, cli_migrate, "migrate --db PATH [--upto VERSION]"},
     {"backup", NULL, db_flags, 1, cli_backup, "backup --db PATH OUTFILE"},
     {"demo", NULL, demo_flags, 0, cli_demo, "demo --db PATH [--out FILE]"},
     {"rules", "check", no_flags, 1, rules_check, "rules check FILE"},

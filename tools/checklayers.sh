@@ -47,6 +47,8 @@ app.h http
 store.h store
 api.h api
 fhir.h api
+hl7.h api
+hl7_codemap.h api
 openapi_json.h api
 cli.h main
 errors.def core

@@ -118,6 +118,7 @@ static int devices_post_apply(db_conn *c, struct req *r)
     const char *serial = body_str(r->json, "serial", "");
     const char *model = body_str(r->json, "model", NULL);
     const char *bed = body_str(r->json, "bed", NULL);
+    const char *eui64 = body_str(r->json, "eui64", NULL);
     char hash[SECRET_HASH_HEX], id_text[24];
     int64_t now = timefmt_now_ms(), id = 0;
     int rc;
@@ -140,9 +141,17 @@ static int devices_post_apply(db_conn *c, struct req *r)
                         serial);
     if (rc != 0)
         return DB_STORAGE_FAILURE;
+    /* HL7: the EUI-64 OBX-18 names the device by (docs/hl7.md) */
+    rc = eui64 ? store_device_set_eui64(c, id, eui64) : 0;
+    if (rc == ERR_ALREADY_EXISTS)
+        return req_fail(r, ERR_ALREADY_EXISTS, NULL, "Another device has EUI-64 %s.", eui64);
+    if (rc != 0)
+        return DB_STORAGE_FAILURE;
     snprintf(id_text, sizeof id_text, "%lld", (long long)id);
     r->out = json_pack("{s:I, s:s, s:s?, s:s?}", "id", (json_int_t)id, "serial", serial, "model",
                        model, "bed", bed);
+    if (r->out && eui64)
+        json_object_set_new(r->out, "eui64", json_string(eui64));
     if (!r->out || store_audit(c, &r->who, "device.add", "device", id_text, NULL, r->out, now) != 0)
         return DB_STORAGE_FAILURE;
     set_event_device(d, r->out);
@@ -158,9 +167,13 @@ enum MHD_Result api_devices_post(struct req *r)
         {"serial", F_STRING, true, false, SERIAL_MAX},
         {"model", F_STRING, false, true, 128},
         {"bed", F_STRING, false, true, 32},
+        {"eui64", F_STRING, false, true, 16},
     };
     json_t *details = body_check(r->json, BODY_SPECS(specs));
+    const char *eui64 = body_str(r->json, "eui64", NULL);
 
+    if (!details && eui64 && !api_eui64_valid(eui64))
+        details = json_pack("[o]", reply_field_detail("eui64", "must be 16 upper-case hex digits"));
     if (details)
         return reply_error(r, ERR_VALIDATION, "The device is invalid.", details);
     if (!serial_valid(body_str(r->json, "serial", "")))

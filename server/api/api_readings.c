@@ -151,7 +151,7 @@ enum MHD_Result api_readings_post(struct req *r)
     if (!batch_or_reply(r, weight, true, &in, &ret))
         return ret;
     ingest_from_device(in, r->who.id, r->who.name);
-    ingest_file_by_bed(in, r->who.bed);
+    ingest_label_bed(in, r->who.bed);
     r->after_commit = readings_committed;
     return req_write(r, readings_apply);
 }

@@ -14,7 +14,8 @@
 
 struct ingest {
     obs_source src;
-    char bed[64];       /* filed by this bed's stays, or "" */
+    char bed[64];       /* the bed the events name, or "" */
+    bool by_bed;        /* filed by `bed`'s stays (HL7 PV1-3), not by device history */
     int64_t patient_id; /* filed to this patient, or 0 */
     principal user;     /* a staff entry's author, for its audit row */
     size_t capacity, n_valid;
@@ -70,6 +71,14 @@ void ingest_from_user(ingest *in, const principal *who)
     snprintf(in->who, sizeof in->who, "%s", who->name);
 }
 
+void ingest_from_feed(ingest *in, int64_t feed_id, int64_t device_id, const char *who)
+{
+    in->src.feed_id = feed_id;
+    in->src.device_id = device_id;
+    in->src.user_id = 0;
+    snprintf(in->who, sizeof in->who, "%s", who ? who : "");
+}
+
 void ingest_file_to_patient(ingest *in, int64_t patient_id)
 {
     in->patient_id = patient_id;
@@ -77,8 +86,15 @@ void ingest_file_to_patient(ingest *in, int64_t patient_id)
 
 void ingest_file_by_bed(ingest *in, const char *bed)
 {
+    ingest_label_bed(in, bed);
+    in->by_bed = in->bed[0] != '\0';
+}
+
+void ingest_label_bed(ingest *in, const char *bed)
+{
     snprintf(in->bed, sizeof in->bed, "%s", bed ? bed : "");
     in->src.bed = in->bed[0] ? in->bed : NULL;
+    in->by_bed = false;
 }
 
 int64_t ingest_patient(const ingest *in)
@@ -165,7 +181,7 @@ static int file_reading(db_conn *c, ingest *in, int64_t t, store_device_stay *st
     *patient = in->patient_id;
     if (*patient)
         return 0;
-    if (in->src.device_id) {
+    if (in->src.device_id && !in->by_bed) {
         if ((t < stay->from_ms || t >= stay->to_ms) &&
             store_device_stay_span(c, in->src.device_id, t, stay) < 0)
             return -1;
@@ -173,7 +189,7 @@ static int file_reading(db_conn *c, ingest *in, int64_t t, store_device_stay *st
         in->src.bed = stay->bed[0] ? stay->bed : NULL;
         return 0;
     }
-    if (in->bed[0]) {
+    if (in->by_bed) {
         store_stay s;
         if (store_stay_span(c, in->bed, t, &s) < 0)
             return -1;

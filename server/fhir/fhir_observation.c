@@ -216,7 +216,7 @@ static unsigned filing(struct req *r, const fhir_obs_in *fin, ingest *in, fhir_i
 
     if (r->who.role == ROLE_DEVICE) {
         ingest_from_device(in, r->who.id, r->who.name);
-        ingest_file_by_bed(in, r->who.bed);
+        ingest_label_bed(in, r->who.bed);
         return 0;
     }
     if (!fin->subject_patient)

@@ -6,9 +6,11 @@
 #include "events.h"
 #include "http.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Request latency histogram bounds, seconds (Prometheus `le`). */
 static const double bucket_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0};
@@ -42,6 +44,62 @@ void metrics_count_readings(unsigned accepted, unsigned duplicates, unsigned rej
 void metrics_count_storage_failure(void)
 {
     atomic_fetch_add(&storage_failures, 1);
+}
+
+/* HL7 v2 messages by type, ACK code and feed (metrics_count_hl7): a small
+ * table of label sets under a mutex (a ward has a handful of feeds). */
+#define HL7_LABELS_MAX 128
+static struct hl7_count {
+    char type[16], code[4], feed[64];
+    uint64_t n;
+} hl7_counts[HL7_LABELS_MAX];
+static size_t hl7_nlabels;
+static pthread_mutex_t hl7_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Keeps a label value Prometheus-safe: no quotes, backslashes or newlines. */
+static void label_copy(char *dst, size_t len, const char *src)
+{
+    size_t i = 0;
+
+    for (; src && *src && i + 1 < len; src++)
+        dst[i++] = (*src == '"' || *src == '\\' || *src == '\n') ? '_' : *src;
+    dst[i] = '\0';
+}
+
+void metrics_count_hl7(const char *type, const char *code, const char *feed)
+{
+    char t[16], c[4], f[64];
+    size_t i;
+
+    label_copy(t, sizeof t, type && *type ? type : "unknown");
+    label_copy(c, sizeof c, code);
+    label_copy(f, sizeof f, feed && *feed ? feed : "(unregistered)");
+    pthread_mutex_lock(&hl7_lock);
+    for (i = 0; i < hl7_nlabels; i++)
+        if (strcmp(hl7_counts[i].type, t) == 0 && strcmp(hl7_counts[i].code, c) == 0 &&
+            strcmp(hl7_counts[i].feed, f) == 0)
+            break;
+    if (i == hl7_nlabels && hl7_nlabels < HL7_LABELS_MAX) {
+        snprintf(hl7_counts[i].type, sizeof hl7_counts[i].type, "%s", t);
+        snprintf(hl7_counts[i].code, sizeof hl7_counts[i].code, "%s", c);
+        snprintf(hl7_counts[i].feed, sizeof hl7_counts[i].feed, "%s", f);
+        hl7_nlabels++;
+    }
+    if (i < hl7_nlabels)
+        hl7_counts[i].n++;
+    pthread_mutex_unlock(&hl7_lock);
+}
+
+static void render_hl7(FILE *f)
+{
+    fprintf(f, "# HELP wardd_hl7_messages_total HL7 v2 messages answered, by message type, "
+               "ACK code and feed.\n# TYPE wardd_hl7_messages_total counter\n");
+    pthread_mutex_lock(&hl7_lock);
+    for (size_t i = 0; i < hl7_nlabels; i++)
+        fprintf(f, "wardd_hl7_messages_total{type=\"%s\",ack=\"%s\",feed=\"%s\"} %llu\n",
+                hl7_counts[i].type, hl7_counts[i].code, hl7_counts[i].feed,
+                (unsigned long long)hl7_counts[i].n);
+    pthread_mutex_unlock(&hl7_lock);
 }
 
 /* The clinical worker's counters (clinical.h). */
@@ -145,6 +203,7 @@ char *metrics_render(struct app *app)
             (unsigned long long)atomic_load(&storage_failures));
     render_walbuf(f);
     render_clinical(f);
+    render_hl7(f);
     fclose(f);
     return buf;
 }

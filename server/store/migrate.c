@@ -4,6 +4,7 @@
 #include "store.h"
 #include "store_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 
 #include "embedded_migrations.h"
@@ -68,6 +69,11 @@ static int apply_one(db_conn *c, const struct embedded_migration *m)
 
 int migrate_apply(db_conn *c)
 {
+    return migrate_apply_upto(c, INT_MAX);
+}
+
+int migrate_apply_upto(db_conn *c, int upto)
+{
     int current = 0;
 
     if (user_version(c, &current) != 0)
@@ -78,7 +84,7 @@ int migrate_apply(db_conn *c)
         return -1;
     }
     for (size_t i = 0; i < N_MIGRATIONS; i++) {
-        if (embedded_migrations[i].version <= current)
+        if (embedded_migrations[i].version <= current || embedded_migrations[i].version > upto)
             continue;
         if (apply_one(c, &embedded_migrations[i]) != 0)
             return -1;

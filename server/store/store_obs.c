@@ -14,8 +14,8 @@
  * unique (source, msg_id) indexes: a retried reading is a no-op. */
 static const char SQL_OBS_INSERT[] =
     "INSERT INTO observations (patient_id, bed_id, code, value_num, value_text, time_ms, "
-    "received_ms, device_id, user_id, msg_id) VALUES (:patient, :bed, :code, :num, :text, "
-    ":time, :received, :device, :user, :msg) ON CONFLICT DO NOTHING";
+    "received_ms, device_id, user_id, msg_id, feed_id) VALUES (:patient, :bed, :code, :num, "
+    ":text, :time, :received, :device, :user, :msg, :feed) ON CONFLICT DO NOTHING";
 
 /* Used in #store_obs_insert(): keep `latest` at the newest observation. */
 static const char SQL_LATEST_UPSERT[] =
@@ -28,14 +28,14 @@ static const char SQL_LATEST_UPSERT[] =
 /* Used in #store_obs_list(), with and without a code (two statements so
  * that each uses its own index). Cursor: strictly after (time, id). */
 static const char SQL_OBS_PAGE_CODE[] =
-    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username "
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
     "LEFT JOIN users u ON u.id = o.user_id "
     "WHERE o.patient_id = :patient AND o.code = :code AND o.time_ms BETWEEN :from AND :to "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
 static const char SQL_OBS_PAGE_ALL[] =
-    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username "
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
     "LEFT JOIN users u ON u.id = o.user_id "
     "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
@@ -46,13 +46,13 @@ static const char SQL_OBS_PAGE_ALL[] =
  * were filed to nobody (the bed looked empty) belong to the new occupant. */
 static const char SQL_OBS_CLAIM[] =
     "UPDATE observations SET patient_id = :patient WHERE patient_id IS NULL AND bed_id = :bed "
-    "AND device_id IS NOT NULL AND time_ms >= :from";
+    "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :from";
 
 /* Used in #store_obs_release(): device readings of the bed the patient left
  * at :at, taken at or after :at, are no longer theirs. */
 static const char SQL_OBS_RELEASE[] =
     "UPDATE observations SET patient_id = NULL WHERE patient_id = :patient AND bed_id = :bed "
-    "AND device_id IS NOT NULL AND time_ms >= :at";
+    "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :at";
 
 /* Used in #store_obs_rebuild_latest(): the `latest` table (newest observation per
  * code, kept by store_obs_insert) follows re-filed readings. */
@@ -108,6 +108,8 @@ static int insert_row(db_conn *c, const obs_source *src, int64_t patient_id, con
         db_bind_int64(st, ":device", src->device_id);
     if (src->user_id)
         db_bind_int64(st, ":user", src->user_id);
+    if (src->feed_id)
+        db_bind_int64(st, ":feed", src->feed_id);
     db_bind_text(st, ":msg", o->id[0] ? o->id : NULL);
     rc = db_step(st);
     db_done(st);
@@ -264,6 +266,10 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
     while ((rc = db_step(st)) == SQLITE_ROW) {
         const char *code = db_col_text(st, 1);
         bool by_device = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        /* an HL7 feed's readings say so (docs/hl7.md), with their device if registered */
+        const char *source = sqlite3_column_type(st, 7) != SQLITE_NULL ? "hl7"
+                             : by_device                               ? "device"
+                                                                       : "manual";
         if (n == q->limit)
             break;
         last_id = sqlite3_column_int64(st, 0);
@@ -271,9 +277,8 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
         json_array_append_new(
             rows, json_pack("{s:s, s:o, s:s?, s:s, s:s, s:s?, s:s?}", "code", code, "value",
                             value_json(code, st, 2, 3), "unit", unit_of(code), "time",
-                            timefmt_format(last_time, when, sizeof when), "source",
-                            by_device ? "device" : "manual", "device",
-                            by_device ? db_col_text(st, 5) : NULL, "entered_by",
+                            timefmt_format(last_time, when, sizeof when), "source", source,
+                            "device", by_device ? db_col_text(st, 5) : NULL, "entered_by",
                             sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6) : NULL));
         n++;
     }

@@ -389,7 +389,7 @@ int store_patient_update(db_conn *c, int64_t id, const store_patient_fields *f, 
     db_bind_text(st, ":ranges", ranges_text);
     db_bind_int64(st, ":now", now);
     db_bind_int64(st, ":id", id);
-    step = sqlite3_step(st);
+    step = db_step(st);
     db_done(st);
     if (step != SQLITE_DONE) {
         /* patients_one_admission: the new MRN is another admitted record's

@@ -418,9 +418,18 @@ static bool healthz_ok(wd_server *s)
 
 /* Starts the process and waits for it to answer. NULL on success, else
  * why not (the process is gone then). */
+/* More `serve` arguments for every server started after it is set
+ * (wd_serve_args, harness.h). */
+static const char *const *extra_serve_args;
+
+void wd_serve_args(const char *const *args)
+{
+    extra_serve_args = args;
+}
+
 static const char *launch(wd_server *s)
 {
-    const char *argv[16];
+    const char *argv[32];
     int argc = 0;
     int64_t deadline;
     pid_t pid;
@@ -446,6 +455,8 @@ static const char *launch(wd_server *s)
         argv[argc++] = "--tls-key";
         argv[argc++] = s->key;
     }
+    for (int i = 0; extra_serve_args && extra_serve_args[i] && argc < 31; i++)
+        argv[argc++] = extra_serve_args[i];
     argv[argc] = NULL;
     pid = fork();
     if (pid < 0)

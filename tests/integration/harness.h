@@ -85,6 +85,10 @@ wd_server *wd_start_tls_at(const char *file, int line, const char *dbpath);
 void wd_stop_at(const char *file, int line, wd_server *s);
 void wd_kill9_at(const char *file, int line, wd_server *s);
 void wd_restart_at(const char *file, int line, wd_server *s);
+/* More `wardd serve` arguments (NULL-terminated, borrowed; NULL: none) for
+ * every server started from now on, e.g. {"--mllp", "127.0.0.1:0", NULL}.
+ * A server with --mllp writes its MLLP port to "<wd_dir>/port.mllp". */
+void wd_serve_args(const char *const *args);
 
 /* Sends a signal to the running server. */
 void wd_signal(wd_server *s, int sig);

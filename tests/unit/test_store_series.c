@@ -163,7 +163,7 @@ static void insert_readings(world *w, int n, int64_t lo, int64_t hi)
     for (int i = 0; i < n; i++) {
         int d = (int)(rnd(w) % 3);
         char bed[16];
-        obs_source src = {w->device[d], 0, bed};
+        obs_source src = {w->device[d], 0, bed, 0};
         obs_reading o = {0};
         int64_t patient = 0;
         const char *code = CODES[rnd(w) % N_CODES];
@@ -201,7 +201,7 @@ static void insert_bursts(world *w, int bursts, int64_t lo, int64_t hi)
     for (int i = 0; i < bursts; i++) {
         int d = (int)(rnd(w) % 3);
         char bed[16];
-        obs_source src = {w->device[d], 0, bed};
+        obs_source src = {w->device[d], 0, bed, 0};
         int64_t block = rnd_range(w, lo, hi), n = rnd_range(w, 85, 200), patient = 0;
         const char *code = CODES[rnd(w) % 3];
 
@@ -441,7 +441,7 @@ static void test_batch_edges(void **state)
 {
     world *w = *state;
     int64_t patient = admit(w, "B1", T0 - 3 * HOUR), block = T0 - T0 % BLK, n, len;
-    obs_source src = {w->device[0], 0, "B1"};
+    obs_source src = {w->device[0], 0, "B1", 0};
     obs_reading o = {0};
     char *kept;
 
@@ -550,7 +550,7 @@ static void test_migration_backfills(void **state)
                              "DROP TABLE device_beds;"),
                      SQLITE_OK);
     assert_int_equal(db_exec(w->c, "DROP TABLE obs_rollup; PRAGMA user_version=2"), SQLITE_OK);
-    assert_int_equal(migrate_apply(w->c), 0);
+    assert_int_equal(migrate_apply_upto(w->c, 3), 0); /* later migrations are applied already */
     check_all(w, 40);
 }
 

@@ -8,6 +8,7 @@ import { fmtDateTime, fmtTime, fmtAge, compareBedIds } from '../format.js';
 import { confirmButton, dataTable, pendingNote } from '../components.js';
 import { errText, field } from './admin/common.js';
 import { createAdmitForm } from './admin/admit.js';
+import { feeds } from './feeds.js';
 
 export const SECTIONS = [
   { key: 'patients', label: 'Patients', min: 'viewer' },
@@ -16,6 +17,7 @@ export const SECTIONS = [
   { key: 'users', label: 'Users', min: 'admin' },
   { key: 'rules', label: 'Rules', min: 'viewer' },
   { key: 'audit', label: 'Audit log', min: 'admin' },
+  { key: 'feeds', label: 'HL7 feeds', min: 'admin' },
 ];
 
 // Admin lists reload on events about their kind of record (and on a
@@ -55,7 +57,7 @@ export function mount(root, ctx, params) {
     body.append(h('p.banner.banner-warn', icon('warn'), h('span', `${section.label} is for ${section.min}s.`)));
     return { title: section.label, unmount() {} };
   }
-  const impl = { patients, beds, devices, users, rules, audit }[section.key];
+  const impl = { patients, beds, devices, users, rules, audit, feeds }[section.key];
   const ctl = impl(body, ctx, params, st) || {};
   return { title: section.label, refresh: ctl.refresh, tick: ctl.tick, unmount() { st.alive = false; } };
 }
