@@ -57,7 +57,6 @@ typedef enum rules_pattr { RULES_PAT_NEWS2_SCALE, RULES_PAT_COUNT } rules_pattr;
 /* JSON key of each baseline / limit / attribute ("weight_kg", "creatinine_uln"). */
 const char *rules_baseline_name(int key);
 const char *rules_limit_name(int key);
-const char *rules_pattr_name(int key);
 
 /* --- compiled conditions ----------------------------------------------------- */
 
