@@ -60,8 +60,6 @@ typedef enum alert_state { ALERT_ACTIVE, ALERT_ACKNOWLEDGED, ALERT_RESOLVED } al
 const char *alert_kind_name(alert_kind k);
 /* The kind named s, or -1. */
 int alert_kind_parse(const char *s);
-/* "active", "acknowledged", "resolved". */
-const char *alert_state_name(alert_state s);
 /* The state named s, or -1. */
 int alert_state_parse(const char *s);
 /* "low", "medium", "high" -> RULES_PRIO_*, else RULES_PRIO_NONE. */

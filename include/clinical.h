@@ -38,7 +38,6 @@
 
 #include "db.h"
 #include "engine.h"
-#include "http.h"
 #include "rules.h"
 
 #include <jansson.h>

@@ -108,7 +108,7 @@ static void check_all_fresh(ld *L)
         if (rs->required[i] >= 0 && rs->fresh_ms[rs->required[i]] == 0) {
             L->where[0] = '\0';
             rl_ld_err(L, "required.codes", "'%s' has no freshness window",
-                   obs_code_by_id(rs->required[i])->code);
+                      obs_code_by_id(rs->required[i])->code);
         }
     L->where[0] = '\0';
 }
@@ -246,4 +246,3 @@ int rules_check_file(const char *path, FILE *out)
     rules_errors_free(&errs);
     return rc;
 }
-

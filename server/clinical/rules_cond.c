@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static rules_cond *parse_kids(ld *L, rules_cond *c, const json_t *arr, const char *path)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
@@ -278,10 +277,9 @@ static void check_fresh_operand(ld *L, const rules_operand *o, const char *what)
         const obs_code *c = obs_code_by_id(o->code);
         if (c != NULL && c->kind == OBS_NUMERIC && L->rs->fresh_ms[o->code] == 0)
             rl_ld_err(L, what, "numeric code '%s' is read as 'latest' but has no freshness window",
-                   c->code);
+                      c->code);
     }
     check_fresh_operand(L, o->a, what);
     check_fresh_operand(L, o->b, what);
     rl_check_fresh_cond(L, o->pred, what);
 }
-

@@ -42,7 +42,6 @@ int rl_name_index(const char *const *names, int n, const char *s)
 /* ---------------------------------------------------------------------- */
 /* Arena and errors                                                        */
 
-
 static void *arena_alloc(arena *a, size_t size)
 {
     if (a->n == a->cap) {
@@ -77,7 +76,6 @@ void rules_errors_free(rules_errors *errs)
     errs->items = NULL;
     errs->n = errs->cap = 0;
 }
-
 
 void rl_ld_err(ld *L, const char *path, const char *fmt, ...)
 {
@@ -156,8 +154,7 @@ void rl_check_keys(ld *L, const json_t *obj, const char *path, const char *const
     }
 }
 
-const char *rl_get_str(ld *L, const json_t *obj, const char *path, const char *key,
-                           bool required)
+const char *rl_get_str(ld *L, const json_t *obj, const char *path, const char *key, bool required)
 {
     json_t *v = json_object_get(obj, key);
     char p[256];
@@ -175,7 +172,7 @@ const char *rl_get_str(ld *L, const json_t *obj, const char *path, const char *k
 }
 
 bool rl_get_num(ld *L, const json_t *obj, const char *path, const char *key, bool required,
-                    double *out)
+                double *out)
 {
     json_t *v = json_object_get(obj, key);
     char p[256];
@@ -193,8 +190,8 @@ bool rl_get_num(ld *L, const json_t *obj, const char *path, const char *key, boo
     return true;
 }
 
-bool rl_get_int(ld *L, const json_t *obj, const char *path, const char *key, bool required,
-                    int lo, int hi, int *out)
+bool rl_get_int(ld *L, const json_t *obj, const char *path, const char *key, bool required, int lo,
+                int hi, int *out)
 {
     json_t *v = json_object_get(obj, key);
     char p[256];
@@ -234,7 +231,6 @@ int rl_get_code(ld *L, const json_t *v, const char *path)
 
 /* ---------------------------------------------------------------------- */
 /* Dependencies                                                            */
-
 
 static void deps_operand(const rules_set *rs, const rules_operand *o, depset *d)
 {
@@ -277,4 +273,3 @@ void rl_deps_finish(ld *L, depset *d, rules_deps *out)
             out->codes[out->n++] = (int)i;
     memset(d->has, 0, d->n_codes * sizeof(bool));
 }
-

@@ -50,8 +50,10 @@ void rl_sub(char *out, size_t len, const char *path, const char *key);
 void rl_subi(char *out, size_t len, const char *path, size_t i);
 void rl_check_keys(ld *L, const json_t *obj, const char *path, const char *const *allowed);
 const char *rl_get_str(ld *L, const json_t *obj, const char *path, const char *key, bool required);
-bool rl_get_num(ld *L, const json_t *obj, const char *path, const char *key, bool required, double *out);
-bool rl_get_int(ld *L, const json_t *obj, const char *path, const char *key, bool required, int lo, int hi, int *out);
+bool rl_get_num(ld *L, const json_t *obj, const char *path, const char *key, bool required,
+                double *out);
+bool rl_get_int(ld *L, const json_t *obj, const char *path, const char *key, bool required, int lo,
+                int hi, int *out);
 int64_t rl_hours_ms(double h);
 int rl_get_code(ld *L, const json_t *v, const char *path);
 void rl_deps_cond(const rules_set *rs, const rules_cond *c, depset *d);
@@ -62,7 +64,8 @@ extern const char *const rl_pattr_names[RULES_PAT_COUNT];
 
 /* rules_operands.c */
 const opdef *rl_find_opkey(ld *L, const json_t *obj, const char *path, bool report_none);
-rules_operand *rl_operand_from_obj(ld *L, const json_t *obj, const opdef *od, const char *path, const char *const *extra);
+rules_operand *rl_operand_from_obj(ld *L, const json_t *obj, const opdef *od, const char *path,
+                                   const char *const *extra);
 rules_operand *rl_parse_operand(ld *L, const json_t *j, const char *path);
 bool rl_operand_is_categorical(const rules_operand *o);
 extern const char *const rl_bound_keys[];

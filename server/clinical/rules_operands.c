@@ -7,8 +7,6 @@
 /* ---------------------------------------------------------------------- */
 /* Conditions and operands                                                 */
 
-
-
 static const opdef opdefs[] = {
     {"const", RULES_OP_CONST},
     {"latest", RULES_OP_LATEST},
@@ -45,15 +43,15 @@ const opdef *rl_find_opkey(ld *L, const json_t *obj, const char *path, bool repo
             continue;
         if (found != NULL) {
             rl_ld_err(L, path, "both '%s' and '%s': one operand per comparison", found->key,
-                   opdefs[i].key);
+                      opdefs[i].key);
             return NULL;
         }
         found = &opdefs[i];
     }
     if (found == NULL && report_none)
         rl_ld_err(L, path,
-               "expected a condition (all, any, not, at_least, ref, flag) or a comparison "
-               "(an operand such as latest, ratio, sum with gt/ge/lt/le/eq/ne or in)");
+                  "expected a condition (all, any, not, at_least, ref, flag) or a comparison "
+                  "(an operand such as latest, ratio, sum with gt/ge/lt/le/eq/ne or in)");
     return found;
 }
 
@@ -149,8 +147,8 @@ static void operand_pair(ld *L, rules_operand *o, const json_t *v, const char *p
 
 /* A window length member: "hours" is required and in (0, 744], "offset_hours"
  * optional and in [0, 744]. */
-static void window_hours(ld *L, const json_t *obj, const char *path, const char *key,
-                         bool required, int64_t *out)
+static void window_hours(ld *L, const json_t *obj, const char *path, const char *key, bool required,
+                         int64_t *out)
 {
     double h = 0;
     char ph[256];
@@ -160,8 +158,9 @@ static void window_hours(ld *L, const json_t *obj, const char *path, const char 
         return;
     if ((zero_ok ? h < 0 : h <= 0) || h > 24 * 31) {
         rl_sub(ph, sizeof ph, path, key);
-        rl_ld_err(L, ph, zero_ok ? "expected a number of hours in [0, 744]"
-                                 : "expected a number of hours in (0, 744]");
+        rl_ld_err(L, ph,
+                  zero_ok ? "expected a number of hours in [0, 744]"
+                          : "expected a number of hours in (0, 744]");
     }
     *out = rl_hours_ms(h);
 }
@@ -205,8 +204,8 @@ static void operand_run_hours(ld *L, rules_operand *o, const json_t *v, const ch
 {
     o->pred = rl_parse_cond(L, v, p);
     rules_cond *pc = o->pred;
-    bool ok = pc != NULL && pc->kind == RULES_C_CMP && pc->x != NULL &&
-              pc->x->kind == RULES_OP_LATEST;
+    bool ok =
+        pc != NULL && pc->kind == RULES_C_CMP && pc->x != NULL && pc->x->kind == RULES_OP_LATEST;
     for (size_t i = 0; ok && i < pc->n_bounds; i++)
         ok = pc->bounds[i].rhs->kind == RULES_OP_CONST;
     if (pc != NULL && !ok)

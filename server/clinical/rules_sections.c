@@ -250,8 +250,8 @@ void rl_parse_rules(ld *L, const json_t *doc)
                 rl_ld_err(L, "action", "expected hold, discontinue or discontinue_course");
             else if (r->klass != RULES_CLASS_LABEL)
                 rl_ld_err(L, "action",
-                       "consensus criteria (relative/absolute) take their action from the "
-                       "consensus policy");
+                          "consensus criteria (relative/absolute) take their action from the "
+                          "consensus policy");
             else
                 r->action = (rules_action)ai;
         }
@@ -378,7 +378,7 @@ void rl_parse_terms(ld *L, const json_t *doc)
             const obs_code *c = obs_code_lookup(code);
             if (c == NULL || c->kind != OBS_GRADE)
                 rl_ld_err(L, "term", "no clinician grade code '%s' in the observation catalogue",
-                       code);
+                          code);
             else
                 t->clinician_code = c->id;
         }
@@ -569,7 +569,8 @@ void rl_parse_schedule(ld *L, const json_t *doc)
     }
     json_t *cy = json_object_get(n, "cycles");
     if (!json_is_array(cy) || json_array_size(cy) == 0 || json_array_size(cy) > RULES_MAX_CYCLES) {
-        rl_ld_err(L, "cycles", "expected 1-%d cycles {cycle, first_day, last_day}", RULES_MAX_CYCLES);
+        rl_ld_err(L, "cycles", "expected 1-%d cycles {cycle, first_day, last_day}",
+                  RULES_MAX_CYCLES);
     } else {
         size_t i;
         json_t *v;
