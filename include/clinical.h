@@ -71,7 +71,7 @@ void clinical_patient_changed(int64_t patient_id);
 /* A patient's engine input up to a time, and the result at that time. */
 typedef struct clinical_eval {
     rules_set *rs;     /* referenced */
-    json_t *patient;   /* the record (API.md shape) */
+    json_t *patient;   /* the record (docs/api.md shape) */
     engine_patient pt; /* pt.doses points at `doses` */
     engine_dose *doses;
     engine_hist *h;
@@ -92,7 +92,7 @@ const engine_reason *clinical_top_reason(const engine_result *r);
 /* --- ward view ---------------------------------------------------------------- */
 
 /* Fills each bed of a store_ward() object with the clinical fields of
- * API.md: max_grade (highest current grade among the terms, null when none
+ * docs/api.md: max_grade (highest current grade among the terms, null when none
  * can be graded or not yet evaluated), decision ({"action", "reason"} or
  * null) and active_alerts (unacknowledged alerts of the bed's patient).
  * 0 or -1. */

@@ -8,7 +8,7 @@
  * compared exactly: every reading is taken as a decimal with at most six
  * fraction digits and all arithmetic (ratios, percentages, rises, window
  * sums, rates) is done in exact rationals, so 1.8 mg/dL against a baseline
- * of 0.6 is exactly 3.0x (CLINICAL.md item 12).
+ * of 0.6 is exactly 3.0x (policy 12 (docs/rules.md 9)).
  *
  * Threads: a rules_set and an engine_hist are only read during evaluation,
  * so any number of threads may evaluate concurrently. An engine_state is
@@ -18,7 +18,7 @@
  *   engine_hist *h = engine_hist_new();
  *   engine_hist_add(h, obs_code_lookup("spo2")->id, t_ms, 88, NULL); ...
  *   engine_result *r = engine_evaluate(rs, &patient, h, at_ms, NULL);
- *   json_t *j = engine_result_to_json(r);    (API.md toxicity shape)
+ *   json_t *j = engine_result_to_json(r);    (docs/api.md toxicity shape)
  *   engine_result_free(r);
  * Live path (per reading, cheap): keep an engine_state per patient, append
  * the reading to the history, then engine_state_ingest(); read the alert
@@ -62,8 +62,8 @@ typedef struct engine_dose {
     bool given; /* false = held */
 } engine_dose;
 
-/* The patient record (API.md POST /patients), plus dose records
- * (API.md POST /doses) sorted by time. NAN means "absent". */
+/* The patient record (docs/api.md POST /patients), plus dose records
+ * (docs/api.md POST /doses) sorted by time. NAN means "absent". */
 typedef struct engine_patient {
     int64_t id;
     double baseline[RULES_BL_COUNT];
@@ -77,7 +77,7 @@ typedef struct engine_patient {
 void engine_patient_init(engine_patient *p, int64_t id);
 
 /* Fills baselines, reference-range overrides and news2_scale from a patient
- * object in API.md POST /patients form (unknown keys ignored; doses are not
+ * object in docs/api.md POST /patients form (unknown keys ignored; doses are not
  * part of it). Returns 0, or -1 with a message in err. */
 int engine_patient_from_json(const json_t *j, engine_patient *p, char *err, size_t errlen);
 
@@ -242,7 +242,7 @@ engine_result *engine_evaluate(const rules_set *rs, const engine_patient *pt, co
                                int64_t at_ms, const engine_state *st);
 void engine_result_free(engine_result *r);
 
-/* The API.md toxicity object. New reference, NULL when out of memory. */
+/* The docs/api.md toxicity object. New reference, NULL when out of memory. */
 json_t *engine_result_to_json(const engine_result *r);
 
 /* Dose schedule at at_ms from the dose records alone. */

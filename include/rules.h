@@ -24,7 +24,7 @@
 
 /* --- patient-record keys a rule may read ---------------------------------- */
 
-/* Pre-treatment baselines (CLINICAL.md item 9; API.md POST /patients "baseline"). */
+/* Pre-treatment baselines (policy 9 (docs/rules.md 9); docs/api.md POST /patients "baseline"). */
 typedef enum rules_baseline {
     RULES_BL_WEIGHT_KG,
     RULES_BL_CREATININE_MG_DL,
@@ -36,7 +36,7 @@ typedef enum rules_baseline {
     RULES_BL_COUNT
 } rules_baseline;
 
-/* Reference limits (CLINICAL.md item 10); defaults in the rule file, the
+/* Reference limits (policy 10 (docs/rules.md 9)); defaults in the rule file, the
  * patient's "reference_ranges" override them. */
 typedef enum rules_limit {
     RULES_LIM_CREATININE_ULN,
@@ -221,7 +221,7 @@ typedef struct rules_cycle {
 
 typedef enum rules_policy { RULES_POLICY_S4B, RULES_POLICY_S5 } rules_policy;
 
-/* Alert priorities, ordered (API.md "Alerts": low < medium < high). */
+/* Alert priorities, ordered (docs/api.md "Alerts": low < medium < high). */
 typedef enum rules_prio {
     RULES_PRIO_NONE = 0, /* no alert */
     RULES_PRIO_LOW,
@@ -292,6 +292,8 @@ typedef struct rules_set {
     int consensus_relative_count; /* ">= N relative" escalates like an absolute (3) */
     const char *consensus_source;
     const char *consensus_id; /* reason id of the policy outcome ("CWG-S4b") */
+    /* The policy outcome's reason text, naming consensus_relative_count. */
+    char consensus_text[160];
 
     rules_term *terms;
     size_t n_terms;

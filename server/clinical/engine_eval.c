@@ -1,7 +1,7 @@
 /* engine_eval: operands and conditions of the rule language, evaluated at
  * one instant (docs/rules.md "Operands", "Conditions").
  *
- * Exact arithmetic (CLINICAL.md item 12): a reading is taken as the decimal
+ * Exact arithmetic (policy 12 (docs/rules.md 9)): a reading is taken as the decimal
  * round(v * 1e6) / 1e6 and every derived quantity is an exact rational in
  * 128-bit integers, reduced after each step. So creatinine 1.8 over a
  * baseline of 0.6 is exactly 3 (not 3.0000000000000004), 1.2 - 0.9 is
@@ -9,7 +9,7 @@
  * product ever overflow (it cannot for values in the obs plausibility
  * ranges), the comparison falls back to long double.
  *
- * Missing data (CLINICAL.md item 4): an operand without a value is unknown,
+ * Missing data (policy 4 (docs/rules.md 9)): an operand without a value is unknown,
  * and unknown propagates by Kleene's three-valued logic: all() is false if
  * any part is false, any() is true if any part is true, otherwise unknown. */
 #include "engine_int.h"
@@ -384,7 +384,7 @@ static const char *agg_name(rules_opkind k)
     }
 }
 
-/* Window aggregates (CLINICAL.md item 6). The window is (T - offset - hours,
+/* Window aggregates (policy 6 (docs/rules.md 9)). The window is (T - offset - hours,
  * T - offset]. An interval code (urine, stool volume: each reading is the
  * amount since the previous one) needs a reading at or before the window
  * start and one inside; the reading that straddles the start contributes
@@ -465,7 +465,7 @@ static bool pred_holds(const rules_cond *pred, double v)
     return true;
 }
 
-/* CLINICAL.md item 7: a fever episode is a run of consecutive readings
+/* policy 7 (docs/rules.md 9): a fever episode is a run of consecutive readings
  * meeting the predicate; its length is last minus first reading. The run
  * considered is the one containing the latest (fresh) reading. */
 static oval op_run_hours(const ectx *c, const rules_operand *o)
@@ -489,7 +489,7 @@ static oval op_run_hours(const ectx *c, const rules_operand *o)
     return known_q(h);
 }
 
-/* CLINICAL.md item 7: how long a condition has held continuously up to T.
+/* policy 7 (docs/rules.md 9): how long a condition has held continuously up to T.
  * Walks back over the times its codes changed; the onset is the change at
  * which it became true (evaluated on the readings just before that time). */
 static oval op_lasting_hours(const ectx *c, const rules_operand *o)
@@ -637,7 +637,7 @@ static etri cond_flag(const ectx *c, const rules_cond *cond)
 {
     size_t n;
     const engine_point *p = engine_visible(c, cond->code, &n);
-    if (n == 0) /* never recorded: not present (API.md: true from its time) */
+    if (n == 0) /* never recorded: not present (docs/api.md: true from its time) */
         return ETRI_FALSE;
     engine_ev_add(c->ev, cond->code, NULL, p[n - 1].v, p[n - 1].t_ms, NULL, 0);
     if (p[n - 1].v == 0)
@@ -717,7 +717,7 @@ etri engine_cond(const ectx *c, const rules_cond *cond)
 
 /* The highest level whose condition is true (levels are sorted highest
  * first). Strict scales (CTCAE terms) are unknown when a level above the
- * one found is unknown: the grade could be higher (CLINICAL.md item 9). */
+ * one found is unknown: the grade could be higher (policy 9 (docs/rules.md 9)). */
 int engine_scale(const ectx *c, const rules_scale *sc, const char **text)
 {
     bool any_false = false;

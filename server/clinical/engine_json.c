@@ -1,4 +1,4 @@
-/* engine_json: an engine_result as API.md's toxicity object ("Toxicity
+/* engine_json: an engine_result as docs/api.md's toxicity object ("Toxicity
  * grading and dose decision"), with the documented extensions (numeric and
  * clinician grade per term, suggested proxy grades, not_evaluated, NEWS2
  * completeness, KDIGO weight basis, schedule details). */

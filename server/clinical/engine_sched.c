@@ -1,5 +1,5 @@
 /* engine_sched: where the patient is in the aldesleukin schedule
- * (CLINICAL.md item 16; CLINICAL-REFERENCE.md §1, scenarios S01-S04).
+ * (policy 16, docs/rules.md 9; the label's Table 1 regimen, docs/rules.md 7.7).
  *
  * - Doses are q8h at the ward times (00:00, 08:00, 16:00 by default) in
  *   ward-local time. The zone is a fixed offset from UTC (utc_offset_minutes

@@ -499,6 +499,12 @@ void rl_parse_consensus(ld *L, const json_t *doc)
     }
     rl_get_int(L, n, "", "escalate_at_relative", true, 1, 100, &L->rs->consensus_relative_count);
     L->rs->consensus_source = rl_get_str(L, n, "", "source", true);
+    snprintf(L->rs->consensus_text, sizeof L->rs->consensus_text,
+             "consensus criteria: %d or more relative or any absolute criterion: %s",
+             L->rs->consensus_relative_count,
+             L->rs->policy == RULES_POLICY_S5
+                 ? "discontinue (S5 policy)"
+                 : "hold; physician review: stop if not easily reversed");
     L->where[0] = '\0';
 }
 

@@ -1,10 +1,10 @@
 /* test_cases: runs every scenario folder in tests/cases/ against the engine.
  *
  * A folder holds (format in tests/cases/README.md):
- *   patient.json        the patient, API.md POST /api/v1/patients body
- *   observations.json   array of reading items, API.md POST .../observations
+ *   patient.json        the patient, docs/api.md POST /api/v1/patients body
+ *   observations.json   array of reading items, docs/api.md POST .../observations
  *                       "readings" items ({code, value, unit?, time})
- *   doses.json          optional: array of API.md POST .../doses bodies
+ *   doses.json          optional: array of docs/api.md POST .../doses bodies
  *   ruleset_patch.json  optional: JSON merge patch (RFC 7396) applied to
  *                       schema/rules/il2-default.json (e.g. policy S5)
  *   expected.json       {"description", "checks": [{"at", ...expectations}]}

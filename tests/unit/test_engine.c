@@ -101,7 +101,7 @@ static engine_result *eval(const rules_set *rs, const engine_patient *p, const e
 
 /* ---------------------------------------------------------------------- */
 
-/* CLINICAL.md item 12: the boundary arithmetic IEEE doubles get wrong. */
+/* policy 12 (docs/rules.md 9): the boundary arithmetic IEEE doubles get wrong. */
 static void test_exact_arithmetic(void **state)
 {
     (void)state;
@@ -159,7 +159,7 @@ static void test_three_valued_logic(void **state)
     rules_unref(rs);
 }
 
-/* CLINICAL.md item 6: interval windows, proration and coverage. */
+/* policy 6 (docs/rules.md 9): interval windows, proration and coverage. */
 static void test_windows(void **state)
 {
     (void)state;

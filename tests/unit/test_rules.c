@@ -1,5 +1,5 @@
 /* test_rules: loading and validating rule sets (include/rules.h). The
- * default set must load and cover CLINICAL.md; a bad set must be rejected
+ * default set must load and cover the policy of docs/rules.md 9; a bad set must be rejected
  * with every error named by file, item and field, and never half-loaded. */
 #include "obs.h"
 #include "rules.h"
@@ -30,7 +30,7 @@ static void print_errors(const rules_errors *e)
         fprintf(stderr, "    %s\n", e->items[i].text);
 }
 
-/* CLINICAL.md item 1-3: the rows and criteria the default set selects. */
+/* policy 1 (docs/rules.md 9)-3: the rows and criteria the default set selects. */
 static const char *const clinical_rules[] = {
     "L24-CV-1",       "L24-CV-2",       "L24-CV-3",     "L24-CV-4",
     "L24-CV-5",       "L24-CV-6",       "L24-RS-1",     "L24-RS-2",
@@ -76,7 +76,7 @@ static void test_default_loads(void **state)
         if (rs->rules[k].action == RULES_ACT_HOLD)
             assert_non_null(rs->rules[k].resume); /* every label hold has a resume */
     }
-    /* CLINICAL.md item 10 defaults and item 5 freshness */
+    /* policy 10 (docs/rules.md 9) defaults and item 5 freshness */
     assert_true(rs->limit_default[RULES_LIM_CREATININE_ULN] == 1.2);
     assert_true(rs->limit_default[RULES_LIM_PLATELETS_LLN] == 150);
     assert_int_equal(rs->fresh_ms[obs_code_lookup("spo2")->id], 4 * 3600000);
