@@ -104,7 +104,9 @@ typedef struct engine_evidence {
     double window_h;
 } engine_evidence;
 
-#define ENGINE_EV_MAX      12
+/* Room for the readings of a window sum (q1h urine over a day) and its
+ * total. */
+#define ENGINE_EV_MAX      32
 #define ENGINE_MISSING_MAX 12
 
 typedef struct engine_evlist {

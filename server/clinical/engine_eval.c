@@ -384,13 +384,27 @@ static const char *agg_name(rules_opkind k)
     }
 }
 
-/* Window aggregates (policy 6 (docs/rules.md 9)). The window is (T - offset - hours,
- * T - offset]. An interval code (urine, stool volume: each reading is the
- * amount since the previous one) needs a reading at or before the window
- * start and one inside; the reading that straddles the start contributes
- * the share of its interval that lies inside the window. Other codes take
- * the readings inside [start, end] (plus, with with_start_value, the value
- * in force at the start). */
+/* Window aggregates (policy 6, docs/rules.md 9). The window is
+ * (T - offset - hours, T - offset]. An interval code (urine, stool volume,
+ * stool count: each reading is the amount since the previous one) needs a
+ * reading at or before the window start and one inside. A reading belongs
+ * whole to every window that contains its time, as a shift is totalled
+ * from the chart: its sum is the sum of the readings inside, never a share
+ * of one that began before the start, and the evidence lists those
+ * readings, so it adds up to the figure shown (window_readings_evidence).
+ * Other codes take the readings inside [start, end] (plus, with
+ * with_start_value, the value in force at the start). */
+/* The readings that make up a window sum, listed before the sum itself.
+ * All or none: when they do not all fit in the evidence list with the sum,
+ * only the sum is shown (a list that does not add up would mislead). */
+static void window_readings_evidence(const ectx *c, int code, const engine_point *p, size_t n)
+{
+    if (c->ev == NULL || c->ev->n + n + 1 > ENGINE_EV_MAX)
+        return;
+    for (size_t j = 0; j < n; j++)
+        engine_ev_add(c->ev, code, NULL, p[j].v, p[j].t_ms, NULL, 0);
+}
+
 static oval op_window(const ectx *c, const rules_operand *o)
 {
     size_t n;
@@ -419,8 +433,6 @@ static oval op_window(const ectx *c, const rules_operand *o)
             int64_t dt = p[j].t_ms - p[j - 1].t_ms;
             eq v = eq_from_double(p[j].v);
             if (o->kind == RULES_OP_SUM || o->kind == RULES_OP_RATE) {
-                if (j == lo && p[j - 1].t_ms < ws) /* straddles the start: its share */
-                    v = eq_div(eq_mul(v, eq_from_int(p[j].t_ms - ws), &ok), eq_from_int(dt), &ok);
                 acc = eq_add(acc, v, &ok);
                 have = true;
             } else if (dt > 0) {
@@ -434,6 +446,8 @@ static oval op_window(const ectx *c, const rules_operand *o)
         if (have && o->kind == RULES_OP_RATE)
             acc =
                 eq_div(eq_mul(acc, eq_from_int(MS_PER_HOUR), &ok), eq_from_int(o->window_ms), &ok);
+        if (have && ok && (o->kind == RULES_OP_SUM || o->kind == RULES_OP_RATE))
+            window_readings_evidence(c, o->code, p + lo, hi - lo);
     } else {
         size_t lo = count_upto(p, hi, ws, true); /* readings before the start */
         size_t from = (o->with_start_value && lo > 0) ? lo - 1 : lo;

@@ -97,8 +97,8 @@ static __attribute__((unused)) void cases_expect_field(const char *cs, const cha
     }
 }
 
-static void cases_expect_items(const char *cs, const char *at, const char *what,
-                               const json_t *want, const json_t *got);
+static void cases_expect_items(const char *cs, const char *at, const char *what, const json_t *want,
+                               const json_t *got);
 
 /* Compares the keys of `want` with the cases_same keys of object `got`. */
 static __attribute__((unused)) void cases_expect_object(const char *cs, const char *at,
@@ -123,8 +123,8 @@ static __attribute__((unused)) void cases_expect_object(const char *cs, const ch
 
 /* An array of objects: as many items as expected, each compared key by
  * key with the item at the same place. */
-static void cases_expect_items(const char *cs, const char *at, const char *what,
-                               const json_t *want, const json_t *got)
+static void cases_expect_items(const char *cs, const char *at, const char *what, const json_t *want,
+                               const json_t *got)
 {
     if (json_array_size(want) != json_array_size(got)) {
         char *g = cases_dump(got);
