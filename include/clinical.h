@@ -89,6 +89,10 @@ void clinical_eval_free(clinical_eval *ev);
  * decision's, else the first; NULL when there is none. */
 const engine_reason *clinical_top_reason(const engine_result *r);
 
+/* Whether the active rule set grades `term`, so that "ctcae.<term>" may be
+ * posted (obs_context.grade_term_ok; `arg` unused). Any thread. */
+bool clinical_grade_term_ok(void *arg, const char *term);
+
 /* --- ward view ---------------------------------------------------------------- */
 
 /* Fills each bed of a store_ward() object with the clinical fields of

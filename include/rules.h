@@ -54,7 +54,26 @@ typedef enum rules_limit {
 /* Other patient attributes. */
 typedef enum rules_pattr { RULES_PAT_NEWS2_SCALE, RULES_PAT_COUNT } rules_pattr;
 
-/* JSON key of each baseline / limit / attribute ("weight_kg", "creatinine_uln"). */
+/* The one catalogue of the patient-record keys rules read: JSON key, label,
+ * unit as shown, and the plausible range a value must lie in (inclusive;
+ * wide enough for any adult on the ward, narrow enough to catch a unit
+ * slip: a weight in lb, a creatinine in umol/L). The patient API validates
+ * against it and GET /api/v1/catalogue serves it to the dashboard. */
+typedef struct rules_key_info {
+    const char *key;   /* "weight_kg", "creatinine_uln" */
+    const char *label; /* "Weight", "Creatinine ULN" */
+    const char *unit;  /* "kg", "mg/dL" */
+    double min, max;
+} rules_key_info;
+
+extern const rules_key_info rules_baseline_keys[RULES_BL_COUNT];
+extern const rules_key_info rules_limit_keys[RULES_LIM_COUNT];
+
+/* Lower/upper limit pairs that must be ordered when both are on the record. */
+#define RULES_LIMIT_PAIRS 2
+extern const int rules_limit_pairs[RULES_LIMIT_PAIRS][2];
+
+/* JSON key of each baseline / limit ("weight_kg", "creatinine_uln"). */
 const char *rules_baseline_name(int key);
 const char *rules_limit_name(int key);
 

@@ -180,8 +180,10 @@ static int validate_batch(struct req *r, double weight_kg, bool require_id, enum
     static const field_spec specs[] = {{"readings", F_ARRAY, true, false, 0}};
     json_t *details = body_check(r->json, BODY_SPECS(specs));
     const json_t *items = json_object_get(r->json, "readings");
-    obs_context ctx = {
-        .now_ms = timefmt_now_ms(), .weight_kg = weight_kg, .require_id = require_id};
+    obs_context ctx = {.now_ms = timefmt_now_ms(),
+                       .weight_kg = weight_kg,
+                       .require_id = require_id,
+                       .grade_term_ok = clinical_grade_term_ok};
     struct ingest *in = r->ctx;
     size_t n = json_array_size(items);
 

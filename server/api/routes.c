@@ -11,6 +11,7 @@ const struct route route_table[] = {
     {"GET", "/api/v1/audit", ROLE_ADMIN, BODY_NONE, api_audit_get},
     {"GET", "/api/v1/beds", ROLE_VIEWER, BODY_NONE, api_beds_get},
     {"POST", "/api/v1/beds", ROLE_ADMIN, BODY_JSON, api_beds_post},
+    {"GET", "/api/v1/catalogue", ROLE_VIEWER, BODY_NONE, api_catalogue_get},
     {"GET", "/api/v1/devices", ROLE_ADMIN, BODY_NONE, api_devices_get},
     {"POST", "/api/v1/devices", ROLE_ADMIN, BODY_JSON, api_devices_post},
     {"DELETE", "/api/v1/devices/{}", ROLE_ADMIN, BODY_NONE, api_devices_delete},

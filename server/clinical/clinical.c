@@ -50,6 +50,17 @@ rules_set *clin_rules_take(uint64_t *gen)
     return rs;
 }
 
+bool clinical_grade_term_ok(void *arg, const char *term)
+{
+    rules_set *rs = clinical_rules();
+    int i = rs != NULL ? rules_term_index(rs, term) : -1;
+    bool ok = i >= 0 && rs->terms[i].clinician_code >= 0;
+
+    (void)arg;
+    rules_unref(rs);
+    return ok;
+}
+
 static void set_active(rules_set *rs)
 {
     rules_set *old;

@@ -123,6 +123,24 @@ static void rules_destroy(rules_set *rs)
     free(rs);
 }
 
+/* A term a rule set adds beyond the built-in CTCAE ones gets its clinician
+ * grade code "ctcae.<term>" registered before the set is compiled (the code
+ * arrays are sized then). Invalid names are left to rl_parse_terms to
+ * report. */
+static void register_grade_codes(const json_t *doc)
+{
+    size_t i;
+    json_t *t;
+
+    json_array_foreach(json_object_get(doc, "terms"), i, t)
+    {
+        const char *id = json_string_value(json_object_get(t, "term"));
+        const char *label = json_string_value(json_object_get(t, "label"));
+        if (id != NULL)
+            (void)obs_grade_register(id, label);
+    }
+}
+
 rules_set *rules_load_json(const json_t *doc_in, const char *file, rules_errors *errs)
 {
     rules_set *result = NULL;
@@ -145,6 +163,7 @@ rules_set *rules_load_json(const json_t *doc_in, const char *file, rules_errors 
         goto fail;
     }
     rs->doc = json_deep_copy(doc_in);
+    register_grade_codes(rs->doc);
     rs->n_codes = obs_code_count();
     rs->fresh_ms = rl_ld_alloc(&L, rs->n_codes * sizeof *rs->fresh_ms);
     rs->interval_code = rl_ld_alloc(&L, rs->n_codes * sizeof *rs->interval_code);

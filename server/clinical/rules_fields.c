@@ -11,24 +11,63 @@
 /* ---------------------------------------------------------------------- */
 /* Keys                                                                    */
 
-const char *const rl_baseline_names[RULES_BL_COUNT] = {
-    "weight_kg", "creatinine_mg_dl", "bilirubin_mg_dl", "ast_u_l",
-    "alt_u_l",   "sbp_mm_hg",        "stools_per_day",
+/* Pre-treatment baselines (policy 9, docs/rules.md 9). All must be
+ * positive except stools_per_day, where 0 is a real baseline. */
+const rules_key_info rules_baseline_keys[RULES_BL_COUNT] = {
+    [RULES_BL_WEIGHT_KG] = {"weight_kg", "Weight", "kg", 20, 400},
+    [RULES_BL_CREATININE_MG_DL] = {"creatinine_mg_dl", "Creatinine", "mg/dL", 0.1, 20},
+    [RULES_BL_BILIRUBIN_MG_DL] = {"bilirubin_mg_dl", "Bilirubin", "mg/dL", 0.05, 50},
+    [RULES_BL_AST_U_L] = {"ast_u_l", "AST", "U/L", 1, 5000},
+    [RULES_BL_ALT_U_L] = {"alt_u_l", "ALT", "U/L", 1, 5000},
+    [RULES_BL_SBP_MM_HG] = {"sbp_mm_hg", "Systolic BP", "mm[Hg]", 50, 250},
+    [RULES_BL_STOOLS_PER_DAY] = {"stools_per_day", "Stools per day", "/d", 0, 20},
 };
-const char *const rl_limit_names[RULES_LIM_COUNT] = {
-    "creatinine_uln", "bilirubin_uln", "ast_uln", "alt_uln", "platelets_lln",
-    "potassium_lln",  "potassium_uln", "ph_lln",  "ph_uln",
+
+/* Per-patient reference limits overriding the rule file's defaults
+ * (policy 10). Each range spans every laboratory's limits by a wide
+ * margin. */
+const rules_key_info rules_limit_keys[RULES_LIM_COUNT] = {
+    [RULES_LIM_CREATININE_ULN] = {"creatinine_uln", "Creatinine ULN", "mg/dL", 0.3, 5},
+    [RULES_LIM_BILIRUBIN_ULN] = {"bilirubin_uln", "Bilirubin ULN", "mg/dL", 0.3, 5},
+    [RULES_LIM_AST_ULN] = {"ast_uln", "AST ULN", "U/L", 5, 500},
+    [RULES_LIM_ALT_ULN] = {"alt_uln", "ALT ULN", "U/L", 5, 500},
+    [RULES_LIM_PLATELETS_LLN] = {"platelets_lln", "Platelets LLN", "10*3/uL", 10, 1000},
+    [RULES_LIM_POTASSIUM_LLN] = {"potassium_lln", "Potassium LLN", "mmol/L", 2, 6},
+    [RULES_LIM_POTASSIUM_ULN] = {"potassium_uln", "Potassium ULN", "mmol/L", 3, 8},
+    [RULES_LIM_PH_LLN] = {"ph_lln", "pH LLN", "[pH]", 6.8, 7.8},
+    [RULES_LIM_PH_ULN] = {"ph_uln", "pH ULN", "[pH]", 6.8, 7.8},
 };
-const char *const rl_pattr_names[RULES_PAT_COUNT] = {"news2_scale"};
+
+const int rules_limit_pairs[RULES_LIMIT_PAIRS][2] = {
+    {RULES_LIM_POTASSIUM_LLN, RULES_LIM_POTASSIUM_ULN},
+    {RULES_LIM_PH_LLN, RULES_LIM_PH_ULN},
+};
+
+static const char *const pattr_names[RULES_PAT_COUNT] = {"news2_scale"};
 
 const char *rules_baseline_name(int key)
 {
-    return key >= 0 && key < RULES_BL_COUNT ? rl_baseline_names[key] : "?";
+    return key >= 0 && key < RULES_BL_COUNT ? rules_baseline_keys[key].key : "?";
 }
 
 const char *rules_limit_name(int key)
 {
-    return key >= 0 && key < RULES_LIM_COUNT ? rl_limit_names[key] : "?";
+    return key >= 0 && key < RULES_LIM_COUNT ? rules_limit_keys[key].key : "?";
+}
+
+int rl_key_index(int kind, const char *s)
+{
+    int n = kind == RULES_OP_BASELINE ? RULES_BL_COUNT
+            : kind == RULES_OP_LIMIT  ? RULES_LIM_COUNT
+                                      : RULES_PAT_COUNT;
+    for (int i = 0; s != NULL && i < n; i++) {
+        const char *k = kind == RULES_OP_BASELINE ? rules_baseline_keys[i].key
+                        : kind == RULES_OP_LIMIT  ? rules_limit_keys[i].key
+                                                  : pattr_names[i];
+        if (strcmp(k, s) == 0)
+            return i;
+    }
+    return -1;
 }
 
 int rl_name_index(const char *const *names, int n, const char *s)

@@ -58,9 +58,9 @@ int64_t rl_hours_ms(double h);
 int rl_get_code(ld *L, const json_t *v, const char *path);
 void rl_deps_cond(const rules_set *rs, const rules_cond *c, depset *d);
 void rl_deps_finish(ld *L, depset *d, rules_deps *out);
-extern const char *const rl_baseline_names[RULES_BL_COUNT];
-extern const char *const rl_limit_names[RULES_LIM_COUNT];
-extern const char *const rl_pattr_names[RULES_PAT_COUNT];
+/* The index of key s among the baselines, limits or patient attributes
+ * (kind RULES_OP_BASELINE, _LIMIT or _PATIENT), or -1. */
+int rl_key_index(int kind, const char *s);
 
 /* rules_operands.c */
 const opdef *rl_find_opkey(ld *L, const json_t *obj, const char *path, bool report_none);

@@ -119,13 +119,7 @@ static void operand_latest(ld *L, rules_operand *o, const json_t *obj, const opd
 /* baseline, limit, patient: a key of the patient record. */
 static void operand_key(ld *L, rules_operand *o, const json_t *v, const opdef *od, const char *p)
 {
-    const char *const *names = od->kind == RULES_OP_BASELINE ? rl_baseline_names
-                               : od->kind == RULES_OP_LIMIT  ? rl_limit_names
-                                                             : rl_pattr_names;
-    int n = od->kind == RULES_OP_BASELINE ? RULES_BL_COUNT
-            : od->kind == RULES_OP_LIMIT  ? RULES_LIM_COUNT
-                                          : RULES_PAT_COUNT;
-    o->key = json_is_string(v) ? rl_name_index(names, n, json_string_value(v)) : -1;
+    o->key = json_is_string(v) ? rl_key_index((int)od->kind, json_string_value(v)) : -1;
     if (o->key < 0)
         rl_ld_err(L, p, "unknown %s key", od->key);
 }

@@ -106,15 +106,15 @@ void rl_parse_ranges(ld *L, const json_t *doc)
     }
     static const char *k[RULES_LIM_COUNT + 2];
     for (int i = 0; i < RULES_LIM_COUNT; i++)
-        k[i] = rl_limit_names[i];
+        k[i] = rules_limit_keys[i].key;
     k[RULES_LIM_COUNT] = "comment";
     k[RULES_LIM_COUNT + 1] = NULL;
     rl_check_keys(L, r, "reference_ranges", k);
     for (int i = 0; i < RULES_LIM_COUNT; i++) {
         double v = NAN;
-        if (rl_get_num(L, r, "reference_ranges", rl_limit_names[i], true, &v) && v <= 0) {
+        if (rl_get_num(L, r, "reference_ranges", rules_limit_keys[i].key, true, &v) && v <= 0) {
             char p[96];
-            rl_sub(p, sizeof p, "reference_ranges", rl_limit_names[i]);
+            rl_sub(p, sizeof p, "reference_ranges", rules_limit_keys[i].key);
             rl_ld_err(L, p, "expected a positive number");
         }
         L->rs->limit_default[i] = v;
@@ -377,8 +377,10 @@ void rl_parse_terms(ld *L, const json_t *doc)
             snprintf(code, sizeof code, "ctcae.%s", t->id);
             const obs_code *c = obs_code_lookup(code);
             if (c == NULL || c->kind != OBS_GRADE)
-                rl_ld_err(L, "term", "no clinician grade code '%s' in the observation catalogue",
-                          code);
+                rl_ld_err(L, "term",
+                          "no clinician grade code '%s' (at most %d terms beyond the built-in "
+                          "CTCAE ones, names of at most %d characters)",
+                          code, OBS_EXTRA_GRADES, OBS_TERM_MAX);
             else
                 t->clinician_code = c->id;
         }
@@ -466,7 +468,7 @@ void rl_parse_kdigo(ld *L, const json_t *doc)
     rl_check_keys(L, n, "", k);
     L->rs->kdigo_source = rl_get_str(L, n, "", "source", true);
     const char *w = rl_get_str(L, n, "", "weight_baseline", true);
-    L->rs->kdigo_weight_key = w != NULL ? rl_name_index(rl_baseline_names, RULES_BL_COUNT, w) : -1;
+    L->rs->kdigo_weight_key = w != NULL ? rl_key_index(RULES_OP_BASELINE, w) : -1;
     if (w != NULL && L->rs->kdigo_weight_key < 0)
         rl_ld_err(L, "weight_baseline", "unknown baseline key");
     L->rs->kdigo.strict = get_combine(L, n, "", false);
