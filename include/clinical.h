@@ -98,8 +98,8 @@ bool clinical_grade_term_ok(void *arg, const char *term);
 /* Fills each bed of a store_ward() object with the clinical fields of
  * docs/api.md: max_grade (highest current grade among the terms, null when none
  * can be graded or not yet evaluated), decision ({"action", "reason"} or
- * null) and active_alerts (unacknowledged alerts of the bed's patient).
- * 0 or -1. */
+ * null) and active_alerts (unacknowledged alerts of the bed's patient);
+ * and the ward's "time_zone": {"name", "utc_offset_minutes" now}. 0 or -1. */
 int clinical_ward_annotate(db_conn *c, json_t *ward);
 
 /* --- alerts from a request --------------------------------------------------- */

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tz.h"
+
 /* --- patient-record keys a rule may read ---------------------------------- */
 
 /* Pre-treatment baselines (policy 9 (docs/rules.md 9); docs/api.md POST /patients "baseline"). */
@@ -328,8 +330,11 @@ typedef struct rules_set {
     const char *kdigo_source;
 
     /* dose schedule */
+    /* The ward's IANA zone: schedule.time_zone, or the server's default
+     * (serve --time-zone, else UTC) when the set names none. Every
+     * ward-local time (dose slots, day numbers) goes through it. */
     const char *time_zone;
-    int utc_offset_min;
+    const tz_zone *zone;
     int ward_minutes[RULES_MAX_WARD_TIMES]; /* minutes after local midnight, ascending */
     size_t n_ward_times;
     int interval_hours;

@@ -2,7 +2,7 @@
  *
  *   wardd serve   [--listen ADDR:PORT] [--db PATH] [--web DIR] [--rules FILE]
  *                 [--tls-cert FILE --tls-key FILE] [--config FILE]
- *                 [--threads N] [--port-file PATH]
+ *                 [--threads N] [--port-file PATH] [--time-zone ZONE]
  *   wardd user add   --db PATH --username NAME --role ROLE   (password on stdin)
  *   wardd device add --db PATH --serial SERIAL [--bed BED] [--model MODEL]
  *   wardd bed add    --db PATH --id B1 [--label "Bed 1"]
@@ -21,6 +21,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "secret.h"
+#include "tz.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -83,6 +84,11 @@ static int serve(cli_args *a)
     if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
         return fail("--threads must be a number from 0 to 256");
     hopt.threads = (unsigned)threads;
+    if (cli_get(a, "time-zone", NULL)) { /* the ward's zone where a rule set names none */
+        char tzerr[200];
+        if (tz_set_default(cli_get(a, "time-zone", NULL), tzerr, sizeof tzerr) != 0)
+            return fail("--time-zone: %s", tzerr);
+    }
 
     c = db_open(app.db_path, true);
     if (!c)
@@ -162,7 +168,8 @@ static int rules_check(cli_args *a)
 /* --- the table -------------------------------------------------------------- */
 
 static const char *const serve_flags[] = {"listen",  "db",     "web",       "rules",   "tls-cert",
-                                          "tls-key", "config", "port-file", "threads", NULL};
+                                          "tls-key", "config", "port-file", "threads", "time-zone",
+                                          NULL};
 static const char *const user_flags[] = {"db", "username", "role", NULL};
 static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL};
 static const char *const bed_flags[] = {"db", "id", "label", NULL};
@@ -180,7 +187,7 @@ static const struct command {
 } commands[] = {
     {"serve", NULL, serve_flags, 0, serve,
      "serve [--listen ADDR:PORT] [--db PATH] [--web DIR] [--rules FILE] "
-     "[--tls-cert FILE --tls-key FILE] [--config FILE]"},
+     "[--tls-cert FILE --tls-key FILE] [--config FILE] [--time-zone ZONE]"},
     {"user", "add", user_flags, 0, cli_user_add,
      "user add --db PATH --username NAME --role ROLE  (password on stdin)"},
     {"device", "add", device_flags, 0, cli_device_add,

@@ -186,6 +186,19 @@ void clin_publish_changes(const pcache *p, const engine_result *r)
 /* ---------------------------------------------------------------------- */
 /* Ward view                                                               */
 
+/* The ward's zone, for the dashboard to show ward time in: the active rule
+ * set's, with its offset now. */
+static void ward_time_zone(json_t *ward)
+{
+    rules_set *rs = clinical_rules();
+    const tz_zone *z = rs && rs->zone ? rs->zone : tz_default();
+
+    json_object_set_new(ward, "time_zone",
+                        json_pack("{s:s, s:I}", "name", tz_name(z), "utc_offset_minutes",
+                                  (json_int_t)(tz_offset_ms(z, timefmt_now_ms()) / 60000)));
+    rules_unref(rs);
+}
+
 int clinical_ward_annotate(db_conn *c, json_t *ward)
 {
     json_t *counts = NULL, *bed;
@@ -193,6 +206,7 @@ int clinical_ward_annotate(db_conn *c, json_t *ward)
 
     if (store_alert_active_counts(c, &counts) != 0)
         return -1;
+    ward_time_zone(ward);
     pthread_mutex_lock(&sum_mu);
     json_array_foreach(json_object_get(ward, "beds"), i, bed)
     {

@@ -240,7 +240,9 @@ static json_t *schedule_json(const engine_result *r)
     json_object_set_new(o, "first_dose_at", time_json(s->first_dose_ms));
     json_object_set_new(o, "cycle_start", time_json(s->cycle_start_ms));
     json_object_set_new(o, "time_zone", json_string(r->rs->time_zone));
-    json_object_set_new(o, "utc_offset_minutes", json_integer(r->rs->utc_offset_min));
+    json_object_set_new(
+        o, "utc_offset_minutes",
+        json_integer(r->rs->zone ? tz_offset_ms(r->rs->zone, r->at_ms) / 60000 : 0));
     return o;
 }
 

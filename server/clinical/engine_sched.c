@@ -2,10 +2,11 @@
  * (policy 16, docs/rules.md 9; the label's Table 1 regimen, docs/rules.md 7.7).
  *
  * - Doses are q8h at the ward times (00:00, 08:00, 16:00 by default) in
- *   ward-local time. The zone is a fixed offset from UTC (utc_offset_minutes
- *   in the rule file; no daylight-saving rules: the IANA name is shown, not
- *   interpreted).
- * - Day 1 is the local date of the first dose record (given or held). Cycle
+ *   ward-local time, in the ward's IANA zone with its daylight-saving rules
+ *   (tz.h): on the day clocks go forward the 00:00 and 08:00 slots are 7 h
+ *   apart; a wall-clock time that occurs twice is its first occurrence.
+ * - Day 1 is the local date of the first dose record (given or held); days
+ *   are local dates (a day may last 23 or 25 h). Cycle
  *   N begins at the first dose's time of day on its first day (cycle 2 at
  *   day 15, so it starts at 08:00 when the first dose was at 08:00: S03,
  *   S04) and ends at local midnight after its last day.
@@ -37,22 +38,22 @@ const char *engine_sched_status_name(engine_sched_status s)
     return "?";
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Local day number (days since 1970-01-01 in ward time). */
 static int64_t local_day(const rules_set *rs, int64_t t)
 {
-    return floor_div(t + rs->utc_offset_min * MS_PER_MIN, MS_PER_DAY);
+    return tz_local_day(rs->zone, t);
 }
 
 /* UTC ms of local midnight starting local day d. */
 static int64_t day_start(const rules_set *rs, int64_t d)
 {
-    return d * MS_PER_DAY - rs->utc_offset_min * MS_PER_MIN;
+    return tz_day_start(rs->zone, d);
+}
+
+/* UTC ms of ward time `minutes` past midnight on local day d. */
+static int64_t slot_at(const rules_set *rs, int64_t d, int minutes)
+{
+    return tz_local_to_utc(rs->zone, d * MS_PER_DAY + minutes * MS_PER_MIN);
 }
 
 typedef struct win {
@@ -63,7 +64,9 @@ static win cycle_window(const rules_set *rs, int64_t first, size_t c)
 {
     int64_t day1 = local_day(rs, first);
     win w;
-    w.start = first + (rs->cycles[c].first_day - 1) * MS_PER_DAY;
+    /* the first dose's local time of day on the cycle's first day */
+    w.start = tz_local_to_utc(rs->zone, tz_to_local(rs->zone, first) +
+                                            (rs->cycles[c].first_day - 1) * MS_PER_DAY);
     w.end = day_start(rs, day1 + rs->cycles[c].last_day);
     return w;
 }
@@ -113,7 +116,7 @@ void engine_schedule_at(const rules_set *rs, const engine_patient *pt, int64_t a
     int64_t slot = ENGINE_NO_TIME;
     for (int64_t d = d0; d < d0 + 400 && slot == ENGINE_NO_TIME; d++)
         for (size_t k = 0; k < rs->n_ward_times; k++) {
-            int64_t s = day_start(rs, d) + rs->ward_minutes[k] * MS_PER_MIN;
+            int64_t s = slot_at(rs, d, rs->ward_minutes[k]);
             if (s <= from || slot_taken(pt, n_doses, s, half))
                 continue;
             if (first != ENGINE_NO_TIME && s < first)
@@ -187,7 +190,7 @@ void engine_schedule_at(const rules_set *rs, const engine_patient *pt, int64_t a
             for (int64_t d = local_day(rs, wn.start);
                  out->next_dose_ms == ENGINE_NO_TIME && d <= local_day(rs, wn.end - 1); d++)
                 for (size_t k = 0; k < rs->n_ward_times; k++) {
-                    int64_t s = day_start(rs, d) + rs->ward_minutes[k] * MS_PER_MIN;
+                    int64_t s = slot_at(rs, d, rs->ward_minutes[k]);
                     if (s >= wn.start - half) {
                         out->next_dose_ms = s;
                         break;

@@ -524,6 +524,33 @@ static int parse_hhmm(const char *s)
     return h * 60 + m;
 }
 
+/* schedule.time_zone: an IANA name from the system's zone database; absent,
+ * the ward's default zone (serve --time-zone). A fixed utc_offset_minutes
+ * is refused: it cannot follow daylight saving, and a ward set to -300 in
+ * New York doses an hour late from March to November. */
+static void parse_zone(ld *L, const json_t *n)
+{
+    char err[200];
+    rules_set *rs = L->rs;
+
+    if (json_object_get(n, "utc_offset_minutes") != NULL)
+        rl_ld_err(L, "utc_offset_minutes",
+                  "no longer supported: a fixed offset cannot follow daylight saving; name the "
+                  "ward's IANA zone in schedule.time_zone (e.g. \"America/New_York\") or leave "
+                  "it out to use the server's --time-zone");
+    if (json_object_get(n, "time_zone") == NULL) {
+        rs->zone = tz_default();
+        rs->time_zone = tz_name(rs->zone);
+        return;
+    }
+    rs->time_zone = rl_get_str(L, n, "", "time_zone", false);
+    if (rs->time_zone == NULL)
+        return;
+    rs->zone = tz_get(rs->time_zone, err, sizeof err);
+    if (rs->zone == NULL)
+        rl_ld_err(L, "time_zone", "%s", err);
+}
+
 void rl_parse_schedule(ld *L, const json_t *doc)
 {
     json_t *n = json_object_get(doc, "schedule");
@@ -546,8 +573,7 @@ void rl_parse_schedule(ld *L, const json_t *doc)
                                     "note",
                                     NULL};
     rl_check_keys(L, n, "", k);
-    rs->time_zone = rl_get_str(L, n, "", "time_zone", true);
-    rl_get_int(L, n, "", "utc_offset_minutes", true, -14 * 60, 14 * 60, &rs->utc_offset_min);
+    parse_zone(L, n);
     rl_get_int(L, n, "", "interval_hours", true, 1, 24, &rs->interval_hours);
     rl_get_int(L, n, "", "max_doses_per_cycle", true, 1, 100, &rs->max_per_cycle);
     rl_get_int(L, n, "", "max_doses_per_course", true, 1, 1000, &rs->max_per_course);

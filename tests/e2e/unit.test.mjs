@@ -226,3 +226,18 @@ test('sse: an incomplete event is not dispatched and does not move Last-Event-ID
   const r = new SSEParser();
   assert.deepEqual(r.feed('foo: bar\ndata\n\n'), [{ type: 'message', data: '', id: null }]);
 });
+
+test('ward times are shown in the ward zone, across its daylight-saving changes', async () => {
+  const { setWardZone } = await import('../../web/js/wardtime.js');
+  setWardZone('America/New_York');
+  // 8 March 2026: 00:00 EST and 08:00 EDT are 7 h apart; 04:30 UTC is still 7 March
+  assert.equal(f.fmtDateTime('2026-03-08T05:00:00Z'), '8 Mar 2026 00:00');
+  assert.equal(f.fmtDateTime('2026-03-08T12:00:00Z'), '8 Mar 2026 08:00');
+  assert.equal(f.fmtDateTime('2026-03-08T04:30:00Z'), '7 Mar 2026 23:30');
+  assert.equal(f.fmtTime('2026-11-01T05:30:00Z', new Date('2026-11-01T12:00:00Z')), '01:30');
+  setWardZone('Europe/Amsterdam');
+  assert.equal(f.fmtDateTime('2026-10-25T07:00:00Z'), '25 Oct 2026 08:00');
+  assert.equal(f.fmtDateTime('2026-03-28T23:30:00Z'), '29 Mar 2026 00:30');
+  setWardZone('Asia/Kolkata');
+  assert.equal(f.fmtDateTime('2026-07-01T02:30:00Z'), '1 Jul 2026 08:00');
+});

@@ -446,6 +446,10 @@ static const char *launch(wd_server *s)
         argv[argc++] = "--tls-key";
         argv[argc++] = s->key;
     }
+    if (getenv("WD_TIME_ZONE")) { /* the ward's default zone (it_wardtime) */
+        argv[argc++] = "--time-zone";
+        argv[argc++] = getenv("WD_TIME_ZONE");
+    }
     argv[argc] = NULL;
     pid = fork();
     if (pid < 0)

@@ -497,12 +497,26 @@ static void test_schedule(void **state)
     rules_unref(rs);
 
     json_t *doc = test_default_rules_doc();
-    json_object_set_new(json_object_get(doc, "schedule"), "utc_offset_minutes", json_integer(60));
+    json_object_set_new(json_object_get(doc, "schedule"), "time_zone",
+                        json_string("Europe/Amsterdam"));
     rs = rules_load_json(doc, "x.json", NULL);
     assert_non_null(rs);
     engine_schedule_at(rs, &p, D1 + 5 * H, &s);
-    assert_int_equal(s.next_dose_ms, D1 + 7 * H); /* 08:00 at UTC+1 */
+    assert_int_equal(s.next_dose_ms, D1 + 7 * H); /* 08:00 CET (UTC+1 in March) */
     rules_unref(rs);
+    /* a fixed offset is refused with a clear message */
+    rules_errors errs = {0};
+    json_object_set_new(json_object_get(doc, "schedule"), "utc_offset_minutes", json_integer(60));
+    assert_null(rules_load_json(doc, "x.json", &errs));
+    assert_int_equal(errs.n, 1);
+    assert_non_null(strstr(errs.items[0].text, "utc_offset_minutes"));
+    assert_non_null(strstr(errs.items[0].text, "daylight saving"));
+    rules_errors_free(&errs);
+    json_object_del(json_object_get(doc, "schedule"), "utc_offset_minutes");
+    json_object_set_new(json_object_get(doc, "schedule"), "time_zone", json_string("Mars/Base"));
+    assert_null(rules_load_json(doc, "x.json", &errs));
+    assert_non_null(strstr(errs.items[0].text, "unknown time zone"));
+    rules_errors_free(&errs);
     json_decref(doc);
 }
 

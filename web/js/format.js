@@ -2,6 +2,8 @@
 // dashboard shows. No DOM, no fetch: tests/e2e/unit.test.mjs imports this
 // file directly under Node.
 
+import { wardParts } from './wardtime.js';
+
 // Vitals older than STALE_S are dimmed with the word "stale"; older than
 // NO_RECENT_S the value is withdrawn and "no recent data" shown instead
 // (the engine's freshness window for vitals is 4 h, CLINICAL.md item 5).
@@ -178,22 +180,23 @@ export function compareBySeverity(a, b) {
 const pad2 = (n) => String(n).padStart(2, '0');
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-// Local wall-clock time, 24 h: "14:03"; with the date when not today.
+// Ward wall-clock time (wardtime.js), 24 h: "14:03"; with the date when not today.
 export function fmtTime(iso, now = new Date()) {
   if (!iso) return '—';
   const t = new Date(iso);
   if (Number.isNaN(t.getTime())) return '—';
-  const hm = `${pad2(t.getHours())}:${pad2(t.getMinutes())}`;
-  if (t.toDateString() === now.toDateString()) return hm;
-  return `${t.getDate()} ${MONTHS[t.getMonth()]} ${hm}`;
+  const p = wardParts(t), n = wardParts(now);
+  const hm = `${pad2(p.hour)}:${pad2(p.minute)}`;
+  if (p.year === n.year && p.month === n.month && p.day === n.day) return hm;
+  return `${p.day} ${MONTHS[p.month - 1]} ${hm}`;
 }
 
 export function fmtDateTime(iso) {
   if (!iso) return '—';
   const t = new Date(iso);
   if (Number.isNaN(t.getTime())) return '—';
-  return `${t.getDate()} ${MONTHS[t.getMonth()]} ${t.getFullYear()} ` +
-    `${pad2(t.getHours())}:${pad2(t.getMinutes())}`;
+  const p = wardParts(t);
+  return `${p.day} ${MONTHS[p.month - 1]} ${p.year} ${pad2(p.hour)}:${pad2(p.minute)}`;
 }
 
 // Value for <input type="datetime-local"> (local time, minutes).

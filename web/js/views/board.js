@@ -5,6 +5,7 @@
 import { get, optional } from '../api.js';
 import { h, setText, setClass, setPrefixedClass, setIcon, icon, clear } from '../dom.js';
 import {
+import { setWardZone } from '../wardtime.js';
   gradeInfo, decisionInfo, normDecision, scheduleText, staleness, fmtAge, fmtValue,
   unitWord, compareBySeverity, compareBedIds, DEVICE_SILENT_S,
 } from '../format.js';
@@ -244,6 +245,7 @@ export function mount(root, ctx) {
     st.busy = true;
     try {
       const ward = await get('/api/v1/ward');
+      setWardZone(ward.time_zone && ward.time_zone.name);
       if (!st.alive) return;
       st.ward = ward;
       st.fetchedAt = Date.now();
