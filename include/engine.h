@@ -64,8 +64,22 @@ typedef struct engine_dose {
 
 /* The patient record (docs/api.md POST /patients), plus dose records
  * (docs/api.md POST /doses) sorted by time. NAN means "absent". */
+/* The patient's course among the admissions of the same person (MRN): the
+ * n-th admission is course n (docs/clinical.md "Courses"), and what the
+ * earlier courses say about starting this one. */
+typedef struct engine_course {
+    int number;                /* 1 = first admission */
+    int64_t prev_discharge_ms; /* discharge of course number-1, ENGINE_NO_TIME when none */
+    char prev_response[3];     /* latest response category of course number-1, "" none */
+    char prev_response_date[11];
+    char permanent_rule[64]; /* a permanent discontinue rule that fired in an earlier
+                                course, "" when none */
+    int permanent_course;    /* the course it fired in */
+} engine_course;
+
 typedef struct engine_patient {
     int64_t id;
+    engine_course course;
     double baseline[RULES_BL_COUNT];
     double limit[RULES_LIM_COUNT]; /* overrides; NAN = rule-set default */
     int news2_scale;               /* 1 or 2 */
@@ -185,7 +199,8 @@ typedef enum engine_sched_status {
     ENGINE_SCHED_DUE,
     ENGINE_SCHED_REST,
     ENGINE_SCHED_CYCLE_COMPLETE,
-    ENGINE_SCHED_COURSE_COMPLETE
+    ENGINE_SCHED_COURSE_COMPLETE,
+    ENGINE_SCHED_NOT_SCHEDULED /* a new course may not start (engine_course) */
 } engine_sched_status;
 
 const char *engine_sched_status_name(engine_sched_status s);
@@ -205,6 +220,12 @@ typedef struct engine_schedule {
     int64_t next_dose_ms;   /* next slot a dose could be given, ENGINE_NO_TIME when none */
     int64_t first_dose_ms;  /* day-1 anchor, ENGINE_NO_TIME when no dose recorded yet */
     int64_t cycle_start_ms; /* start of the current cycle, ENGINE_NO_TIME when none */
+    int course;             /* the course number (engine_course.number) */
+    /* status NOT_SCHEDULED: why, as a decision reason (rule id, text, the
+     * action it asks for: hold until it may start, or discontinue) */
+    const char *gate_rule;
+    char gate_text[200];
+    engine_action gate_action;
 } engine_schedule;
 
 typedef struct engine_result {
@@ -243,6 +264,11 @@ typedef struct engine_state engine_state;
 engine_result *engine_evaluate(const rules_set *rs, const engine_patient *pt, const engine_hist *h,
                                int64_t at_ms, const engine_state *st);
 void engine_result_free(engine_result *r);
+
+/* The id of a permanent-discontinue rule (action "discontinue", not
+ * "discontinue_course") among the result's reasons, or NULL: what makes
+ * retreatment contraindicated in a later course. */
+const char *engine_permanent_rule(const engine_result *r);
 
 /* The docs/api.md toxicity object. New reference, NULL when out of memory. */
 json_t *engine_result_to_json(const engine_result *r);

@@ -343,6 +343,10 @@ typedef struct rules_set {
     int max_per_cycle;
     int max_per_course;
     const char *schedule_source;
+    /* A new course starts no earlier than this many days after the previous
+     * course's discharge (schedule.courses; 49: the legacy label's 7 weeks). */
+    int course_interval_days;
+    const char *course_source;
 
     rules_alerts alerts;
 

@@ -31,3 +31,22 @@ SET doc = json_remove(
         END,
         '$.schedule.utc_offset_minutes')
 WHERE json_extract(doc, '$.schedule.utc_offset_minutes') IS NOT NULL;
+
+-- Response evaluations of a person's courses (RECIST 1.1 category), entered
+-- by a physician. A course is one admission: the n-th admission of an MRN
+-- (by admitted_at) is course n. Rows are never changed or deleted; a
+-- correction is a later row (the latest by date, then id, counts).
+CREATE TABLE responses (
+    id          INTEGER PRIMARY KEY,  -- assigned by wardd
+    mrn         TEXT NOT NULL,        -- the person (patients.mrn)
+    course      INTEGER NOT NULL CHECK (course >= 1), -- course number across admissions
+    category    TEXT NOT NULL CHECK (category IN ('CR', 'PR', 'SD', 'PD')),
+    date        TEXT NOT NULL,        -- YYYY-MM-DD of the evaluation (the scan)
+    note        TEXT,                 -- free text, or NULL
+    recorded_by TEXT NOT NULL,        -- user name (survives the user)
+    user_id     INTEGER REFERENCES users(id), -- the user
+    created_at  INTEGER NOT NULL      -- when it was recorded (UTC ms)
+) STRICT;
+CREATE INDEX responses_mrn ON responses(mrn, course, date, id);
+-- The admissions of one person, in order (course numbering).
+CREATE INDEX patients_mrn_admitted ON patients(mrn, admitted_at, id);

@@ -445,9 +445,13 @@ enum MHD_Result api_patients_patch(struct req *r)
 
 /* --- discharge and transfer -------------------------------------------------------- */
 
+/* The discharge time: the body's "time" (checked by the handler), else
+ * now. It starts the interval to the next course (docs/clinical.md
+ * "Courses"), so it must not precede the stay. */
 static int discharge_apply(db_conn *c, struct req *r)
 {
-    int64_t now = timefmt_now_ms(), id = 0;
+    int64_t now = timefmt_now_ms(), id = 0, at = now, admitted = 0;
+    const char *at_text = body_str(r->json, "time", NULL);
     json_t *before = NULL;
     char idbuf[24];
     int rc;
@@ -458,7 +462,15 @@ static int discharge_apply(db_conn *c, struct req *r)
     if (rc != 1)
         return rc == 0 ? req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", id)
                        : DB_STORAGE_FAILURE;
-    rc = store_patient_discharge(c, id, now, now);
+    if (at_text && timefmt_parse(at_text, &at) == 0 &&
+        timefmt_parse(body_str(before, "admitted_at", ""), &admitted) == 0 && at < admitted) {
+        json_decref(before);
+        return req_fail(r, ERR_VALIDATION,
+                        json_pack("[o]", reply_field_detail("time",
+                                                            "must not be before the stay began")),
+                        "The discharge time is before patient %" PRId64 " was admitted.", id);
+    }
+    rc = store_patient_discharge(c, id, at, now);
     if (rc == ERR_NOT_ADMITTED)
         rc = req_fail(r, ERR_NOT_ADMITTED, NULL, "Patient %" PRId64 " is already discharged.", id);
     else if (rc < 0)
@@ -475,10 +487,22 @@ static int discharge_apply(db_conn *c, struct req *r)
 
 enum MHD_Result api_patients_discharge(struct req *r)
 {
+    static const field_spec specs[] = {{"time", F_TIME, false, true, 0}};
+    enum MHD_Result result;
+    json_t *details;
     int64_t id;
 
     if (path_id(r, &id) != 0)
         return reply_no_patient(r);
+    if (r->json) { /* optional: {"time": "..."} */
+        details = body_check(r->json, BODY_SPECS(specs));
+        if (json_is_object(r->json)) {
+            details = details_or_new(details);
+            check_not_future(r->json, "time", timefmt_now_ms(), details);
+        }
+        if (reply_if_invalid(r, details, "The discharge is invalid.", &result))
+            return result;
+    }
     r->after_commit = discharged;
     return req_write(r, discharge_apply);
 }

@@ -55,10 +55,34 @@ void clinical_eval_free(clinical_eval *ev)
     memset(ev, 0, sizeof *ev);
 }
 
-int clinical_evaluate_at(db_conn *c, int64_t id, int64_t at, clinical_eval *ev)
+/* Loads record, doses and history up to `at` into ev (rules already set)
+ * and evaluates, inside the caller's snapshot. with_course: the course
+ * context first (clin_course_load); without, the earlier courses' own
+ * evaluations. 1, 0 no such patient, -1. */
+static int evaluate_in_snapshot(db_conn *c, int64_t id, int64_t at, bool with_course,
+                                clinical_eval *ev)
 {
     struct hist_load L = {0};
     size_t nd = 0;
+    int rc = store_patient_get(c, id, &ev->patient);
+
+    if (rc != 1)
+        return rc;
+    if (clin_patient_input(ev->patient, id, &ev->pt) != 0 ||
+        (with_course && clin_course_load(c, ev->rs, id, &ev->pt.course) != 0) ||
+        store_dose_engine(c, id, &ev->doses, &nd) != 0)
+        return -1;
+    ev->pt.doses = ev->doses;
+    ev->pt.n_doses = nd;
+    ev->h = L.h = engine_hist_new();
+    if (!ev->h || store_clinical_history(c, id, at, clin_hist_visit, &L) != 0)
+        return -1;
+    ev->r = engine_evaluate(ev->rs, &ev->pt, ev->h, at, NULL);
+    return ev->r ? 1 : -1;
+}
+
+int clinical_evaluate_at(db_conn *c, int64_t id, int64_t at, clinical_eval *ev)
+{
     int rc;
 
     memset(ev, 0, sizeof *ev);
@@ -67,22 +91,77 @@ int clinical_evaluate_at(db_conn *c, int64_t id, int64_t at, clinical_eval *ev)
         return -1;
     if (store_snapshot_begin(c) != 0)
         return -1;
-    rc = store_patient_get(c, id, &ev->patient);
-    if (rc != 1)
-        goto out;
-    rc = -1;
-    if (clin_patient_input(ev->patient, id, &ev->pt) != 0)
-        goto out;
-    if (store_dose_engine(c, id, &ev->doses, &nd) != 0)
-        goto out;
-    ev->pt.doses = ev->doses;
-    ev->pt.n_doses = nd;
-    ev->h = L.h = engine_hist_new();
-    if (!ev->h || store_clinical_history(c, id, at, clin_hist_visit, &L) != 0)
-        goto out;
-    ev->r = engine_evaluate(ev->rs, &ev->pt, ev->h, at, NULL);
-    rc = ev->r ? 1 : -1;
-out:
+    rc = evaluate_in_snapshot(c, id, at, true, ev);
     store_snapshot_end(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Courses                                                                 */
+
+/* The latest response recorded for `course`: responses come ordered by
+ * course, date, id, so the last match. */
+static void latest_response(const json_t *responses, int course, engine_course *out)
+{
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(responses, i, r)
+    {
+        if (json_integer_value(json_object_get(r, "course")) != course)
+            continue;
+        snprintf(out->prev_response, sizeof out->prev_response, "%s",
+                 json_string_value(json_object_get(r, "category")));
+        snprintf(out->prev_response_date, sizeof out->prev_response_date, "%s",
+                 json_string_value(json_object_get(r, "date")));
+    }
+}
+
+/* Whether a permanent discontinue fired in the earlier admission `a`: its
+ * evaluation at its discharge (sticky discontinues stay). 0 or -1. */
+static int earlier_permanent(db_conn *c, rules_set *rs, const store_admission *a, int course,
+                             engine_course *out)
+{
+    clinical_eval ev = {.rs = rs};
+    int64_t at = a->discharged_at ? a->discharged_at : timefmt_now_ms();
+    int rc = evaluate_in_snapshot(c, a->id, at, false, &ev);
+    const char *rule = rc == 1 ? engine_permanent_rule(ev.r) : NULL;
+
+    if (rule) {
+        snprintf(out->permanent_rule, sizeof out->permanent_rule, "%s", rule);
+        out->permanent_course = course;
+    }
+    ev.rs = NULL; /* the caller's reference */
+    clinical_eval_free(&ev);
+    return rc < 0 ? -1 : 0;
+}
+
+int clin_course_load(db_conn *c, rules_set *rs, int64_t id, engine_course *out)
+{
+    store_admission *adm = NULL;
+    json_t *responses = NULL;
+    size_t n = 0, k = 0;
+    int rc = -1;
+
+    if (store_course_admissions(c, id, &adm, &n) != 0)
+        return -1;
+    while (k < n && adm[k].id != id)
+        k++;
+    out->number = (int)(k < n ? k + 1 : 1);
+    if (k == 0 || k >= n) {
+        rc = 0;
+        goto out;
+    }
+    out->prev_discharge_ms = adm[k - 1].discharged_at ? adm[k - 1].discharged_at : ENGINE_NO_TIME;
+    if (store_responses(c, id, &responses) != 0)
+        goto out;
+    latest_response(responses, (int)k, out);
+    for (size_t j = 0; j < k && !out->permanent_rule[0]; j++)
+        if (earlier_permanent(c, rs, &adm[j], (int)j + 1, out) != 0)
+            goto out;
+    rc = 0;
+out:
+    free(adm);
+    json_decref(responses);
     return rc;
 }

@@ -615,6 +615,11 @@ static void decide(engine_result *res, const engine_state *st, const ectx *at)
         abs_ += r->klass == RULES_CLASS_ABSOLUTE;
     }
 
+    /* a course that may not start: the schedule's reason decides too */
+    if (res->schedule.status == ENGINE_SCHED_NOT_SCHEDULED && res->schedule.gate_rule != NULL)
+        add_reason(res, res->schedule.gate_rule, res->schedule.gate_text, rs->course_source,
+                   "label", res->schedule.gate_action);
+
     /* the consensus policy outcome */
     bool escalate = abs_ > 0 || rel >= rs->consensus_relative_count;
     if (rs->policy == RULES_POLICY_S5 && st->consensus_at != ENGINE_NO_TIME) {
@@ -625,6 +630,19 @@ static void decide(engine_result *res, const engine_state *st, const ectx *at)
         add_reason(res, rs->consensus_id, rs->consensus_text, rs->consensus_source, "absolute",
                    rs->policy == RULES_POLICY_S5 ? ENGINE_DISCONTINUE : ENGINE_HOLD);
     }
+}
+
+const char *engine_permanent_rule(const engine_result *r)
+{
+    for (size_t i = 0; r != NULL && i < r->n_reasons; i++) {
+        if (r->reasons[i].action != ENGINE_DISCONTINUE)
+            continue;
+        for (size_t k = 0; k < r->rs->n_rules; k++)
+            if (r->rs->rules[k].action == RULES_ACT_DISCONTINUE &&
+                strcmp(r->rs->rules[k].id, r->reasons[i].rule) == 0)
+                return r->rs->rules[k].id;
+    }
+    return NULL;
 }
 
 static void eval_terms(engine_result *res, const engine_state *st, const ectx *at)
@@ -764,7 +782,7 @@ engine_result *engine_evaluate(const rules_set *rs, const engine_patient *pt, co
     r->at_ms = at_ms;
     r->n_terms = rs->n_terms;
     r->terms = calloc(rs->n_terms ? rs->n_terms : 1, sizeof *r->terms);
-    r->reasons = calloc(rs->n_rules + 3, sizeof *r->reasons);
+    r->reasons = calloc(rs->n_rules + 4, sizeof *r->reasons);
     r->not_evaluated = calloc(rs->n_rules + 1, sizeof *r->not_evaluated);
     if (r->terms == NULL || r->reasons == NULL || r->not_evaluated == NULL)
         goto fail;

@@ -239,6 +239,9 @@ static json_t *schedule_json(const engine_result *r)
     json_object_set_new(o, "next_dose_at", time_json(s->next_dose_ms));
     json_object_set_new(o, "first_dose_at", time_json(s->first_dose_ms));
     json_object_set_new(o, "cycle_start", time_json(s->cycle_start_ms));
+    json_object_set_new(o, "course", json_integer(s->course));
+    if (s->status == ENGINE_SCHED_NOT_SCHEDULED)
+        json_object_set_new(o, "reason", json_string(s->gate_text));
     json_object_set_new(o, "time_zone", json_string(r->rs->time_zone));
     json_object_set_new(
         o, "utc_offset_minutes",

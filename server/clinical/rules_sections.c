@@ -551,6 +551,28 @@ static void parse_zone(ld *L, const json_t *n)
         rl_ld_err(L, "time_zone", "%s", err);
 }
 
+/* schedule.courses: {"interval_days", "source"}: when a person's next
+ * course may start (docs/clinical.md "Courses"). Optional: 49 days. */
+static void parse_courses(ld *L, const json_t *n)
+{
+    const json_t *c = json_object_get(n, "courses");
+    static const char *const k[] = {"interval_days", "source", "note", NULL};
+
+    L->rs->course_interval_days = 49;
+    L->rs->course_source = "PROLEUKIN legacy US label: \"Each treatment course should be "
+                           "separated by a rest period of at least 7 weeks from the date of "
+                           "hospital discharge\"";
+    if (c == NULL)
+        return;
+    if (!json_is_object(c)) {
+        rl_ld_err(L, "courses", "expected an object {interval_days, source}");
+        return;
+    }
+    rl_check_keys(L, c, "courses", k);
+    rl_get_int(L, c, "courses", "interval_days", true, 1, 3650, &L->rs->course_interval_days);
+    L->rs->course_source = rl_get_str(L, c, "courses", "source", true);
+}
+
 void rl_parse_schedule(ld *L, const json_t *doc)
 {
     json_t *n = json_object_get(doc, "schedule");
@@ -563,6 +585,7 @@ void rl_parse_schedule(ld *L, const json_t *doc)
     rl_set_where(L, "schedule", NULL);
     static const char *const k[] = {"time_zone",
                                     "utc_offset_minutes",
+                                    "courses",
                                     "ward_times",
                                     "interval_hours",
                                     "cycles",
@@ -574,6 +597,7 @@ void rl_parse_schedule(ld *L, const json_t *doc)
                                     NULL};
     rl_check_keys(L, n, "", k);
     parse_zone(L, n);
+    parse_courses(L, n);
     rl_get_int(L, n, "", "interval_hours", true, 1, 24, &rs->interval_hours);
     rl_get_int(L, n, "", "max_doses_per_cycle", true, 1, 100, &rs->max_per_cycle);
     rl_get_int(L, n, "", "max_doses_per_course", true, 1, 1000, &rs->max_per_course);

@@ -60,7 +60,7 @@ static void test_default_zone_and_dst(void **state)
 
     WD_EXPECT(r, 200);
     assert_string_equal(WD_STR(r->json, "time_zone.name"), "America/New_York");
-    pid = wd_admit(f, wd_new_bed(f), wd_parse_time("2026-03-07T12:00:00Z"), NULL);
+    pid = wd_admit(f, wd_new_bed(f), wd_parse_time("2026-03-07T12:00:00.000Z"), NULL);
     dose(f, pid, "2026-03-07T13:00:00Z"); /* 08:00 EST */
     dose(f, pid, "2026-03-07T21:00:00Z"); /* 16:00 EST */
     dose(f, pid, "2026-03-08T05:00:00Z"); /* 00:00 EST, the night clocks go forward */
