@@ -11,6 +11,7 @@ import {
 } from '../format.js';
 import { gradeBadge, decisionBadge, alertList, evidenceText, dataTable, pendingNote, kvTable } from '../components.js';
 import { CHARTS, TrendChart } from '../charts.js';
+import { mountCourses } from './courses.js';
 
 const RANGES = [
   { key: '6h', label: '6 h', ms: 6 * 3600e3, buckets: 72 },
@@ -165,6 +166,7 @@ export function mount(root, ctx, params) {
       h('div.pt-side', toxCard, alertsCard, doseCard)),
     obsForm ? obsForm.el : null,
     baseCard));
+  const courses = mountCourses(root.querySelector('.pt-side'), ctx, id);
 
   // ---- header and latest values -----------------------------------------------
   function renderHead() {
@@ -720,7 +722,7 @@ export function mount(root, ctx, params) {
   // focus and scroll position survive refreshes.
   const seen = { tox: null, doses: null };
   function renderAll() {
-    renderHead(); renderStrip(); renderAlerts();
+    renderHead(); renderStrip(); renderAlerts(); courses.update(st.tox);
     const toxKey = `${st.toxState}|${JSON.stringify(st.tox && { ...st.tox, at: null })}`;
     if (toxKey !== seen.tox) {
       seen.tox = toxKey;
