@@ -5,10 +5,10 @@
 import { get, optional } from '../api.js';
 import { h, setText, setClass, setPrefixedClass, setIcon, icon, clear } from '../dom.js';
 import {
-import { setWardZone } from '../wardtime.js';
   gradeInfo, decisionInfo, normDecision, scheduleText, staleness, fmtAge, fmtValue,
   unitWord, compareBySeverity, compareBedIds, DEVICE_SILENT_S,
 } from '../format.js';
+import { setWardZone } from '../wardtime.js';
 
 const VITALS = [
   { key: 'hr', label: 'HR', codes: ['hr'] },
