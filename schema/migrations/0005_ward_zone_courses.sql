@@ -1,6 +1,8 @@
 -- 0005: the ward's time zone and a patient's courses (docs/rules.md 7.7,
 -- docs/clinical.md "Courses").
 -- Append-only: a mistake here is undone by a new migration, never an edit.
+-- Idempotent (IF NOT EXISTS; the updates match nothing a second time), as
+-- a test re-applies migrations over a rewound version.
 
 -- Rule sets stored before this version carry a fixed
 -- schedule.utc_offset_minutes, which the loader now refuses (it cannot
@@ -36,7 +38,7 @@ WHERE json_extract(doc, '$.schedule.utc_offset_minutes') IS NOT NULL;
 -- by a physician. A course is one admission: the n-th admission of an MRN
 -- (by admitted_at) is course n. Rows are never changed or deleted; a
 -- correction is a later row (the latest by date, then id, counts).
-CREATE TABLE responses (
+CREATE TABLE IF NOT EXISTS responses (
     id          INTEGER PRIMARY KEY,  -- assigned by wardd
     mrn         TEXT NOT NULL,        -- the person (patients.mrn)
     course      INTEGER NOT NULL CHECK (course >= 1), -- course number across admissions
@@ -47,6 +49,6 @@ CREATE TABLE responses (
     user_id     INTEGER REFERENCES users(id), -- the user
     created_at  INTEGER NOT NULL      -- when it was recorded (UTC ms)
 ) STRICT;
-CREATE INDEX responses_mrn ON responses(mrn, course, date, id);
+CREATE INDEX IF NOT EXISTS responses_mrn ON responses(mrn, course, date, id);
 -- The admissions of one person, in order (course numbering).
-CREATE INDEX patients_mrn_admitted ON patients(mrn, admitted_at, id);
+CREATE INDEX IF NOT EXISTS patients_mrn_admitted ON patients(mrn, admitted_at, id);
