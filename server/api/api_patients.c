@@ -161,8 +161,8 @@ static void check_patient_fields(const json_t *body, int64_t now, json_t *detail
         add_detail(details, "news2_scale", "must be 1 or 2");
     check_numbers(json_object_get(body, "baseline"), "baseline", rules_baseline_keys,
                   RULES_BL_COUNT, details);
-    check_numbers(json_object_get(body, "reference_ranges"), "reference_ranges",
-                  rules_limit_keys, RULES_LIM_COUNT, details);
+    check_numbers(json_object_get(body, "reference_ranges"), "reference_ranges", rules_limit_keys,
+                  RULES_LIM_COUNT, details);
 }
 
 /* Sends 422 when `details` (stolen) lists problems; NULL-safe. Returns
@@ -465,10 +465,10 @@ static int discharge_apply(db_conn *c, struct req *r)
     if (at_text && timefmt_parse(at_text, &at) == 0 &&
         timefmt_parse(body_str(before, "admitted_at", ""), &admitted) == 0 && at < admitted) {
         json_decref(before);
-        return req_fail(r, ERR_VALIDATION,
-                        json_pack("[o]", reply_field_detail("time",
-                                                            "must not be before the stay began")),
-                        "The discharge time is before patient %" PRId64 " was admitted.", id);
+        return req_fail(
+            r, ERR_VALIDATION,
+            json_pack("[o]", reply_field_detail("time", "must not be before the stay began")),
+            "The discharge time is before patient %" PRId64 " was admitted.", id);
     }
     rc = store_patient_discharge(c, id, at, now);
     if (rc == ERR_NOT_ADMITTED)
