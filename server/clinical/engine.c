@@ -546,6 +546,24 @@ static void evidence_at(const ectx *base, const rules_cond *cond, int64_t t, boo
         ev->n = 0;
 }
 
+/* The consensus policy outcome (policy 2, docs/rules.md 9): S4b holds at
+ * escalate_at_relative relative criteria or any absolute one; S5
+ * discontinues, and stays discontinued once it did. */
+static void consensus_outcome(engine_result *res, const engine_state *st, int rel, int abs_)
+{
+    const rules_set *rs = res->rs;
+    bool escalate = abs_ > 0 || rel >= rs->consensus_relative_count;
+
+    if (rs->policy == RULES_POLICY_S5 && st->consensus_at != ENGINE_NO_TIME) {
+        add_reason(res, rs->consensus_id, rs->consensus_text, rs->consensus_source, "absolute",
+                   ENGINE_DISCONTINUE);
+        res->reasons[res->n_reasons - 1].since_ms = st->consensus_at;
+    } else if (escalate) {
+        add_reason(res, rs->consensus_id, rs->consensus_text, rs->consensus_source, "absolute",
+                   rs->policy == RULES_POLICY_S5 ? ENGINE_DISCONTINUE : ENGINE_HOLD);
+    }
+}
+
 static void decide(engine_result *res, const engine_state *st, const ectx *at)
 {
     const rules_set *rs = res->rs;
@@ -619,17 +637,7 @@ static void decide(engine_result *res, const engine_state *st, const ectx *at)
     if (res->schedule.status == ENGINE_SCHED_NOT_SCHEDULED && res->schedule.gate_rule != NULL)
         add_reason(res, res->schedule.gate_rule, res->schedule.gate_text, rs->course_source,
                    "label", res->schedule.gate_action);
-
-    /* the consensus policy outcome */
-    bool escalate = abs_ > 0 || rel >= rs->consensus_relative_count;
-    if (rs->policy == RULES_POLICY_S5 && st->consensus_at != ENGINE_NO_TIME) {
-        add_reason(res, rs->consensus_id, rs->consensus_text, rs->consensus_source, "absolute",
-                   ENGINE_DISCONTINUE);
-        res->reasons[res->n_reasons - 1].since_ms = st->consensus_at;
-    } else if (escalate) {
-        add_reason(res, rs->consensus_id, rs->consensus_text, rs->consensus_source, "absolute",
-                   rs->policy == RULES_POLICY_S5 ? ENGINE_DISCONTINUE : ENGINE_HOLD);
-    }
+    consensus_outcome(res, st, rel, abs_);
 }
 
 const char *engine_permanent_rule(const engine_result *r)

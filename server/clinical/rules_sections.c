@@ -573,6 +573,32 @@ static void parse_courses(ld *L, const json_t *n)
     L->rs->course_source = rl_get_str(L, c, "courses", "source", true);
 }
 
+/* schedule.ward_times: 1-RULES_MAX_WARD_TIMES ascending "HH:MM". */
+static void parse_ward_times(ld *L, const json_t *n)
+{
+    rules_set *rs = L->rs;
+    json_t *wt = json_object_get(n, "ward_times");
+    if (!json_is_array(wt) || json_array_size(wt) == 0 ||
+        json_array_size(wt) > RULES_MAX_WARD_TIMES) {
+        rl_ld_err(L, "ward_times", "expected 1-%d times \"HH:MM\"", RULES_MAX_WARD_TIMES);
+    } else {
+        size_t i;
+        json_t *v;
+        json_array_foreach(wt, i, v)
+        {
+            int m = parse_hhmm(json_string_value(v));
+            char p[64];
+            snprintf(p, sizeof p, "ward_times[%zu]", i);
+            if (m < 0)
+                rl_ld_err(L, p, "expected \"HH:MM\"");
+            else if (i > 0 && m <= rs->ward_minutes[i - 1])
+                rl_ld_err(L, p, "ward times must be ascending");
+            rs->ward_minutes[i] = m;
+        }
+        rs->n_ward_times = json_array_size(wt);
+    }
+}
+
 void rl_parse_schedule(ld *L, const json_t *doc)
 {
     json_t *n = json_object_get(doc, "schedule");
@@ -605,26 +631,7 @@ void rl_parse_schedule(ld *L, const json_t *doc)
     json_t *mk = json_object_get(n, "make_up_held_doses");
     if (mk != NULL && !json_is_false(mk))
         rl_ld_err(L, "make_up_held_doses", "only false is supported: held doses are not made up");
-    json_t *wt = json_object_get(n, "ward_times");
-    if (!json_is_array(wt) || json_array_size(wt) == 0 ||
-        json_array_size(wt) > RULES_MAX_WARD_TIMES) {
-        rl_ld_err(L, "ward_times", "expected 1-%d times \"HH:MM\"", RULES_MAX_WARD_TIMES);
-    } else {
-        size_t i;
-        json_t *v;
-        json_array_foreach(wt, i, v)
-        {
-            int m = parse_hhmm(json_string_value(v));
-            char p[64];
-            snprintf(p, sizeof p, "ward_times[%zu]", i);
-            if (m < 0)
-                rl_ld_err(L, p, "expected \"HH:MM\"");
-            else if (i > 0 && m <= rs->ward_minutes[i - 1])
-                rl_ld_err(L, p, "ward times must be ascending");
-            rs->ward_minutes[i] = m;
-        }
-        rs->n_ward_times = json_array_size(wt);
-    }
+    parse_ward_times(L, n);
     json_t *cy = json_object_get(n, "cycles");
     if (!json_is_array(cy) || json_array_size(cy) == 0 || json_array_size(cy) > RULES_MAX_CYCLES) {
         rl_ld_err(L, "cycles", "expected 1-%d cycles {cycle, first_day, last_day}",
