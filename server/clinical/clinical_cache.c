@@ -74,7 +74,7 @@ pcache *clin_cache_build(db_conn *c, int64_t id, bool *admitted)
     if (rc != 1 || !*admitted)
         goto out;
     if (store_patient_get(c, id, &rec) != 1 || clin_patient_input(rec, id, &p->pt) != 0 ||
-        clin_course_load(c, clin_w.rs, id, &p->pt.course) != 0)
+        clin_course_load(c, clin_w.rs, id, INT64_MAX, &p->pt.course) != 0)
         goto out;
     snprintf(p->bed, sizeof p->bed, "%s",
              json_is_string(json_object_get(rec, "bed"))

@@ -69,7 +69,7 @@ static int evaluate_in_snapshot(db_conn *c, int64_t id, int64_t at, bool with_co
     if (rc != 1)
         return rc;
     if (clin_patient_input(ev->patient, id, &ev->pt) != 0 ||
-        (with_course && clin_course_load(c, ev->rs, id, &ev->pt.course) != 0) ||
+        (with_course && clin_course_load(c, ev->rs, id, at, &ev->pt.course) != 0) ||
         store_dose_engine(c, id, &ev->doses, &nd) != 0)
         return -1;
     ev->pt.doses = ev->doses;
@@ -99,16 +99,20 @@ int clinical_evaluate_at(db_conn *c, int64_t id, int64_t at, clinical_eval *ev)
 /* ---------------------------------------------------------------------- */
 /* Courses                                                                 */
 
-/* The latest response recorded for `course`: responses come ordered by
- * course, date, id, so the last match. */
-static void latest_response(const json_t *responses, int course, engine_course *out)
+/* The latest response recorded for `course` with a date on or before
+ * `last_date` (YYYY-MM-DD, the ward-local date of the evaluation time):
+ * responses come ordered by course, date, id, so the last match. */
+static void latest_response(const json_t *responses, int course, const char *last_date,
+                            engine_course *out)
 {
     size_t i;
     json_t *r;
 
     json_array_foreach(responses, i, r)
     {
-        if (json_integer_value(json_object_get(r, "course")) != course)
+        const char *date = json_string_value(json_object_get(r, "date"));
+        if (json_integer_value(json_object_get(r, "course")) != course || !date ||
+            strcmp(date, last_date) > 0)
             continue;
         snprintf(out->prev_response, sizeof out->prev_response, "%s",
                  json_string_value(json_object_get(r, "category")));
@@ -136,13 +140,18 @@ static int earlier_permanent(db_conn *c, rules_set *rs, const store_admission *a
     return rc < 0 ? -1 : 0;
 }
 
-int clin_course_load(db_conn *c, rules_set *rs, int64_t id, engine_course *out)
+int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_course *out)
 {
     store_admission *adm = NULL;
     json_t *responses = NULL;
     size_t n = 0, k = 0;
+    char last_date[TIMEFMT_LEN] = "9999-12-31";
     int rc = -1;
 
+    if (at != INT64_MAX) { /* the ward-local date of `at` */
+        timefmt_format(tz_to_local(rs->zone, at), last_date, sizeof last_date);
+        last_date[10] = '\0';
+    }
     if (store_course_admissions(c, id, &adm, &n) != 0)
         return -1;
     while (k < n && adm[k].id != id)
@@ -155,7 +164,7 @@ int clin_course_load(db_conn *c, rules_set *rs, int64_t id, engine_course *out)
     out->prev_discharge_ms = adm[k - 1].discharged_at ? adm[k - 1].discharged_at : ENGINE_NO_TIME;
     if (store_responses(c, id, &responses) != 0)
         goto out;
-    latest_response(responses, (int)k, out);
+    latest_response(responses, (int)k, last_date, out);
     for (size_t j = 0; j < k && !out->permanent_rule[0]; j++)
         if (earlier_permanent(c, rs, &adm[j], (int)j + 1, out) != 0)
             goto out;

@@ -128,9 +128,10 @@ int clin_hist_visit(void *arg, int code_id, int64_t t_ms, double v, int64_t obs_
 int clin_patient_input(const json_t *rec, int64_t id, engine_patient *pt);
 
 /* The course of admission `id` (engine_course: number, the previous
- * course's discharge and response, permanent discontinues in earlier
+ * course's discharge and its latest response dated on or before the ward
+ * date of `at` (INT64_MAX: any), permanent discontinues in earlier
  * courses), read inside the caller's snapshot. 0 or -1. */
-int clin_course_load(db_conn *c, rules_set *rs, int64_t id, engine_course *out);
+int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_course *out);
 
 /* clinical_cache.c */
 pcache *clin_cache_find(int64_t id);

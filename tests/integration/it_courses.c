@@ -115,6 +115,12 @@ static void test_courses_and_responses(void **state)
     WD_EXPECT(r, 200);
     assert_string_equal(WD_STR(r->json, "schedule.status"), "not_scheduled");
     assert_non_null(wd_find(WD_ARR(r->json, "decision.reasons"), "rule", "COURSE-INTERVAL"));
+    /* as of a day before the evaluation's date, there was no response yet */
+    r = wd_req(f->s, "GET",
+               wd_path(f->s, "/api/v1/patients/%lld/toxicity?at=2026-03-04T08:00:00Z", c2),
+               f->viewer, NULL);
+    WD_EXPECT(r, 200);
+    assert_non_null(wd_find(WD_ARR(r->json, "decision.reasons"), "rule", "COURSE-RESPONSE"));
 
     /* a later PD correction closes it for good */
     r = respond(f, f->physician, c2,
