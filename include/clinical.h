@@ -89,6 +89,13 @@ void clinical_eval_free(clinical_eval *ev);
  * decision's, else the first; NULL when there is none. */
 const engine_reason *clinical_top_reason(const engine_result *r);
 
+struct store_admission;
+/* The course number of each of a person's admissions (in the order of
+ * store_course_admissions), under the active rule set's cycles
+ * (docs/clinical.md "Courses"). 0 or -1. */
+int clinical_course_numbers(db_conn *c, const struct store_admission *adm, size_t n,
+                            int *course_of);
+
 /* Whether the active rule set grades `term`, so that "ctcae.<term>" may be
  * posted (obs_context.grade_term_ok; `arg` unused). Any thread. */
 bool clinical_grade_term_ok(void *arg, const char *term);

@@ -64,11 +64,12 @@ typedef struct engine_dose {
 
 /* The patient record (docs/api.md POST /patients), plus dose records
  * (docs/api.md POST /doses) sorted by time. NAN means "absent". */
-/* The patient's course among the admissions of the same person (MRN): the
- * n-th admission is course n (docs/clinical.md "Courses"), and what the
- * earlier courses say about starting this one. */
+/* The patient's course among the courses of the same person (MRN), which
+ * group their admissions (docs/clinical.md "Courses"), and what the earlier
+ * admissions say about starting this one. The doses of engine_patient are
+ * the course's, from all its admissions. */
 typedef struct engine_course {
-    int number;                /* 1 = first admission */
+    int number;                /* 1 = the first course */
     int64_t prev_discharge_ms; /* discharge of course number-1, ENGINE_NO_TIME when none */
     char prev_response[3];     /* latest response category of course number-1, "" none */
     char prev_response_date[11];

@@ -354,7 +354,7 @@ int store_alert_active_counts(db_conn *c, json_t **out);
 int store_ward(db_conn *c, int64_t now, json_t **out);
 
 /* --- courses (store_courses.c) ----------------------------------------------- */
-/* One admission of a person: the n-th by admitted_at is course n. */
+/* One admission of a person (courses group them: docs/clinical.md "Courses"). */
 typedef struct store_admission {
     int64_t id;
     int64_t admitted_at;

@@ -35,9 +35,10 @@ SET doc = json_remove(
 WHERE json_extract(doc, '$.schedule.utc_offset_minutes') IS NOT NULL;
 
 -- Response evaluations of a person's courses (RECIST 1.1 category), entered
--- by a physician. A course is one admission: the n-th admission of an MRN
--- (by admitted_at) is course n. Rows are never changed or deleted; a
--- correction is a later row (the latest by date, then id, counts).
+-- by a physician. Courses group the admissions of an MRN (by admitted_at;
+-- the grouping is derived, docs/clinical.md "Courses"). Rows are never
+-- changed or deleted; a correction is a later row (the latest by date,
+-- then id, counts).
 CREATE TABLE IF NOT EXISTS responses (
     id          INTEGER PRIMARY KEY,  -- assigned by wardd
     mrn         TEXT NOT NULL,        -- the person (patients.mrn)

@@ -4,12 +4,13 @@
  *        {"responses": [{"id", "course", "category", "date", "note",
  *                        "recorded_by", "recorded_at"}],
  *         "courses": [{"course", "patient_id", "admitted_at", "discharged_at"}]}
+ *        (one row per admission, with its course)
  *   POST /api/v1/patients/{id}/responses   physician:
  *        {"course": 1, "category": "CR"|"PR"|"SD"|"PD", "date": "YYYY-MM-DD",
  *         "note"?} -> 201 with the response; audited ("response.record").
- * A person is an MRN; the n-th admission of the MRN is course n, so any
- * admission's id reaches the person's whole history. The course must be
- * one the person has had (1 to the number of admissions); the date not
+ * A person is an MRN; their admissions are grouped into courses
+ * (clinical_course_numbers), and any admission's id reaches the person's
+ * whole history. The course must be one the person has had; the date not
  * after today. After the commit every admission of the person is
  * re-evaluated (the course gate reads the responses). */
 #include "api.h"
@@ -45,15 +46,15 @@ static enum MHD_Result no_patient(struct req *r)
     return reply_errorf(r, ERR_NOT_FOUND, NULL, "No patient %s.", r->nparams ? r->params[0] : "");
 }
 
-static json_t *courses_json(const store_admission *a, size_t n)
+static json_t *courses_json(const store_admission *a, size_t n, const int *course_of)
 {
     json_t *out = json_array();
     char t1[TIMEFMT_LEN], t2[TIMEFMT_LEN];
 
     for (size_t i = 0; out && i < n; i++)
         json_array_append_new(
-            out, json_pack("{s:I, s:I, s:s, s:s?}", "course", (json_int_t)(i + 1), "patient_id",
-                           (json_int_t)a[i].id, "admitted_at",
+            out, json_pack("{s:I, s:I, s:s, s:s?}", "course", (json_int_t)course_of[i],
+                           "patient_id", (json_int_t)a[i].id, "admitted_at",
                            timefmt_format(a[i].admitted_at, t1, sizeof t1), "discharged_at",
                            a[i].discharged_at ? timefmt_format(a[i].discharged_at, t2, sizeof t2)
                                               : NULL));
@@ -64,7 +65,8 @@ enum MHD_Result api_courses_responses_get(struct req *r)
 {
     db_conn *c = db_reader();
     store_admission *adm = NULL;
-    json_t *list = NULL;
+    json_t *list = NULL, *out;
+    int *course_of = NULL;
     size_t n = 0;
     int64_t id;
     int rc = -1;
@@ -76,17 +78,19 @@ enum MHD_Result api_courses_responses_get(struct req *r)
     if (store_snapshot_begin(c) != 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     if (store_course_admissions(c, id, &adm, &n) == 0 &&
-        (n == 0 || store_responses(c, id, &list) == 0))
+        (course_of = calloc(n + 1, sizeof *course_of)) != NULL &&
+        (n == 0 || (clinical_course_numbers(c, adm, n, course_of) == 0 &&
+                    store_responses(c, id, &list) == 0)))
         rc = 0;
     store_snapshot_end(c);
-    if (rc != 0) {
+    if (rc != 0 || n == 0) {
         free(adm);
-        return reply_error(r, ERR_STORAGE, NULL, NULL);
+        free(course_of);
+        return rc != 0 ? reply_error(r, ERR_STORAGE, NULL, NULL) : no_patient(r);
     }
-    if (n == 0)
-        return no_patient(r);
-    json_t *out = json_pack("{s:o, s:o}", "responses", list, "courses", courses_json(adm, n));
+    out = json_pack("{s:o, s:o}", "responses", list, "courses", courses_json(adm, n, course_of));
     free(adm);
+    free(course_of);
     return reply_json(r, 200, out);
 }
 
@@ -99,18 +103,28 @@ static int response_apply(db_conn *c, struct req *r)
     char idbuf[24];
     int rc;
 
+    int *course_of = NULL;
+
     if (store_course_admissions(c, x->patient_id, &adm, &n) != 0)
         return DB_STORAGE_FAILURE;
     if (n == 0) {
         free(adm);
         return req_fail(r, ERR_NOT_FOUND, NULL, "No patient %" PRId64 ".", x->patient_id);
     }
-    if ((size_t)x->resp.course > n) {
+    course_of = calloc(n, sizeof *course_of);
+    if (!course_of || clinical_course_numbers(c, adm, n, course_of) != 0) {
+        free(adm);
+        free(course_of);
+        return DB_STORAGE_FAILURE;
+    }
+    rc = course_of[n - 1];
+    free(course_of);
+    if (x->resp.course > rc) {
         free(adm);
         return req_fail(
             r, ERR_VALIDATION,
             json_pack("[o]", reply_field_detail("course", "is not a course of this person")),
-            "The person has had %zu course(s); course %d has not begun.", n, x->resp.course);
+            "The person has had %d course(s); course %d has not begun.", rc, x->resp.course);
     }
     x->admissions = calloc(n, sizeof *x->admissions);
     for (size_t i = 0; x->admissions && i < n; i++)

@@ -74,7 +74,7 @@ pcache *clin_cache_build(db_conn *c, int64_t id, bool *admitted)
     if (rc != 1 || !*admitted)
         goto out;
     if (store_patient_get(c, id, &rec) != 1 || clin_patient_input(rec, id, &p->pt) != 0 ||
-        clin_course_load(c, clin_w.rs, id, INT64_MAX, &p->pt.course) != 0)
+        clin_course_load(c, clin_w.rs, id, INT64_MAX, &p->pt.course, &p->doses, &nd) != 0)
         goto out;
     snprintf(p->bed, sizeof p->bed, "%s",
              json_is_string(json_object_get(rec, "bed"))
@@ -83,8 +83,6 @@ pcache *clin_cache_build(db_conn *c, int64_t id, bool *admitted)
     if (!json_is_string(json_object_get(rec, "admitted_at")) ||
         timefmt_parse(json_string_value(json_object_get(rec, "admitted_at")), &p->admitted_at) != 0)
         p->admitted_at = 0;
-    if (store_dose_engine(c, id, &p->doses, &nd) != 0)
-        goto out;
     p->pt.doses = p->doses;
     p->pt.n_doses = nd;
     p->h = L.h = engine_hist_new();

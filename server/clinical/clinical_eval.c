@@ -68,9 +68,10 @@ static int evaluate_in_snapshot(db_conn *c, int64_t id, int64_t at, bool with_co
 
     if (rc != 1)
         return rc;
-    if (clin_patient_input(ev->patient, id, &ev->pt) != 0 ||
-        (with_course && clin_course_load(c, ev->rs, id, at, &ev->pt.course) != 0) ||
-        store_dose_engine(c, id, &ev->doses, &nd) != 0)
+    if (clin_patient_input(ev->patient, id, &ev->pt) != 0)
+        return -1;
+    if (with_course ? clin_course_load(c, ev->rs, id, at, &ev->pt.course, &ev->doses, &nd) != 0
+                    : store_dose_engine(c, id, &ev->doses, &nd) != 0)
         return -1;
     ev->pt.doses = ev->doses;
     ev->pt.n_doses = nd;
@@ -140,14 +141,106 @@ static int earlier_permanent(db_conn *c, rules_set *rs, const store_admission *a
     return rc < 0 ? -1 : 0;
 }
 
-int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_course *out)
+/* The doses of admission `id` appended to *all (sorted later). 0 or -1. */
+static int append_doses(db_conn *c, int64_t id, engine_dose **all, size_t *n)
+{
+    engine_dose *d = NULL, *grown;
+    size_t nd = 0;
+
+    if (store_dose_engine(c, id, &d, &nd) != 0)
+        return -1;
+    grown = nd ? realloc(*all, (*n + nd) * sizeof *grown) : *all;
+    if (nd && !grown) {
+        free(d);
+        return -1;
+    }
+    if (nd)
+        memcpy(grown + *n, d, nd * sizeof *d);
+    *all = grown;
+    *n += nd;
+    free(d);
+    return 0;
+}
+
+static int dose_cmp(const void *a, const void *b)
+{
+    const engine_dose *x = a, *y = b;
+    return (x->t_ms > y->t_ms) - (x->t_ms < y->t_ms);
+}
+
+/* The first given dose of admission `id`, ENGINE_NO_TIME when none. */
+static int first_given(db_conn *c, int64_t id, int64_t *out)
+{
+    engine_dose *d = NULL;
+    size_t nd = 0;
+
+    *out = ENGINE_NO_TIME;
+    if (store_dose_engine(c, id, &d, &nd) != 0)
+        return -1;
+    for (size_t i = 0; i < nd && *out == ENGINE_NO_TIME; i++)
+        if (d[i].given)
+            *out = d[i].t_ms;
+    free(d);
+    return 0;
+}
+
+int clin_course_plan(db_conn *c, const rules_set *rs, const store_admission *adm, size_t n,
+                     int *course_of)
+{
+    int course = 1;
+    int64_t course_first = ENGINE_NO_TIME; /* the course's first given dose */
+    int last_day = 0;
+
+    for (size_t i = 0; i < rs->n_cycles; i++)
+        if (rs->cycles[i].last_day > last_day)
+            last_day = rs->cycles[i].last_day;
+    for (size_t j = 0; j < n; j++) {
+        int64_t first = ENGINE_NO_TIME;
+        /* a readmission continues the course while it has no dose given,
+         * or when it comes before the course's last cycle has ended */
+        if (j > 0 && course_first != ENGINE_NO_TIME &&
+            adm[j].admitted_at >=
+                tz_day_start(rs->zone, tz_local_day(rs->zone, course_first) + last_day)) {
+            course++;
+            course_first = ENGINE_NO_TIME;
+        }
+        course_of[j] = course;
+        if (first_given(c, adm[j].id, &first) != 0)
+            return -1;
+        if (course_first == ENGINE_NO_TIME)
+            course_first = first;
+    }
+    return 0;
+}
+
+/* The previous course's end (its last admission's discharge) and its
+ * latest response, into out. */
+static int previous_course(db_conn *c, int64_t id, const store_admission *adm, size_t k,
+                           const int *course_of, const char *last_date, engine_course *out)
+{
+    json_t *responses = NULL;
+
+    for (size_t j = 0; j < k; j++)
+        if (course_of[j] == out->number - 1 && adm[j].discharged_at)
+            out->prev_discharge_ms = adm[j].discharged_at;
+    if (store_responses(c, id, &responses) != 0)
+        return -1;
+    latest_response(responses, out->number - 1, last_date, out);
+    json_decref(responses);
+    return 0;
+}
+
+int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_course *out,
+                     engine_dose **doses, size_t *nd)
 {
     store_admission *adm = NULL;
-    json_t *responses = NULL;
+    int *course_of = NULL;
     size_t n = 0, k = 0;
     char last_date[TIMEFMT_LEN] = "9999-12-31";
     int rc = -1;
 
+    *doses = NULL;
+    *nd = 0;
     if (at != INT64_MAX) { /* the ward-local date of `at` */
         timefmt_format(tz_to_local(rs->zone, at), last_date, sizeof last_date);
         last_date[10] = '\0';
@@ -156,21 +249,41 @@ int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_c
         return -1;
     while (k < n && adm[k].id != id)
         k++;
-    out->number = (int)(k < n ? k + 1 : 1);
-    if (k == 0 || k >= n) {
-        rc = 0;
+    if (k >= n) { /* not found: the record alone */
+        rc = append_doses(c, id, doses, nd);
         goto out;
     }
-    out->prev_discharge_ms = adm[k - 1].discharged_at ? adm[k - 1].discharged_at : ENGINE_NO_TIME;
-    if (store_responses(c, id, &responses) != 0)
+    course_of = calloc(n, sizeof *course_of);
+    if (!course_of || clin_course_plan(c, rs, adm, n, course_of) != 0)
         goto out;
-    latest_response(responses, (int)k, last_date, out);
+    out->number = course_of[k];
+    if (out->number > 1 && previous_course(c, id, adm, k, course_of, last_date, out) != 0)
+        goto out;
+    /* the course's doses, from every admission of it up to this one */
+    for (size_t j = 0; j <= k; j++)
+        if (course_of[j] == out->number && append_doses(c, adm[j].id, doses, nd) != 0)
+            goto out;
+    qsort(*doses, *nd, sizeof **doses, dose_cmp);
     for (size_t j = 0; j < k && !out->permanent_rule[0]; j++)
-        if (earlier_permanent(c, rs, &adm[j], (int)j + 1, out) != 0)
+        if (earlier_permanent(c, rs, &adm[j], course_of[j], out) != 0)
             goto out;
     rc = 0;
 out:
+    if (rc != 0) {
+        free(*doses);
+        *doses = NULL;
+        *nd = 0;
+    }
     free(adm);
-    json_decref(responses);
+    free(course_of);
+    return rc;
+}
+
+int clinical_course_numbers(db_conn *c, const store_admission *adm, size_t n, int *course_of)
+{
+    rules_set *rs = clinical_rules();
+    int rc = rs ? clin_course_plan(c, rs, adm, n, course_of) : -1;
+
+    rules_unref(rs);
     return rc;
 }

@@ -128,10 +128,19 @@ int clin_hist_visit(void *arg, int code_id, int64_t t_ms, double v, int64_t obs_
 int clin_patient_input(const json_t *rec, int64_t id, engine_patient *pt);
 
 /* The course of admission `id` (engine_course: number, the previous
- * course's discharge and its latest response dated on or before the ward
- * date of `at` (INT64_MAX: any), permanent discontinues in earlier
- * courses), read inside the caller's snapshot. 0 or -1. */
-int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_course *out);
+ * course's end and its latest response dated on or before the ward date of
+ * `at` (INT64_MAX: any), a permanent discontinue in any earlier admission)
+ * and the course's doses from all its admissions up to this one (sorted,
+ * malloc'd), read inside the caller's snapshot. 0 or -1. */
+int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_course *out,
+                     engine_dose **doses, size_t *nd);
+
+/* The course of each of a person's admissions (in order): a readmission
+ * continues the course while no dose of it was given yet, or when it comes
+ * before the end of the course's last cycle (day last_day from its first
+ * given dose); otherwise it starts the next. 0 or -1. */
+int clin_course_plan(db_conn *c, const rules_set *rs, const store_admission *adm, size_t n,
+                     int *course_of);
 
 /* clinical_cache.c */
 pcache *clin_cache_find(int64_t id);

@@ -162,16 +162,16 @@ static bool course_gate(const rules_set *rs, const engine_patient *pt, int64_t a
     const engine_course *c = &pt->course;
     int64_t start = first != ENGINE_NO_TIME ? first : at, days;
 
-    if (c->number <= 1)
-        return false;
     out->gate_action = ENGINE_DISCONTINUE;
-    if (c->permanent_rule[0]) {
+    if (c->permanent_rule[0]) { /* an earlier admission, of this course or one before */
         out->gate_rule = "COURSE-CONTRAINDICATED";
         snprintf(out->gate_text, sizeof out->gate_text,
                  "retreatment contraindicated: %s (permanent discontinue) fired in course %d",
                  c->permanent_rule, c->permanent_course);
         return true;
     }
+    if (c->number <= 1)
+        return false;
     if (strcmp(c->prev_response, "PD") == 0) {
         out->gate_rule = "COURSE-PD";
         snprintf(out->gate_text, sizeof out->gate_text,

@@ -402,8 +402,18 @@ static void replay_courses(wd_fixture *f, const json_t *course, const char *mrn)
         long long prev = wd_admit(f, wd_new_bed(f), text_time(json_object_get(v, "admitted_at")),
                                   json_pack("{s:s}", "mrn", mrn));
         wd_resp *r;
+        size_t k;
+        json_t *d;
         if (json_array_size(json_object_get(v, "observations")) > 0)
             observe(f, prev, json_deep_copy(json_object_get(v, "observations")));
+        json_array_foreach(json_object_get(v, "doses"), k, d)
+        {
+            json_t *body = json_deep_copy(d);
+            json_object_set_new(body, "override_reason", json_string("scenario replay"));
+            r = wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/doses", prev),
+                        f->physician, body);
+            WD_EXPECT(r, 201);
+        }
         r = wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/discharge", prev), f->nurse,
                     json_pack("{s:O}", "time", json_object_get(v, "discharged_at")));
         WD_EXPECT(r, 200);

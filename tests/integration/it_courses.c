@@ -19,6 +19,16 @@ static wd_resp *respond(wd_fixture *f, const char *token, long long pid, json_t 
                    body);
 }
 
+/* A dose recorded as given by a physician (an override without vitals). */
+static void give(wd_fixture *f, long long pid, const char *time)
+{
+    wd_resp *r =
+        wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/doses", pid), f->physician,
+                json_pack("{s:s, s:s, s:s}", "time", time, "status", "given", "override_reason",
+                          "course test"));
+    WD_EXPECT(r, 201);
+}
+
 static void test_discharge_time(void **state)
 {
     wd_fixture *f = *state;
@@ -55,6 +65,7 @@ static void test_courses_and_responses(void **state)
     size_t i;
     bool audited = false;
 
+    give(f, c1, "2026-01-05T08:00:00Z");
     WD_EXPECT(discharge(f, c1, "2026-01-24T12:00:00Z"), 200);
     c2 = wd_admit(f, wd_new_bed(f), 0, json_pack("{s:s}", "mrn", mrn));
     /* course 2: no response yet -> not scheduled, the decision holds */
@@ -144,11 +155,56 @@ static void test_courses_and_responses(void **state)
     assert_true(audited);
 }
 
+/* An admission without a dose given is not a course of its own, and a
+ * readmission for cycle 2 (day 15) continues course 1: its schedule counts
+ * the doses of cycle 1 from the first admission. */
+static void test_readmission_within_a_course(void **state)
+{
+    wd_fixture *f = *state;
+    const char *mrn = wd_uniq(f->s, "MRN-");
+    long long a0 = wd_admit(f, wd_new_bed(f), wd_parse_time("2026-02-20T06:00:00.000Z"),
+                            json_pack("{s:s}", "mrn", mrn));
+    long long a1, a2;
+    char t[32];
+    wd_resp *r;
+
+    /* admitted, not treated (an infection), sent home */
+    WD_EXPECT(discharge(f, a0, "2026-02-21T10:00:00Z"), 200);
+    a1 = wd_admit(f, wd_new_bed(f), wd_parse_time("2026-03-02T06:00:00.000Z"),
+                  json_pack("{s:s}", "mrn", mrn));
+    for (int d = 2; d <= 5; d++) /* 4 doses of cycle 1, days 1-4 */
+        snprintf(t, sizeof t, "2026-03-%02dT08:00:00Z", d), give(f, a1, t);
+    WD_EXPECT(discharge(f, a1, "2026-03-07T10:00:00Z"), 200);
+    a2 = wd_admit(f, wd_new_bed(f), wd_parse_time("2026-03-15T20:00:00.000Z"),
+                  json_pack("{s:s}", "mrn", mrn));
+    r = wd_req(f->s, "GET",
+               wd_path(f->s, "/api/v1/patients/%lld/toxicity?at=2026-03-16T07:00:00Z", a2),
+               f->viewer, NULL);
+    WD_EXPECT(r, 200);
+    assert_int_equal(WD_INT(r->json, "schedule.course"), 1);
+    assert_int_equal(WD_INT(r->json, "schedule.cycle"), 2);
+    assert_int_equal(WD_INT(r->json, "schedule.day"), 15);
+    assert_int_equal(WD_INT(r->json, "schedule.dose_in_course"), 5);
+    assert_string_equal(WD_STR(r->json, "schedule.next_dose_at"), "2026-03-16T08:00:00.000Z");
+    assert_null(wd_find(WD_ARR(r->json, "decision.reasons"), "rule", "COURSE-RESPONSE"));
+    r = wd_req(f->s, "GET", wd_path(f->s, "/api/v1/patients/%lld/responses", a2), f->viewer, NULL);
+    WD_EXPECT(r, 200);
+    assert_int_equal(WD_INT(r->json, "courses.0.course"), 1);
+    assert_int_equal(WD_INT(r->json, "courses.1.course"), 1);
+    assert_int_equal(WD_INT(r->json, "courses.2.course"), 1);
+    /* only course 1 exists: a response for course 2 is refused */
+    r = respond(f, f->physician, a2,
+                json_pack("{s:i, s:s, s:s}", "course", 2, "category", "PR", "date", "2026-03-16"));
+    WD_EXPECT_ERR(r, 422, "validation_failed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_discharge_time, wd_fixture_setup, wd_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_courses_and_responses, wd_fixture_setup,
+                                        wd_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_readmission_within_a_course, wd_fixture_setup,
                                         wd_fixture_teardown),
     };
 

@@ -9,9 +9,10 @@
  *                       schema/rules/il2-default.json (e.g. policy S5)
  *   course.json         optional: the person's earlier courses (admissions of
  *                       the same MRN): {"previous": [{"admitted_at",
- *                       "discharged_at", "observations"?, "response"?:
- *                       {"category", "date"}}]}; this patient is the next
- *                       course
+ *                       "discharged_at", "doses"?, "observations"?,
+ *                       "response"?: {"category", "date"}}]}; this patient
+ *                       is the next course (the doses make each a course
+ *                       over HTTP; the engine is given the courses as such)
  *   expected.json       {"description", "checks": [{"at", ...expectations}]}
  * Readings go through obs_parse_reading(), so every folder is also valid
  * input for the HTTP API. Each check is evaluated twice, by full replay and

@@ -52,7 +52,7 @@ export function mountCourses(parent, ctx, id) {
       { label: 'Course', cell: (c) => String(c.course) },
       { label: 'Admitted', cell: (c) => fmtDateTime(c.admitted_at) },
       { label: 'Discharged', cell: (c) => (c.discharged_at ? fmtDateTime(c.discharged_at) : 'in hospital') },
-    ], courses, { caption: 'Admissions (one course each)' }));
+    ], courses, { caption: 'Admissions and their courses' }));
     const rs = data.responses || [];
     list.append(rs.length ? dataTable([
       { label: 'Course', cell: (r) => String(r.course) },
