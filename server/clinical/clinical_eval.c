@@ -263,7 +263,8 @@ int clin_course_load(db_conn *c, rules_set *rs, int64_t id, int64_t at, engine_c
     for (size_t j = 0; j <= k; j++)
         if (course_of[j] == out->number && append_doses(c, adm[j].id, doses, nd) != 0)
             goto out;
-    qsort(*doses, *nd, sizeof **doses, dose_cmp);
+    if (*nd > 1)
+        qsort(*doses, *nd, sizeof **doses, dose_cmp);
     for (size_t j = 0; j < k && !out->permanent_rule[0]; j++)
         if (earlier_permanent(c, rs, &adm[j], course_of[j], out) != 0)
             goto out;
