@@ -241,3 +241,11 @@ test('ward times are shown in the ward zone, across its daylight-saving changes'
   setWardZone('Asia/Kolkata');
   assert.equal(f.fmtDateTime('2026-07-01T02:30:00Z'), '1 Jul 2026 08:00');
 });
+
+test('schedule text names a later course and a course that may not start', () => {
+  assert.equal(f.scheduleText({ status: 'due', cycle: 2, day: 16, course: 2, dose_in_cycle: 3, max_doses_per_cycle: 14 }),
+    'C2 of course 2 D16 · dose 3/14');
+  assert.equal(f.scheduleText({ status: 'due', cycle: 1, day: 1, course: 1, dose_in_cycle: 1, max_doses_per_cycle: 14 }),
+    'C1 D1 · dose 1/14');
+  assert.equal(f.scheduleText({ status: 'not_scheduled', cycle: 1, course: 2 }), 'Course 2: not scheduled');
+});

@@ -62,9 +62,12 @@ export function normDecision(d) {
 export function scheduleText(s) {
   if (!s || typeof s !== 'object') return null;
   const c = s.cycle, d = s.day;
+  // a later course that may not start (views/courses.js shows why)
+  if (s.status === 'not_scheduled') return `Course ${s.course || 1}: not scheduled`;
   if (s.status === 'course_complete') return 'Course complete';
   if (!c) return 'Before first dose';
-  const head = d ? `C${c} D${d}` : `C${c}`;
+  const cyc = s.course > 1 ? `C${c} of course ${s.course}` : `C${c}`;
+  const head = d ? `${cyc} D${d}` : cyc;
   if (s.status === 'cycle_complete') return `${head} · cycle complete`;
   if (s.status === 'rest') return `${head} · rest`;
   if (s.dose_in_cycle) {
