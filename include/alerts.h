@@ -1,4 +1,4 @@
-/* alerts: the alert manager's decisions (API.md "Alerts"; lifecycle in
+/* alerts: the alert manager's decisions (docs/api.md "Alerts"; lifecycle in
  * docs/clinical.md). Pure: no HTTP, no SQL, no clock; clinical.c feeds it
  * evaluations and the unresolved alerts, and carries out what it returns.
  *
@@ -32,7 +32,7 @@
  *  - Escalation: an alert still active (unacknowledged) escalate_ms after it
  *    became active, or after its last escalation, goes one priority step up
  *    (low -> medium -> high); a high alert is escalated once (escalated_at
- *    set, priority stays high: API.md has no level above high).
+ *    set, priority stays high: docs/api.md has no level above high).
  *  - Acknowledged alerts are never escalated and never re-raised; they stay
  *    until resolved. */
 #ifndef WARDD_ALERTS_H
@@ -60,8 +60,6 @@ typedef enum alert_state { ALERT_ACTIVE, ALERT_ACKNOWLEDGED, ALERT_RESOLVED } al
 const char *alert_kind_name(alert_kind k);
 /* The kind named s, or -1. */
 int alert_kind_parse(const char *s);
-/* "active", "acknowledged", "resolved". */
-const char *alert_state_name(alert_state s);
 /* The state named s, or -1. */
 int alert_state_parse(const char *s);
 /* "low", "medium", "high" -> RULES_PRIO_*, else RULES_PRIO_NONE. */

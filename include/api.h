@@ -69,6 +69,11 @@ enum MHD_Result api_readings_list(struct req *r);
 enum MHD_Result api_readings_series(struct req *r);
 /* api_ward.c */
 enum MHD_Result api_ward_get(struct req *r);
+/* api_courses.c */
+enum MHD_Result api_courses_responses_get(struct req *r);
+enum MHD_Result api_courses_responses_post(struct req *r);
+/* api_catalogue.c */
+enum MHD_Result api_catalogue_get(struct req *r);
 /* api_audit.c */
 enum MHD_Result api_audit_get(struct req *r);
 /* api_openapi.c */

@@ -38,20 +38,17 @@
 
 #include "db.h"
 #include "engine.h"
-#include "http.h"
 #include "rules.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-struct app;
-
 /* Loads the active rule set (installing the file as version 1 on a
  * database without one; `rules_path` NULL = the default search) and starts
  * the worker. Needs the writer and read connections running. 0, or -1 after
  * logging every problem. */
-int clinical_start(struct app *app, const char *rules_path);
+int clinical_start(db_writer *writer, const char *rules_path);
 /* Stops and joins the worker, frees the caches and the rule set. Call
  * before the writer stops. Safe when not started. */
 void clinical_stop(void);
@@ -72,7 +69,7 @@ void clinical_patient_changed(int64_t patient_id);
 /* A patient's engine input up to a time, and the result at that time. */
 typedef struct clinical_eval {
     rules_set *rs;     /* referenced */
-    json_t *patient;   /* the record (API.md shape) */
+    json_t *patient;   /* the record (docs/api.md shape) */
     engine_patient pt; /* pt.doses points at `doses` */
     engine_dose *doses;
     engine_hist *h;
@@ -90,13 +87,24 @@ void clinical_eval_free(clinical_eval *ev);
  * decision's, else the first; NULL when there is none. */
 const engine_reason *clinical_top_reason(const engine_result *r);
 
+struct store_admission;
+/* The course number of each of a person's admissions (in the order of
+ * store_course_admissions), under the active rule set's cycles
+ * (docs/clinical.md "Courses"). 0 or -1. */
+int clinical_course_numbers(db_conn *c, const struct store_admission *adm, size_t n,
+                            int *course_of);
+
+/* Whether the active rule set grades `term`, so that "ctcae.<term>" may be
+ * posted (obs_context.grade_term_ok; `arg` unused). Any thread. */
+bool clinical_grade_term_ok(void *arg, const char *term);
+
 /* --- ward view ---------------------------------------------------------------- */
 
 /* Fills each bed of a store_ward() object with the clinical fields of
- * API.md: max_grade (highest current grade among the terms, null when none
+ * docs/api.md: max_grade (highest current grade among the terms, null when none
  * can be graded or not yet evaluated), decision ({"action", "reason"} or
- * null) and active_alerts (unacknowledged alerts of the bed's patient).
- * 0 or -1. */
+ * null) and active_alerts (unacknowledged alerts of the bed's patient);
+ * and the ward's "time_zone": {"name", "utc_offset_minutes" now}. 0 or -1. */
 int clinical_ward_annotate(db_conn *c, json_t *ward);
 
 /* --- alerts from a request --------------------------------------------------- */

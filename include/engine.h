@@ -8,7 +8,7 @@
  * compared exactly: every reading is taken as a decimal with at most six
  * fraction digits and all arithmetic (ratios, percentages, rises, window
  * sums, rates) is done in exact rationals, so 1.8 mg/dL against a baseline
- * of 0.6 is exactly 3.0x (CLINICAL.md item 12).
+ * of 0.6 is exactly 3.0x (policy 12 (docs/rules.md 9)).
  *
  * Threads: a rules_set and an engine_hist are only read during evaluation,
  * so any number of threads may evaluate concurrently. An engine_state is
@@ -18,7 +18,7 @@
  *   engine_hist *h = engine_hist_new();
  *   engine_hist_add(h, obs_code_lookup("spo2")->id, t_ms, 88, NULL); ...
  *   engine_result *r = engine_evaluate(rs, &patient, h, at_ms, NULL);
- *   json_t *j = engine_result_to_json(r);    (API.md toxicity shape)
+ *   json_t *j = engine_result_to_json(r);    (docs/api.md toxicity shape)
  *   engine_result_free(r);
  * Live path (per reading, cheap): keep an engine_state per patient, append
  * the reading to the history, then engine_state_ingest(); read the alert
@@ -62,10 +62,25 @@ typedef struct engine_dose {
     bool given; /* false = held */
 } engine_dose;
 
-/* The patient record (API.md POST /patients), plus dose records
- * (API.md POST /doses) sorted by time. NAN means "absent". */
+/* The patient record (docs/api.md POST /patients), plus dose records
+ * (docs/api.md POST /doses) sorted by time. NAN means "absent". */
+/* The patient's course among the courses of the same person (MRN), which
+ * group their admissions (docs/clinical.md "Courses"), and what the earlier
+ * admissions say about starting this one. The doses of engine_patient are
+ * the course's, from all its admissions. */
+typedef struct engine_course {
+    int number;                /* 1 = the first course */
+    int64_t prev_discharge_ms; /* discharge of course number-1, ENGINE_NO_TIME when none */
+    char prev_response[3];     /* latest response category of course number-1, "" none */
+    char prev_response_date[11];
+    char permanent_rule[64]; /* a permanent discontinue rule that fired in an earlier
+                                course, "" when none */
+    int permanent_course;    /* the course it fired in */
+} engine_course;
+
 typedef struct engine_patient {
     int64_t id;
+    engine_course course;
     double baseline[RULES_BL_COUNT];
     double limit[RULES_LIM_COUNT]; /* overrides; NAN = rule-set default */
     int news2_scale;               /* 1 or 2 */
@@ -77,7 +92,7 @@ typedef struct engine_patient {
 void engine_patient_init(engine_patient *p, int64_t id);
 
 /* Fills baselines, reference-range overrides and news2_scale from a patient
- * object in API.md POST /patients form (unknown keys ignored; doses are not
+ * object in docs/api.md POST /patients form (unknown keys ignored; doses are not
  * part of it). Returns 0, or -1 with a message in err. */
 int engine_patient_from_json(const json_t *j, engine_patient *p, char *err, size_t errlen);
 
@@ -104,7 +119,9 @@ typedef struct engine_evidence {
     double window_h;
 } engine_evidence;
 
-#define ENGINE_EV_MAX      12
+/* Room for the readings of a window sum (q1h urine over a day) and its
+ * total. */
+#define ENGINE_EV_MAX      32
 #define ENGINE_MISSING_MAX 12
 
 typedef struct engine_evlist {
@@ -183,7 +200,8 @@ typedef enum engine_sched_status {
     ENGINE_SCHED_DUE,
     ENGINE_SCHED_REST,
     ENGINE_SCHED_CYCLE_COMPLETE,
-    ENGINE_SCHED_COURSE_COMPLETE
+    ENGINE_SCHED_COURSE_COMPLETE,
+    ENGINE_SCHED_NOT_SCHEDULED /* a new course may not start (engine_course) */
 } engine_sched_status;
 
 const char *engine_sched_status_name(engine_sched_status s);
@@ -203,6 +221,12 @@ typedef struct engine_schedule {
     int64_t next_dose_ms;   /* next slot a dose could be given, ENGINE_NO_TIME when none */
     int64_t first_dose_ms;  /* day-1 anchor, ENGINE_NO_TIME when no dose recorded yet */
     int64_t cycle_start_ms; /* start of the current cycle, ENGINE_NO_TIME when none */
+    int course;             /* the course number (engine_course.number) */
+    /* status NOT_SCHEDULED: why, as a decision reason (rule id, text, the
+     * action it asks for: hold until it may start, or discontinue) */
+    const char *gate_rule;
+    char gate_text[200];
+    engine_action gate_action;
 } engine_schedule;
 
 typedef struct engine_result {
@@ -242,7 +266,12 @@ engine_result *engine_evaluate(const rules_set *rs, const engine_patient *pt, co
                                int64_t at_ms, const engine_state *st);
 void engine_result_free(engine_result *r);
 
-/* The API.md toxicity object. New reference, NULL when out of memory. */
+/* The id of a permanent-discontinue rule (action "discontinue", not
+ * "discontinue_course") among the result's reasons, or NULL: what makes
+ * retreatment contraindicated in a later course. */
+const char *engine_permanent_rule(const engine_result *r);
+
+/* The docs/api.md toxicity object. New reference, NULL when out of memory. */
 json_t *engine_result_to_json(const engine_result *r);
 
 /* Dose schedule at at_ms from the dose records alone. */

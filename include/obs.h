@@ -64,6 +64,18 @@ const obs_code *obs_code_by_id(int id);
  * any thread. Pointers stay valid for the life of the process. */
 const obs_code *obs_code_lookup(const char *code);
 
+/* Clinician-grade codes beyond the built-in CTCAE terms: a rule set that
+ * grades a term of its own registers "ctcae.<term>" (lower case letters,
+ * digits, '_', at most OBS_TERM_MAX bytes) before it is compiled, so
+ * readings of it can be stored and read back. A registered code is never
+ * removed (its id stays valid); obs_code_count() grows by one per new term,
+ * up to OBS_EXTRA_GRADES. Returns the code (the existing one when already
+ * known, built in or registered), or NULL when the name is invalid, names a
+ * code of another kind, or the table is full. Thread-safe. */
+#define OBS_EXTRA_GRADES 32
+#define OBS_TERM_MAX     48
+const obs_code *obs_grade_register(const char *term, const char *label);
+
 /* One validated reading, in canonical form. */
 typedef struct obs_reading {
     const obs_code *code;
@@ -88,6 +100,12 @@ typedef struct obs_context {
     bool require_id;    /* devices must send "id"; staff may omit it */
     int64_t max_age_ms; /* > 0: a time more than this before now_ms is too_old
                            (the device reading horizon); 0: no limit (staff) */
+    /* Which clinician grades may be posted: grade_term_ok(grade_arg, term)
+     * for "ctcae.<term>" (the caller passes the active rule set's graded
+     * terms, clinical_grade_term_ok()); NULL accepts every grade code. A
+     * rejected term is unknown_code. */
+    bool (*grade_term_ok)(void *grade_arg, const char *term);
+    void *grade_arg;
 } obs_context;
 
 /* Validates one item {"id", "code", "value", "unit", "time"} (unknown keys

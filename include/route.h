@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum body_kind { BODY_NONE, BODY_JSON } body_kind;
+/* BODY_JSON_OPTIONAL: a JSON body may be sent; none leaves r->json NULL. */
+typedef enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL } body_kind;
 
 typedef enum MHD_Result (*route_handler)(struct req *r);
 

@@ -22,9 +22,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tz.h"
+
 /* --- patient-record keys a rule may read ---------------------------------- */
 
-/* Pre-treatment baselines (CLINICAL.md item 9; API.md POST /patients "baseline"). */
+/* Pre-treatment baselines (policy 9 (docs/rules.md 9); docs/api.md POST /patients "baseline"). */
 typedef enum rules_baseline {
     RULES_BL_WEIGHT_KG,
     RULES_BL_CREATININE_MG_DL,
@@ -36,7 +38,7 @@ typedef enum rules_baseline {
     RULES_BL_COUNT
 } rules_baseline;
 
-/* Reference limits (CLINICAL.md item 10); defaults in the rule file, the
+/* Reference limits (policy 10 (docs/rules.md 9)); defaults in the rule file, the
  * patient's "reference_ranges" override them. */
 typedef enum rules_limit {
     RULES_LIM_CREATININE_ULN,
@@ -54,10 +56,28 @@ typedef enum rules_limit {
 /* Other patient attributes. */
 typedef enum rules_pattr { RULES_PAT_NEWS2_SCALE, RULES_PAT_COUNT } rules_pattr;
 
-/* JSON key of each baseline / limit / attribute ("weight_kg", "creatinine_uln"). */
+/* The one catalogue of the patient-record keys rules read: JSON key, label,
+ * unit as shown, and the plausible range a value must lie in (inclusive;
+ * wide enough for any adult on the ward, narrow enough to catch a unit
+ * slip: a weight in lb, a creatinine in umol/L). The patient API validates
+ * against it and GET /api/v1/catalogue serves it to the dashboard. */
+typedef struct rules_key_info {
+    const char *key;   /* "weight_kg", "creatinine_uln" */
+    const char *label; /* "Weight", "Creatinine ULN" */
+    const char *unit;  /* "kg", "mg/dL" */
+    double min, max;
+} rules_key_info;
+
+extern const rules_key_info rules_baseline_keys[RULES_BL_COUNT];
+extern const rules_key_info rules_limit_keys[RULES_LIM_COUNT];
+
+/* Lower/upper limit pairs that must be ordered when both are on the record. */
+#define RULES_LIMIT_PAIRS 2
+extern const int rules_limit_pairs[RULES_LIMIT_PAIRS][2];
+
+/* JSON key of each baseline / limit ("weight_kg", "creatinine_uln"). */
 const char *rules_baseline_name(int key);
 const char *rules_limit_name(int key);
-const char *rules_pattr_name(int key);
 
 /* --- compiled conditions ----------------------------------------------------- */
 
@@ -222,7 +242,7 @@ typedef struct rules_cycle {
 
 typedef enum rules_policy { RULES_POLICY_S4B, RULES_POLICY_S5 } rules_policy;
 
-/* Alert priorities, ordered (API.md "Alerts": low < medium < high). */
+/* Alert priorities, ordered (docs/api.md "Alerts": low < medium < high). */
 typedef enum rules_prio {
     RULES_PRIO_NONE = 0, /* no alert */
     RULES_PRIO_LOW,
@@ -293,6 +313,8 @@ typedef struct rules_set {
     int consensus_relative_count; /* ">= N relative" escalates like an absolute (3) */
     const char *consensus_source;
     const char *consensus_id; /* reason id of the policy outcome ("CWG-S4b") */
+    /* The policy outcome's reason text, naming consensus_relative_count. */
+    char consensus_text[160];
 
     rules_term *terms;
     size_t n_terms;
@@ -308,8 +330,11 @@ typedef struct rules_set {
     const char *kdigo_source;
 
     /* dose schedule */
+    /* The ward's IANA zone: schedule.time_zone, or the server's default
+     * (serve --time-zone, else UTC) when the set names none. Every
+     * ward-local time (dose slots, day numbers) goes through it. */
     const char *time_zone;
-    int utc_offset_min;
+    const tz_zone *zone;
     int ward_minutes[RULES_MAX_WARD_TIMES]; /* minutes after local midnight, ascending */
     size_t n_ward_times;
     int interval_hours;
@@ -318,6 +343,10 @@ typedef struct rules_set {
     int max_per_cycle;
     int max_per_course;
     const char *schedule_source;
+    /* A new course starts no earlier than this many days after the previous
+     * course's discharge (schedule.courses; 49: the legacy label's 7 weeks). */
+    int course_interval_days;
+    const char *course_source;
 
     rules_alerts alerts;
 

@@ -556,5 +556,32 @@ int store_technical_alert(db_conn *c, const store_tech_alert *a, int64_t now, in
 int store_technical_alert_list(db_conn *c, json_t **out);
 /* Marks an active technical alert resolved: 1 done, 0 not active, -1. */
 int store_technical_alert_resolve(db_conn *c, int64_t id);
+/* --- courses (store_courses.c) ----------------------------------------------- */
+/* One admission of a person (courses group them: docs/clinical.md "Courses"). */
+typedef struct store_admission {
+    int64_t id;
+    int64_t admitted_at;
+    int64_t discharged_at; /* 0 while admitted */
+} store_admission;
+/* The admissions of the person (MRN) of patient_id, in course order
+ * (malloc'd, caller frees; none when there is no such patient). 0 or -1. */
+int store_course_admissions(db_conn *c, int64_t patient_id, store_admission **out, size_t *n);
+
+/* A response evaluation of a course (RECIST 1.1 category). */
+typedef struct store_response {
+    int course;
+    const char *category; /* CR, PR, SD, PD */
+    const char *date;     /* YYYY-MM-DD */
+    const char *note;     /* or NULL */
+} store_response;
+/* Records one for the person of patient_id. 0, ERR_NOT_FOUND (no such
+ * patient), -1. */
+int store_response_insert(db_conn *c, int64_t patient_id, const store_response *resp,
+                          const principal *who, int64_t now, int64_t *id);
+/* {"id", "course", "category", "date", "note", "recorded_by", "recorded_at"};
+ * 1/0/-1. */
+int store_response_get(db_conn *c, int64_t id, json_t **out);
+/* The person's responses, by course, date, id: an array. 0 or -1. */
+int store_responses(db_conn *c, int64_t patient_id, json_t **out);
 
 #endif

@@ -2,7 +2,7 @@
  *
  *   wardd serve   [--listen ADDR:PORT] [--db PATH] [--web DIR] [--rules FILE]
  *                 [--tls-cert FILE --tls-key FILE] [--config FILE]
- *                 [--threads N] [--port-file PATH]
+ *                 [--threads N] [--port-file PATH] [--time-zone ZONE]
  *                 [--mllp ADDR:PORT] [--mllp-max-frame BYTES] [--mllp-idle-timeout S]
  *                 [--mllp-max-connections N] [--mllp-max-per-client N]
  *   wardd feed add   --db PATH --name N --kind adt|device_gateway
@@ -27,6 +27,7 @@
 #include "migrate.h"
 #include "mllp.h"
 #include "secret.h"
+#include "tz.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -126,6 +127,30 @@ static int start_mllp(struct app *app, const cli_args *a, const mllp_options *o,
     return 0;
 }
 
+/* Every serve setting from the flags and the config file. 0, or 1 after
+ * saying which setting is wrong. */
+static int serve_settings(const cli_args *a, struct app *app, http_options *hopt,
+                          mllp_options *mopt)
+{
+    long threads = 0;
+
+    app->db_path = cli_get(a, "db", "./var/ward.db");
+    app->web_dir = cli_get(a, "web", NULL);
+    app->session_ttl_ms = 12LL * 3600 * 1000;
+    hopt->listen = cli_get(a, "listen", "127.0.0.1:8080");
+    hopt->tls_cert = cli_get(a, "tls-cert", NULL);
+    hopt->tls_key = cli_get(a, "tls-key", NULL);
+    if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
+        return fail("--threads must be a number from 0 to 256");
+    hopt->threads = (unsigned)threads;
+    if (cli_get(a, "time-zone", NULL)) { /* the ward's zone where a rule set names none */
+        char tzerr[200];
+        if (tz_set_default(cli_get(a, "time-zone", NULL), tzerr, sizeof tzerr) != 0)
+            return fail("--time-zone: %s", tzerr);
+    }
+    return security_settings(a, app) != 0 || mllp_flags(a, hopt, mopt) != 0 ? 1 : 0;
+}
+
 static int serve(cli_args *a)
 {
     mllp_options mopt = {0};
@@ -135,20 +160,10 @@ static int serve(cli_args *a)
     sigset_t sigs;
     uint16_t port = 0;
     int sig = 0;
-    long threads = 0;
     int status = 1;
     db_conn *c;
 
-    app.db_path = cli_get(a, "db", "./var/ward.db");
-    app.web_dir = cli_get(a, "web", NULL);
-    app.session_ttl_ms = 12LL * 3600 * 1000;
-    hopt.listen = cli_get(a, "listen", "127.0.0.1:8080");
-    hopt.tls_cert = cli_get(a, "tls-cert", NULL);
-    hopt.tls_key = cli_get(a, "tls-key", NULL);
-    if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
-        return fail("--threads must be a number from 0 to 256");
-    hopt.threads = (unsigned)threads;
-    if (security_settings(a, &app) != 0 || mllp_flags(a, &hopt, &mopt) != 0)
+    if (serve_settings(a, &app, &hopt, &mopt) != 0)
         return 1;
 
     c = db_open(app.db_path, true);
@@ -176,7 +191,7 @@ static int serve(cli_args *a)
         fail("cannot start the event bus");
         goto out;
     }
-    if (clinical_start(&app, cli_get(a, "rules", NULL)) != 0) {
+    if (clinical_start(app.writer, cli_get(a, "rules", NULL)) != 0) {
         fail("cannot start clinical evaluation (rule set above)");
         goto out;
     }
@@ -236,6 +251,7 @@ static int rules_check(cli_args *a)
 /* clang-format off */
 static const char *const serve_flags[] = {
     "listen", "db", "web", "rules", "tls-cert", "tls-key", "config", "port-file", "threads",
+    "time-zone", /* the ward's IANA zone (docs/rules.md) */
     "device-reading-horizon", "dose-backentry-margin", /* docs/security.md */
     "mllp", "mllp-max-frame", "mllp-idle-timeout", "mllp-max-connections",
     "mllp-max-per-client", /* HL7 v2 over MLLP (docs/hl7.md) */
@@ -262,7 +278,7 @@ static const struct command {
 } commands[] = {
     {"serve", NULL, serve_flags, 0, serve,
      "serve [--listen ADDR:PORT] [--db PATH] [--web DIR] [--rules FILE] "
-     "[--tls-cert FILE --tls-key FILE] [--config FILE]"},
+     "[--tls-cert FILE --tls-key FILE] [--config FILE] [--time-zone ZONE]"},
     {"user", "add", user_flags, 0, cli_user_add,
      "user add --db PATH --username NAME --role ROLE  (password on stdin)"},
     {"device", "add", device_flags, 0, cli_device_add,

@@ -15,11 +15,11 @@
 # any lower one, never a higher one):
 #
 #   main      server/*.c           composition root: subcommands, demo
-#   api       server/api/ (and server/hl7/, server/fhir/ when they come)
+#   api       server/api/, server/hl7/, server/fhir/
 #   http      server/http/         transport, dispatch, replies, auth
-#   clinical  server/clinical/     the clinical worker (clinical.c)
+#   clinical  server/clinical/     the clinical worker (clinical*.c), drift
 #   store     server/store/        every SQL statement, behind store.h
-#   engine    server/clinical/{rules.c,engine*.c,engine_int.h,alerts.c}
+#   engine    server/clinical/{rules*.[ch],engine*.[ch],alerts.c}
 #                                  the pure engine; the store keeps its
 #                                  types (alerts, doses), so it ranks below
 #   core      server/core/         obs catalogue, time, clock, secrets,
@@ -29,8 +29,10 @@
 # A header in a server/ folder is that folder's private header: no other
 # folder includes it (server/store/store_int.h, server/clinical/engine_int.h).
 #
-# The pure engine files may include only engine_int.h, engine.h, rules.h,
-# alerts.h, obs.h and timefmt.h: nothing that does I/O.
+# The pure engine files may include only engine_int.h, engine.h,
+# rules_int.h, rules.h, alerts.h, obs.h, timefmt.h and tz.h: nothing that
+# does I/O. (tz.h's conversions are pure on a zone loaded once, when a rule
+# set is installed; the engine never opens a file.)
 #
 # POSIX sh + awk only (Debian 12 minimal has mawk, no python).
 set -u
@@ -64,8 +66,6 @@ alerts.h engine
 # need http.h; clinical_start should take the db_writer, not struct app).
 # EMPTY THIS LIST AT MERGE once those changes are in.
 allow='
-include/clinical.h http.h clin
-server/clinical/clinical.c app.h clin
 '
 
 # Input to awk: the server's .c files (module -> layer), the table, the
@@ -98,7 +98,7 @@ function path_layer(p,   n, a, base) {
     if (n == 2)
         return "main"
     if (a[2] == "clinical") {
-        if (base ~ /^(rules\.c|engine[a-z_]*\.[ch]|alerts\.c)$/)
+        if (base ~ /^(rules[a-z_]*\.[ch]|engine[a-z_]*\.[ch]|alerts\.c)$/)
             return "engine"
         return "clinical"
     }
@@ -128,7 +128,7 @@ function header_layer(h, f,   d, mod) {
     return ""
 }
 function is_engine_ok(h) {
-    return h ~ /^(engine_int|engine|rules|alerts|obs|timefmt)\.h$/
+    return h ~ /^(engine_int|engine|rules_int|rules|alerts|obs|timefmt|tz)\.h$/
 }
 function report(f, line, msg,   key) {
     key = f " " inc
@@ -189,7 +189,7 @@ FILENAME !~ /^server\/store\// && (/^[ \t]*#[ \t]*include[ \t]*<sqlite3\.h>/ || 
         next
     }
     if (fl == "engine" && !is_engine_ok(inc)) {
-        report(FILENAME, FNR, "\"" inc "\" (" il "): the pure engine includes only engine_int.h, engine.h, rules.h, alerts.h, obs.h, timefmt.h (no I/O)")
+        report(FILENAME, FNR, "\"" inc "\" (" il "): the pure engine includes only engine_int.h, engine.h, rules_int.h, rules.h, alerts.h, obs.h, timefmt.h, tz.h (no I/O)")
         next
     }
     if (rank(il) > rank(fl))

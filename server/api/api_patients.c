@@ -16,6 +16,7 @@
 #include "clinical.h"
 #include "obs.h"
 #include "events.h"
+#include "rules.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -26,49 +27,9 @@
 
 #define DAY_MS INT64_C(86400000)
 
-/* A numeric member of baseline or reference_ranges and its accepted range
- * (inclusive). The ranges are plausibility limits, wide enough for any adult
- * on the ward and narrow enough to catch a unit slip (a weight in lb, a
- * creatinine in umol/L, a platelet count per uL). */
-struct num_field {
-    const char *key;
-    double min, max;
-    const char *unit;
-};
-
-/* Pre-treatment baselines (what the rules read: docs/rules.md section 2). All must be positive
- * except stools_per_day, where 0 is a real baseline. */
-static const struct num_field baseline_fields[] = {
-    {"weight_kg", 20, 400, "kg"},
-    {"creatinine_mg_dl", 0.1, 20, "mg/dL"},
-    {"bilirubin_mg_dl", 0.05, 50, "mg/dL"},
-    {"ast_u_l", 1, 5000, "U/L"},
-    {"alt_u_l", 1, 5000, "U/L"},
-    {"sbp_mm_hg", 50, 250, "mm[Hg]"},
-    {"stools_per_day", 0, 20, "stools/day"},
-};
-
-/* Per-patient reference limits overriding the rule file's defaults
- * (the default rule set's limits, docs/rules.md section 2: creatinine and bilirubin ULN 1.2 mg/dL,
- * AST/ALT ULN 40 U/L, platelets LLN 150, potassium 3.5-5.0 mmol/L, pH 7.35-7.45). Each range spans
- * every laboratory's limits by a wide margin. */
-static const struct num_field range_fields[] = {
-    {"creatinine_uln", 0.3, 5, "mg/dL"},
-    {"bilirubin_uln", 0.3, 5, "mg/dL"},
-    {"ast_uln", 5, 500, "U/L"},
-    {"alt_uln", 5, 500, "U/L"},
-    {"platelets_lln", 10, 1000, "10*3/uL"},
-    {"potassium_lln", 2, 6, "mmol/L"},
-    {"potassium_uln", 3, 8, "mmol/L"},
-    {"ph_lln", 6.8, 7.8, "[pH]"},
-    {"ph_uln", 6.8, 7.8, "[pH]"},
-};
-
-/* Lower/upper limit pairs that must be ordered when both are on the record. */
-static const char *const range_pairs[][2] = {
-    {"potassium_lln", "potassium_uln"},
-    {"ph_lln", "ph_uln"},
-};
+/* The baseline and reference-range keys, their units and plausible ranges
+ * are the clinical layer's catalogue (rules_baseline_keys, rules_limit_keys
+ * in rules.h, served by GET /api/v1/catalogue). */
 
 static const char *const diagnoses[] = {"melanoma", "rcc", "other"};
 
@@ -106,7 +67,7 @@ static void check_text(const json_t *body, const char *key, json_t *details)
 /* Checks the members of `obj` (baseline or reference_ranges) against its
  * table; details name "prefix.key". A null member is accepted: on PATCH it
  * removes the key, on POST it is the same as leaving the key out. */
-static void check_numbers(const json_t *obj, const char *prefix, const struct num_field *fields,
+static void check_numbers(const json_t *obj, const char *prefix, const rules_key_info *fields,
                           size_t n, json_t *details)
 {
     const char *key;
@@ -117,7 +78,7 @@ static void check_numbers(const json_t *obj, const char *prefix, const struct nu
         return;
     json_object_foreach((json_t *)obj, key, v)
     {
-        const struct num_field *f = NULL;
+        const rules_key_info *f = NULL;
         double x;
 
         for (size_t i = 0; i < n && !f; i++)
@@ -144,13 +105,15 @@ static void check_range_order(const json_t *ranges, json_t *details)
 {
     char field[96], msg[96];
 
-    for (size_t i = 0; i < sizeof range_pairs / sizeof range_pairs[0]; i++) {
-        const json_t *lo = json_object_get(ranges, range_pairs[i][0]);
-        const json_t *hi = json_object_get(ranges, range_pairs[i][1]);
+    for (size_t i = 0; i < RULES_LIMIT_PAIRS; i++) {
+        const char *lo_key = rules_limit_keys[rules_limit_pairs[i][0]].key;
+        const char *hi_key = rules_limit_keys[rules_limit_pairs[i][1]].key;
+        const json_t *lo = json_object_get(ranges, lo_key);
+        const json_t *hi = json_object_get(ranges, hi_key);
         if (json_is_number(lo) && json_is_number(hi) &&
             json_number_value(lo) >= json_number_value(hi)) {
-            snprintf(field, sizeof field, "reference_ranges.%s", range_pairs[i][0]);
-            snprintf(msg, sizeof msg, "must be below %s", range_pairs[i][1]);
+            snprintf(field, sizeof field, "reference_ranges.%s", lo_key);
+            snprintf(msg, sizeof msg, "must be below %s", hi_key);
             add_detail(details, field, msg);
         }
     }
@@ -196,10 +159,10 @@ static void check_patient_fields(const json_t *body, int64_t now, json_t *detail
     }
     if (json_is_integer(scale) && json_integer_value(scale) != 1 && json_integer_value(scale) != 2)
         add_detail(details, "news2_scale", "must be 1 or 2");
-    check_numbers(json_object_get(body, "baseline"), "baseline", baseline_fields,
-                  sizeof baseline_fields / sizeof baseline_fields[0], details);
-    check_numbers(json_object_get(body, "reference_ranges"), "reference_ranges", range_fields,
-                  sizeof range_fields / sizeof range_fields[0], details);
+    check_numbers(json_object_get(body, "baseline"), "baseline", rules_baseline_keys,
+                  RULES_BL_COUNT, details);
+    check_numbers(json_object_get(body, "reference_ranges"), "reference_ranges", rules_limit_keys,
+                  RULES_LIM_COUNT, details);
 }
 
 /* Go on when `details` (stolen; NULL-safe) lists no problem; otherwise
@@ -508,9 +471,13 @@ enum MHD_Result api_patients_patch(struct req *r)
 
 /* --- discharge and transfer -------------------------------------------------------- */
 
+/* The discharge time: the body's "time" (checked by the handler), else
+ * now. It starts the interval to the next course (docs/clinical.md
+ * "Courses"), so it must not precede the stay. */
 static int discharge_apply(db_conn *c, struct req *r)
 {
-    int64_t now = timefmt_now_ms(), id = 0;
+    int64_t now = timefmt_now_ms(), id = 0, at = now, admitted = 0;
+    const char *at_text = body_str(r->json, "time", NULL);
     json_t *before = NULL;
     char idbuf[24];
     int rc;
@@ -520,7 +487,15 @@ static int discharge_apply(db_conn *c, struct req *r)
     rc = store_patient_get(c, id, &before);
     if (rc != 1)
         return rc == 0 ? req_fail_no_patient(r) : DB_STORAGE_FAILURE;
-    rc = store_patient_discharge(c, id, now, now);
+    if (at_text && timefmt_parse(at_text, &at) == 0 &&
+        timefmt_parse(body_str(before, "admitted_at", ""), &admitted) == 0 && at < admitted) {
+        json_decref(before);
+        return req_fail(
+            r, ERR_VALIDATION,
+            json_pack("[o]", reply_field_detail("time", "must not be before the stay began")),
+            "The discharge time is before patient %" PRId64 " was admitted.", id);
+    }
+    rc = store_patient_discharge(c, id, at, now);
     if (rc == ERR_NOT_ADMITTED)
         rc = req_fail(r, ERR_NOT_ADMITTED, NULL, "Patient %" PRId64 " is already discharged.", id);
     else if (rc < 0)
@@ -537,11 +512,22 @@ static int discharge_apply(db_conn *c, struct req *r)
 
 enum MHD_Result api_patients_discharge(struct req *r)
 {
-    int64_t id;
+    static const field_spec specs[] = {{"time", F_TIME, false, true, 0}};
     enum MHD_Result result;
+    json_t *details;
+    int64_t id;
 
     if (!patient_id_or_reply(r, &id, &result))
         return result;
+    if (r->json) { /* optional: {"time": "..."} */
+        details = body_check(r->json, BODY_SPECS(specs));
+        if (json_is_object(r->json)) {
+            details = details_or_new(details);
+            check_not_future(r->json, "time", timefmt_now_ms(), details);
+        }
+        if (!valid_or_reply(r, details, "The discharge is invalid.", &result))
+            return result;
+    }
     r->after_commit = discharged;
     return req_write(r, discharge_apply);
 }

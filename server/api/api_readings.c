@@ -102,7 +102,8 @@ static bool batch_or_reply(struct req *r, double weight_kg, bool require_id, ing
                        .weight_kg = weight_kg,
                        .require_id = require_id,
                        .max_age_ms =
-                           r->who.role == ROLE_DEVICE ? r->app->device_reading_horizon_ms : 0};
+                           r->who.role == ROLE_DEVICE ? r->app->device_reading_horizon_ms : 0,
+                       .grade_term_ok = clinical_grade_term_ok};
     ingest *in;
     size_t n;
 

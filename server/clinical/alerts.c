@@ -23,11 +23,6 @@ int alert_kind_parse(const char *s)
     return -1;
 }
 
-const char *alert_state_name(alert_state s)
-{
-    return s >= ALERT_ACTIVE && s <= ALERT_RESOLVED ? state_names[s] : "?";
-}
-
 int alert_state_parse(const char *s)
 {
     for (int i = 0; s && i <= ALERT_RESOLVED; i++)

@@ -1,8 +1,8 @@
 /* engine: evaluation as of a time T (contract in include/engine.h; the
- * clinical choices are CLINICAL.md's and are cited where they are made).
+ * clinical choices are docs/rules.md 9's and are cited where they are made).
  *
  * Two things depend on history, not only on the readings at T:
- *  - a hold lasts until its resume condition is met (CLINICAL.md item 4,
+ *  - a hold lasts until its resume condition is met (policy 4 (docs/rules.md 9),
  *    S07), and a discontinue is sticky;
  *  - a term's max_grade is the highest grade since the current cycle began.
  * Both are computed by one replay: the readings are walked in time order,
@@ -13,7 +13,7 @@
  * instant before each change, so that a flag episode that ended (dialysis
  * true for 80 h, then false) is seen at its full length.
  *
- * Decision (CLINICAL.md item 4): the most severe action any rule asks for,
+ * Decision (policy 4 (docs/rules.md 9)): the most severe action any rule asks for,
  * discontinue > hold > insufficient_data > give. Consensus criteria
  * (relative / absolute, Dutcher 2014 Table 3) are combined by the rule
  * set's policy: S4b (manufacturer guide) any relative -> hold; >= 3
@@ -198,7 +198,7 @@ static bool depends(const rules_deps *d, const bool *changed)
     return false;
 }
 
-/* A term's grade: max(numeric, clinician) (CLINICAL.md item 11). */
+/* A term's grade: max(numeric, clinician) (policy 11 (docs/rules.md 9)). */
 static int term_grade(const ectx *c, const rules_term *t, int *numeric, int *clin)
 {
     int num = t->grades.n > 0 ? engine_scale(c, &t->grades, NULL) : -1;
@@ -230,7 +230,7 @@ static int news2_points(const ectx *c, const rules_news2_param *pm)
     return -1; /* no band matched: the bands have a gap; never read as 0 */
 }
 
-/* Hold with hysteresis (CLINICAL.md item 4, S07): held from the first time
+/* Hold with hysteresis (policy 4 (docs/rules.md 9), S07): held from the first time
  * the trigger is met until the resume condition is met while the trigger
  * is not. */
 static void hold_step(engine_state *st, size_t i, const ectx *c)
@@ -546,6 +546,24 @@ static void evidence_at(const ectx *base, const rules_cond *cond, int64_t t, boo
         ev->n = 0;
 }
 
+/* The consensus policy outcome (policy 2, docs/rules.md 9): S4b holds at
+ * escalate_at_relative relative criteria or any absolute one; S5
+ * discontinues, and stays discontinued once it did. */
+static void consensus_outcome(engine_result *res, const engine_state *st, int rel, int abs_)
+{
+    const rules_set *rs = res->rs;
+    bool escalate = abs_ > 0 || rel >= rs->consensus_relative_count;
+
+    if (rs->policy == RULES_POLICY_S5 && st->consensus_at != ENGINE_NO_TIME) {
+        add_reason(res, rs->consensus_id, rs->consensus_text, rs->consensus_source, "absolute",
+                   ENGINE_DISCONTINUE);
+        res->reasons[res->n_reasons - 1].since_ms = st->consensus_at;
+    } else if (escalate) {
+        add_reason(res, rs->consensus_id, rs->consensus_text, rs->consensus_source, "absolute",
+                   rs->policy == RULES_POLICY_S5 ? ENGINE_DISCONTINUE : ENGINE_HOLD);
+    }
+}
+
 static void decide(engine_result *res, const engine_state *st, const ectx *at)
 {
     const rules_set *rs = res->rs;
@@ -615,24 +633,24 @@ static void decide(engine_result *res, const engine_state *st, const ectx *at)
         abs_ += r->klass == RULES_CLASS_ABSOLUTE;
     }
 
-    /* the consensus policy outcome */
-    bool escalate = abs_ > 0 || rel >= rs->consensus_relative_count;
-    if (rs->policy == RULES_POLICY_S5 && st->consensus_at != ENGINE_NO_TIME) {
-        add_reason(res, rs->consensus_id,
-                   "consensus criteria: 3 or more relative or any absolute criterion: "
-                   "discontinue (S5 policy)",
-                   rs->consensus_source, "absolute", ENGINE_DISCONTINUE);
-        res->reasons[res->n_reasons - 1].since_ms = st->consensus_at;
-    } else if (escalate) {
-        add_reason(res, rs->consensus_id,
-                   rs->policy == RULES_POLICY_S5
-                       ? "consensus criteria: 3 or more relative or any absolute criterion: "
-                         "discontinue (S5 policy)"
-                       : "consensus criteria: 3 or more relative or any absolute criterion: "
-                         "hold; physician review: stop if not easily reversed",
-                   rs->consensus_source, "absolute",
-                   rs->policy == RULES_POLICY_S5 ? ENGINE_DISCONTINUE : ENGINE_HOLD);
+    /* a course that may not start: the schedule's reason decides too */
+    if (res->schedule.status == ENGINE_SCHED_NOT_SCHEDULED && res->schedule.gate_rule != NULL)
+        add_reason(res, res->schedule.gate_rule, res->schedule.gate_text, rs->course_source,
+                   "label", res->schedule.gate_action);
+    consensus_outcome(res, st, rel, abs_);
+}
+
+const char *engine_permanent_rule(const engine_result *r)
+{
+    for (size_t i = 0; r != NULL && i < r->n_reasons; i++) {
+        if (r->reasons[i].action != ENGINE_DISCONTINUE)
+            continue;
+        for (size_t k = 0; k < r->rs->n_rules; k++)
+            if (r->rs->rules[k].action == RULES_ACT_DISCONTINUE &&
+                strcmp(r->rs->rules[k].id, r->reasons[i].rule) == 0)
+                return r->rs->rules[k].id;
     }
+    return NULL;
 }
 
 static void eval_terms(engine_result *res, const engine_state *st, const ectx *at)
@@ -714,7 +732,7 @@ static void eval_news2(engine_result *res, const ectx *at)
     n->risk = news2_risk(rs, n->partial_score, n->single_3);
 }
 
-/* KDIGO (CLINICAL.md item 15): the highest stage any criterion reaches; the
+/* KDIGO (policy 15 (docs/rules.md 9)): the highest stage any criterion reaches; the
  * basis lists every criterion met at that stage. */
 static void eval_kdigo(engine_result *res, const ectx *at)
 {
@@ -772,7 +790,7 @@ engine_result *engine_evaluate(const rules_set *rs, const engine_patient *pt, co
     r->at_ms = at_ms;
     r->n_terms = rs->n_terms;
     r->terms = calloc(rs->n_terms ? rs->n_terms : 1, sizeof *r->terms);
-    r->reasons = calloc(rs->n_rules + 3, sizeof *r->reasons);
+    r->reasons = calloc(rs->n_rules + 4, sizeof *r->reasons);
     r->not_evaluated = calloc(rs->n_rules + 1, sizeof *r->not_evaluated);
     if (r->terms == NULL || r->reasons == NULL || r->not_evaluated == NULL)
         goto fail;

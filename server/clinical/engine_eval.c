@@ -1,7 +1,7 @@
 /* engine_eval: operands and conditions of the rule language, evaluated at
  * one instant (docs/rules.md "Operands", "Conditions").
  *
- * Exact arithmetic (CLINICAL.md item 12): a reading is taken as the decimal
+ * Exact arithmetic (policy 12 (docs/rules.md 9)): a reading is taken as the decimal
  * round(v * 1e6) / 1e6 and every derived quantity is an exact rational in
  * 128-bit integers, reduced after each step. So creatinine 1.8 over a
  * baseline of 0.6 is exactly 3 (not 3.0000000000000004), 1.2 - 0.9 is
@@ -9,7 +9,7 @@
  * product ever overflow (it cannot for values in the obs plausibility
  * ranges), the comparison falls back to long double.
  *
- * Missing data (CLINICAL.md item 4): an operand without a value is unknown,
+ * Missing data (policy 4 (docs/rules.md 9)): an operand without a value is unknown,
  * and unknown propagates by Kleene's three-valued logic: all() is false if
  * any part is false, any() is true if any part is true, otherwise unknown. */
 #include "engine_int.h"
@@ -384,13 +384,27 @@ static const char *agg_name(rules_opkind k)
     }
 }
 
-/* Window aggregates (CLINICAL.md item 6). The window is (T - offset - hours,
- * T - offset]. An interval code (urine, stool volume: each reading is the
- * amount since the previous one) needs a reading at or before the window
- * start and one inside; the reading that straddles the start contributes
- * the share of its interval that lies inside the window. Other codes take
- * the readings inside [start, end] (plus, with with_start_value, the value
- * in force at the start). */
+/* Window aggregates (policy 6, docs/rules.md 9). The window is
+ * (T - offset - hours, T - offset]. An interval code (urine, stool volume,
+ * stool count: each reading is the amount since the previous one) needs a
+ * reading at or before the window start and one inside. A reading belongs
+ * whole to every window that contains its time, as a shift is totalled
+ * from the chart: its sum is the sum of the readings inside, never a share
+ * of one that began before the start, and the evidence lists those
+ * readings, so it adds up to the figure shown (window_readings_evidence).
+ * Other codes take the readings inside [start, end] (plus, with
+ * with_start_value, the value in force at the start). */
+/* The readings that make up a window sum, listed before the sum itself.
+ * All or none: when they do not all fit in the evidence list with the sum,
+ * only the sum is shown (a list that does not add up would mislead). */
+static void window_readings_evidence(const ectx *c, int code, const engine_point *p, size_t n)
+{
+    if (c->ev == NULL || c->ev->n + n + 1 > ENGINE_EV_MAX)
+        return;
+    for (size_t j = 0; j < n; j++)
+        engine_ev_add(c->ev, code, NULL, p[j].v, p[j].t_ms, NULL, 0);
+}
+
 static oval op_window(const ectx *c, const rules_operand *o)
 {
     size_t n;
@@ -419,8 +433,6 @@ static oval op_window(const ectx *c, const rules_operand *o)
             int64_t dt = p[j].t_ms - p[j - 1].t_ms;
             eq v = eq_from_double(p[j].v);
             if (o->kind == RULES_OP_SUM || o->kind == RULES_OP_RATE) {
-                if (j == lo && p[j - 1].t_ms < ws) /* straddles the start: its share */
-                    v = eq_div(eq_mul(v, eq_from_int(p[j].t_ms - ws), &ok), eq_from_int(dt), &ok);
                 acc = eq_add(acc, v, &ok);
                 have = true;
             } else if (dt > 0) {
@@ -434,6 +446,8 @@ static oval op_window(const ectx *c, const rules_operand *o)
         if (have && o->kind == RULES_OP_RATE)
             acc =
                 eq_div(eq_mul(acc, eq_from_int(MS_PER_HOUR), &ok), eq_from_int(o->window_ms), &ok);
+        if (have && ok && (o->kind == RULES_OP_SUM || o->kind == RULES_OP_RATE))
+            window_readings_evidence(c, o->code, p + lo, hi - lo);
     } else {
         size_t lo = count_upto(p, hi, ws, true); /* readings before the start */
         size_t from = (o->with_start_value && lo > 0) ? lo - 1 : lo;
@@ -465,7 +479,7 @@ static bool pred_holds(const rules_cond *pred, double v)
     return true;
 }
 
-/* CLINICAL.md item 7: a fever episode is a run of consecutive readings
+/* policy 7 (docs/rules.md 9): a fever episode is a run of consecutive readings
  * meeting the predicate; its length is last minus first reading. The run
  * considered is the one containing the latest (fresh) reading. */
 static oval op_run_hours(const ectx *c, const rules_operand *o)
@@ -489,7 +503,7 @@ static oval op_run_hours(const ectx *c, const rules_operand *o)
     return known_q(h);
 }
 
-/* CLINICAL.md item 7: how long a condition has held continuously up to T.
+/* policy 7 (docs/rules.md 9): how long a condition has held continuously up to T.
  * Walks back over the times its codes changed; the onset is the change at
  * which it became true (evaluated on the readings just before that time). */
 static oval op_lasting_hours(const ectx *c, const rules_operand *o)
@@ -637,7 +651,7 @@ static etri cond_flag(const ectx *c, const rules_cond *cond)
 {
     size_t n;
     const engine_point *p = engine_visible(c, cond->code, &n);
-    if (n == 0) /* never recorded: not present (API.md: true from its time) */
+    if (n == 0) /* never recorded: not present (docs/api.md: true from its time) */
         return ETRI_FALSE;
     engine_ev_add(c->ev, cond->code, NULL, p[n - 1].v, p[n - 1].t_ms, NULL, 0);
     if (p[n - 1].v == 0)
@@ -717,7 +731,7 @@ etri engine_cond(const ectx *c, const rules_cond *cond)
 
 /* The highest level whose condition is true (levels are sorted highest
  * first). Strict scales (CTCAE terms) are unknown when a level above the
- * one found is unknown: the grade could be higher (CLINICAL.md item 9). */
+ * one found is unknown: the grade could be higher (policy 9 (docs/rules.md 9)). */
 int engine_scale(const ectx *c, const rules_scale *sc, const char **text)
 {
     bool any_false = false;

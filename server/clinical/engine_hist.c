@@ -75,6 +75,8 @@ void engine_patient_init(engine_patient *p, int64_t id)
     for (int i = 0; i < RULES_LIM_COUNT; i++)
         p->limit[i] = NAN;
     p->news2_scale = 1;
+    p->course.number = 1;
+    p->course.prev_discharge_ms = ENGINE_NO_TIME;
 }
 
 static int read_numbers(const json_t *obj, const char *what, double *out, int n,

@@ -1,4 +1,4 @@
-/* engine_json: an engine_result as API.md's toxicity object ("Toxicity
+/* engine_json: an engine_result as docs/api.md's toxicity object ("Toxicity
  * grading and dose decision"), with the documented extensions (numeric and
  * clinician grade per term, suggested proxy grades, not_evaluated, NEWS2
  * completeness, KDIGO weight basis, schedule details). */
@@ -239,8 +239,13 @@ static json_t *schedule_json(const engine_result *r)
     json_object_set_new(o, "next_dose_at", time_json(s->next_dose_ms));
     json_object_set_new(o, "first_dose_at", time_json(s->first_dose_ms));
     json_object_set_new(o, "cycle_start", time_json(s->cycle_start_ms));
+    json_object_set_new(o, "course", json_integer(s->course));
+    if (s->status == ENGINE_SCHED_NOT_SCHEDULED)
+        json_object_set_new(o, "reason", json_string(s->gate_text));
     json_object_set_new(o, "time_zone", json_string(r->rs->time_zone));
-    json_object_set_new(o, "utc_offset_minutes", json_integer(r->rs->utc_offset_min));
+    json_object_set_new(
+        o, "utc_offset_minutes",
+        json_integer(r->rs->zone ? tz_offset_ms(r->rs->zone, r->at_ms) / 60000 : 0));
     return o;
 }
 

@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,17 +252,34 @@ static void catalogue_ready(void)
     pthread_once(&catalogue_once, catalogue_init);
 }
 
+/* Registered grade codes (obs_grade_register). A slot is written under
+ * extra_mu before n_extra is released past it, and never changes after:
+ * readers load n_extra (acquire) and read the slots below it unlocked. */
+typedef struct extra_grade {
+    obs_entry e;
+    char code[sizeof "ctcae." + OBS_TERM_MAX];
+    char label[OBS_TERM_MAX + 32];
+} extra_grade;
+
+static extra_grade extra[OBS_EXTRA_GRADES];
+static atomic_size_t n_extra;
+static pthread_mutex_t extra_mu = PTHREAD_MUTEX_INITIALIZER;
+
 size_t obs_code_count(void)
 {
-    return CATALOGUE_N;
+    return CATALOGUE_N + atomic_load_explicit(&n_extra, memory_order_acquire);
 }
 
 const obs_code *obs_code_by_id(int id)
 {
-    if (id < 0 || (size_t)id >= CATALOGUE_N)
+    if (id < 0)
         return NULL;
     catalogue_ready();
-    return &catalogue[id].pub;
+    if ((size_t)id < CATALOGUE_N)
+        return &catalogue[id].pub;
+    if ((size_t)id - CATALOGUE_N < atomic_load_explicit(&n_extra, memory_order_acquire))
+        return &extra[(size_t)id - CATALOGUE_N].e.pub;
+    return NULL;
 }
 
 const obs_code *obs_code_lookup(const char *code)
@@ -271,7 +289,59 @@ const obs_code *obs_code_lookup(const char *code)
     catalogue_ready();
     const obs_entry *const *hit =
         bsearch(code, by_code, CATALOGUE_N, sizeof by_code[0], compare_key);
-    return hit != NULL ? &(*hit)->pub : NULL;
+    if (hit != NULL)
+        return &(*hit)->pub;
+    size_t n = atomic_load_explicit(&n_extra, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(extra[i].code, code) == 0)
+            return &extra[i].e.pub;
+    return NULL;
+}
+
+static bool term_name_ok(const char *term)
+{
+    size_t n = term != NULL ? strlen(term) : 0;
+
+    if (n == 0 || n > OBS_TERM_MAX)
+        return false;
+    for (const char *s = term; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+const obs_code *obs_grade_register(const char *term, const char *label)
+{
+    char code[sizeof "ctcae." + OBS_TERM_MAX];
+    const obs_code *c;
+
+    if (!term_name_ok(term))
+        return NULL;
+    snprintf(code, sizeof code, "ctcae.%s", term);
+    pthread_mutex_lock(&extra_mu);
+    c = obs_code_lookup(code);
+    if (c == NULL) {
+        size_t n = atomic_load_explicit(&n_extra, memory_order_relaxed);
+        if (n < OBS_EXTRA_GRADES) {
+            extra_grade *x = &extra[n];
+            snprintf(x->code, sizeof x->code, "%s", code);
+            snprintf(x->label, sizeof x->label, "%.*s (CTCAE grade)", OBS_TERM_MAX,
+                     label != NULL ? label : term);
+            x->e = (obs_entry){{.id = (int)(CATALOGUE_N + n),
+                                .code = x->code,
+                                .kind = OBS_GRADE,
+                                .unit = "{grade}",
+                                .label = x->label,
+                                .min = 0,
+                                .max = 5},
+                               0,
+                               true};
+            atomic_store_explicit(&n_extra, n + 1, memory_order_release);
+            c = &x->e.pub;
+        }
+    }
+    pthread_mutex_unlock(&extra_mu);
+    return c != NULL && c->kind == OBS_GRADE ? c : NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -596,6 +666,10 @@ int obs_parse_reading(const json_t *item, const obs_context *ctx, obs_reading *o
         rc = check_flag(c, value, out, err);
         break;
     case OBS_GRADE:
+        if (ctx->grade_term_ok != NULL &&
+            !ctx->grade_term_ok(ctx->grade_arg, c->code + sizeof "ctcae." - 1))
+            return fail(err, "unknown_code", "%.60s: the active rule set does not grade this term",
+                        c->code);
         rc = check_grade(c, value, out, err);
         break;
     }

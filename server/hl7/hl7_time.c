@@ -1,5 +1,9 @@
-/* hl7_time: HL7 DTM values <-> UTC epoch ms (include/hl7.h). Pure. */
+/* hl7_time: HL7 DTM values <-> UTC epoch ms (include/hl7.h). Pure but for
+ * the ward zone a value without one is read in. */
 #include "hl7.h"
+#include "clinical.h"
+#include "rules.h"
+#include "tz.h"
 #include "timefmt.h"
 
 #include <ctype.h>
@@ -9,10 +13,17 @@
 /* The ward's UTC offset for DTM values that carry none. Until the ward's
  * IANA zone is configurable (`--time-zone`), wardd reads them as UTC; this
  * is the one place to change (docs/hl7.md "Times"). */
-int hl7_ward_offset_at(int64_t t_ms)
+/* The ward's zone (the active rule set's, else serve --time-zone, else
+ * UTC) at a ward-local wall-clock time: a DTM without a zone is ward time
+ * (docs/hl7.md). Gaps and folds resolve as the schedule's do (tz.h). */
+int hl7_ward_offset_at(int64_t local_ms)
 {
-    (void)t_ms;
-    return 0;
+    rules_set *rs = clinical_rules();
+    const tz_zone *zone = rs && rs->zone ? rs->zone : tz_default();
+    int64_t utc = zone ? tz_local_to_utc(zone, local_ms) : local_ms;
+
+    rules_unref(rs);
+    return (int)((local_ms - utc) / 60000);
 }
 
 static bool leap(int y)

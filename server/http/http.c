@@ -236,7 +236,7 @@ static err_code check_headers(struct req *r)
     }
     if (len && strtoull(len, NULL, 10) > BODY_MAX)
         return ERR_TOO_LARGE;
-    if (r->route->body == BODY_JSON && len && strcmp(len, "0") != 0 &&
+    if (r->route->body != BODY_NONE && len && strcmp(len, "0") != 0 &&
         !content_type_is_json(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return ERR_UNSUPPORTED_MEDIA;
     return ERR_NONE;
@@ -332,7 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     if (r->body_too_large)
         return reply_error(r, ERR_TOO_LARGE, "The request body is larger than 1 MiB.", NULL);
-    if (r->route->body == BODY_JSON) {
+    if (r->route->body == BODY_JSON || (r->route->body == BODY_JSON_OPTIONAL && r->body_len)) {
         if (r->body_len && !content_type_is_json(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
             return reply_error(r, ERR_UNSUPPORTED_MEDIA, NULL, NULL);
         if (parse_body(r) != MHD_YES || r->status_sent)

@@ -368,4 +368,25 @@ test('live: a 503 from the event stream is retried with backoff, a 404 means no 
     assert.equal(await states(500), 'reconnecting');
     assert.equal(await states(404), 'unavailable');
   } finally { globalThis.fetch = saved; }
+test('ward times are shown in the ward zone, across its daylight-saving changes', async () => {
+  const { setWardZone } = await import('../../web/js/wardtime.js');
+  setWardZone('America/New_York');
+  // 8 March 2026: 00:00 EST and 08:00 EDT are 7 h apart; 04:30 UTC is still 7 March
+  assert.equal(f.fmtDateTime('2026-03-08T05:00:00Z'), '8 Mar 2026 00:00');
+  assert.equal(f.fmtDateTime('2026-03-08T12:00:00Z'), '8 Mar 2026 08:00');
+  assert.equal(f.fmtDateTime('2026-03-08T04:30:00Z'), '7 Mar 2026 23:30');
+  assert.equal(f.fmtTime('2026-11-01T05:30:00Z', new Date('2026-11-01T12:00:00Z')), '01:30');
+  setWardZone('Europe/Amsterdam');
+  assert.equal(f.fmtDateTime('2026-10-25T07:00:00Z'), '25 Oct 2026 08:00');
+  assert.equal(f.fmtDateTime('2026-03-28T23:30:00Z'), '29 Mar 2026 00:30');
+  setWardZone('Asia/Kolkata');
+  assert.equal(f.fmtDateTime('2026-07-01T02:30:00Z'), '1 Jul 2026 08:00');
+});
+
+test('schedule text names a later course and a course that may not start', () => {
+  assert.equal(f.scheduleText({ status: 'due', cycle: 2, day: 16, course: 2, dose_in_cycle: 3, max_doses_per_cycle: 14 }),
+    'C2 of course 2 D16 · dose 3/14');
+  assert.equal(f.scheduleText({ status: 'due', cycle: 1, day: 1, course: 1, dose_in_cycle: 1, max_doses_per_cycle: 14 }),
+    'C1 D1 · dose 1/14');
+  assert.equal(f.scheduleText({ status: 'not_scheduled', cycle: 1, course: 2 }), 'Course 2: not scheduled');
 });

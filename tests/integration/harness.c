@@ -455,6 +455,10 @@ static const char *launch(wd_server *s)
         argv[argc++] = "--tls-key";
         argv[argc++] = s->key;
     }
+    if (getenv("WD_TIME_ZONE")) { /* the ward's default zone (it_wardtime) */
+        argv[argc++] = "--time-zone";
+        argv[argc++] = getenv("WD_TIME_ZONE");
+    }
     for (int i = 0; extra_serve_args && extra_serve_args[i] && argc < 31; i++)
         argv[argc++] = extra_serve_args[i];
     argv[argc] = NULL;

@@ -379,6 +379,56 @@ static void put_rules(wd_fixture *f, json_t *doc, long status)
     WD_EXPECT(r, status);
 }
 
+/* course.json: the person's earlier courses, each an admission of the same
+ * MRN with its observations, discharged at its time, and its response
+ * evaluation recorded by a physician. */
+static int64_t text_time(const json_t *s)
+{
+    json_t *o = json_pack("{s:O}", "time", s);
+    int64_t t = item_time(o);
+
+    json_decref(o);
+    return t;
+}
+
+static void replay_courses(wd_fixture *f, const json_t *course, const char *mrn)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(json_object_get(course, "previous"), i, v)
+    {
+        const json_t *resp = json_object_get(v, "response");
+        long long prev = wd_admit(f, wd_new_bed(f), text_time(json_object_get(v, "admitted_at")),
+                                  json_pack("{s:s}", "mrn", mrn));
+        wd_resp *r;
+        size_t k;
+        json_t *d;
+        if (json_array_size(json_object_get(v, "observations")) > 0)
+            observe(f, prev, json_deep_copy(json_object_get(v, "observations")));
+        json_array_foreach(json_object_get(v, "doses"), k, d)
+        {
+            json_t *body = json_deep_copy(d);
+            json_object_set_new(body, "override_reason", json_string("scenario replay"));
+            json_object_set_new(body, "backentry_reason", json_string("scenario replay"));
+            r = wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/doses", prev),
+                        f->physician, body);
+            WD_EXPECT(r, 201);
+        }
+        r = wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/discharge", prev), f->nurse,
+                    json_pack("{s:O}", "time", json_object_get(v, "discharged_at")));
+        WD_EXPECT(r, 200);
+        if (resp) {
+            r = wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/responses", prev),
+                        f->physician,
+                        json_pack("{s:I, s:O, s:O}", "course", (json_int_t)(i + 1), "category",
+                                  json_object_get(resp, "category"), "date",
+                                  json_object_get(resp, "date")));
+            WD_EXPECT(r, 201);
+        }
+    }
+}
+
 static void run_case_http(void **state)
 {
     const case_dir *cd = *state;
@@ -388,6 +438,8 @@ static void run_case_http(void **state)
     json_t *doses = cases_load_opt(cd->path, "doses.json");
     json_t *patch = cases_load_opt(cd->path, "ruleset_patch.json");
     json_t *expected = cases_load_opt(cd->path, "expected.json");
+    json_t *course = cases_load_opt(cd->path, "course.json");
+    const char *mrn = wd_uniq(f->s, "MRN-");
     json_t *extra, *v;
     int64_t first = INT64_MAX;
     int before = cases_failures;
@@ -418,6 +470,10 @@ static void run_case_http(void **state)
     json_object_del(extra, "name");
     json_object_del(extra, "bed");
     json_object_del(extra, "admitted_at");
+    if (course) {
+        replay_courses(f, course, mrn);
+        json_object_set_new(extra, "mrn", json_string(mrn));
+    }
     pid = wd_admit(f, wd_new_bed(f), first == INT64_MAX ? 0 : first - HOUR, extra);
     /* observations in chunks of at most 1000, then the doses (a dose is
      * checked against the decision at its time, so the readings come first) */
@@ -454,6 +510,7 @@ static void run_case_http(void **state)
     json_decref(doses);
     json_decref(patch);
     json_decref(expected);
+    json_decref(course);
     wd_gc(f->s);
     if (cases_failures != before)
         fail_msg("%s over HTTP: %d expectation(s) failed", cd->name, cases_failures - before);

@@ -97,6 +97,9 @@ static __attribute__((unused)) void cases_expect_field(const char *cs, const cha
     }
 }
 
+static void cases_expect_items(const char *cs, const char *at, const char *what, const json_t *want,
+                               const json_t *got);
+
 /* Compares the keys of `want` with the cases_same keys of object `got`. */
 static __attribute__((unused)) void cases_expect_object(const char *cs, const char *at,
                                                         const char *what, const json_t *want,
@@ -111,8 +114,28 @@ static __attribute__((unused)) void cases_expect_object(const char *cs, const ch
         json_t *g = json_object_get(got, key);
         if (json_is_object(v) && json_is_object(g))
             cases_expect_object(cs, at, w, v, g);
+        else if (json_is_array(v) && json_is_array(g) && json_is_object(json_array_get(v, 0)))
+            cases_expect_items(cs, at, w, v, g);
         else
             cases_expect_field(cs, at, w, v, g);
+    }
+}
+
+/* An array of objects: as many items as expected, each compared key by
+ * key with the item at the same place. */
+static void cases_expect_items(const char *cs, const char *at, const char *what, const json_t *want,
+                               const json_t *got)
+{
+    if (json_array_size(want) != json_array_size(got)) {
+        char *g = cases_dump(got);
+        cases_report(cs, at, "%s: expected %zu items, got %s", what, json_array_size(want), g);
+        free(g);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(want); i++) {
+        char w[200];
+        snprintf(w, sizeof w, "%s[%zu]", what, i);
+        cases_expect_object(cs, at, w, json_array_get(want, i), json_array_get(got, i));
     }
 }
 
@@ -182,6 +205,23 @@ static __attribute__((unused)) void cases_check(const char *cs, const json_t *ch
             cases_report(cs, at, "decision.reasons: %s must not fire", json_string_value(x));
     }
     json_decref(ids);
+    /* reason_detail: {"RULE": {"text": ..., "evidence": [{"value", "time"}]}} */
+    const char *rk;
+    json_object_foreach(json_object_get(chk, "reason_detail"), rk, v)
+    {
+        const json_t *reason = NULL;
+        char w[160];
+        json_array_foreach(json_object_get(dec, "reasons"), i, x)
+        {
+            if (strcmp(json_string_value(json_object_get(x, "rule")), rk) == 0)
+                reason = x;
+        }
+        snprintf(w, sizeof w, "decision.reasons.%s", rk);
+        if (reason == NULL)
+            cases_report(cs, at, "%s: no such reason", w);
+        else
+            cases_expect_object(cs, at, w, v, reason);
+    }
     if ((v = json_object_get(chk, "missing")) != NULL)
         cases_expect_set(cs, at, "decision.missing", v, json_object_get(dec, "missing"), true);
     if ((v = json_object_get(chk, "not_evaluated_include")) != NULL) {

@@ -7,6 +7,12 @@
  *   doses.json          optional: array of docs/api.md POST .../doses bodies
  *   ruleset_patch.json  optional: JSON merge patch (RFC 7396) applied to
  *                       schema/rules/il2-default.json (e.g. policy S5)
+ *   course.json         optional: the person's earlier courses (admissions of
+ *                       the same MRN): {"previous": [{"admitted_at",
+ *                       "discharged_at", "doses"?, "observations"?,
+ *                       "response"?: {"category", "date"}}]}; this patient
+ *                       is the next course (the doses make each a course
+ *                       over HTTP; the engine is given the courses as such)
  *   expected.json       {"description", "checks": [{"at", ...expectations}]}
  * Readings go through obs_parse_reading(), so every folder is also valid
  * input for the HTTP API. Each check is evaluated twice, by full replay and
@@ -62,6 +68,71 @@ static int compare_reading(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
+/* Readings of a case file into a history (file order kept for equal times). */
+static engine_hist *hist_of(const char *cs, const json_t *obs, double weight_kg)
+{
+    engine_hist *h = engine_hist_new();
+    obs_context octx = {.now_ms = INT64_MAX / 2, .weight_kg = weight_kg, .require_id = false};
+    size_t i;
+    json_t *v;
+
+    assert_non_null(h);
+    json_array_foreach(obs, i, v)
+    {
+        obs_reading r;
+        obs_error oe;
+        if (obs_parse_reading(v, &octx, &r, &oe) != 0)
+            fail_msg("%s: observations[%zu]: %s: %s", cs, i, oe.code, oe.message);
+        assert_int_equal(engine_hist_add(h, r.code->id, r.time_ms, r.value), 0);
+    }
+    return h;
+}
+
+/* The engine_course of course.json, as the server derives it: the course
+ * number, the previous course's discharge and latest response, and a
+ * permanent discontinue in an earlier course (each evaluated at its
+ * discharge). */
+static void load_course(const char *cs, const json_t *course, const rules_set *rs,
+                        engine_patient *pt)
+{
+    const json_t *prev = json_object_get(course, "previous");
+    size_t n = json_array_size(prev), i;
+    json_t *v;
+
+    if (course == NULL)
+        return;
+    pt->course.number = (int)n + 1;
+    json_array_foreach(prev, i, v)
+    {
+        int64_t dis = 0;
+        const json_t *resp = json_object_get(v, "response");
+        assert_int_equal(
+            timefmt_parse(json_string_value(json_object_get(v, "discharged_at")), &dis), 0);
+        if (i + 1 == n) {
+            pt->course.prev_discharge_ms = dis;
+            if (resp) {
+                snprintf(pt->course.prev_response, sizeof pt->course.prev_response, "%s",
+                         json_string_value(json_object_get(resp, "category")));
+                snprintf(pt->course.prev_response_date, sizeof pt->course.prev_response_date, "%s",
+                         json_string_value(json_object_get(resp, "date")));
+            }
+        }
+        engine_patient earlier;
+        engine_patient_init(&earlier, 100 + (int64_t)i);
+        earlier.baseline[RULES_BL_WEIGHT_KG] = pt->baseline[RULES_BL_WEIGHT_KG];
+        engine_hist *h = hist_of(cs, json_object_get(v, "observations"), NAN);
+        engine_result *r = engine_evaluate(rs, &earlier, h, dis, NULL);
+        assert_non_null(r);
+        const char *rule = engine_permanent_rule(r);
+        if (rule && !pt->course.permanent_rule[0]) {
+            snprintf(pt->course.permanent_rule, sizeof pt->course.permanent_rule, "%s", rule);
+            pt->course.permanent_course = (int)i + 1;
+        }
+        engine_result_free(r);
+        engine_hist_free(h);
+    }
+}
+
 static void run_case(void **state)
 {
     const case_dir *cd = *state;
@@ -71,6 +142,7 @@ static void run_case(void **state)
     json_t *doses = cases_load_opt(cd->path, "doses.json");
     json_t *patch = cases_load_opt(cd->path, "ruleset_patch.json");
     json_t *expected = cases_load_opt(cd->path, "expected.json");
+    json_t *course = cases_load_opt(cd->path, "course.json");
     assert_non_null(patient);
     assert_non_null(expected);
 
@@ -91,6 +163,7 @@ static void run_case(void **state)
     engine_patient_init(&pt, 1);
     char err[200];
     assert_int_equal(engine_patient_from_json(patient, &pt, err, sizeof err), 0);
+    load_course(cs, course, rs, &pt);
 
     size_t nd = json_array_size(doses);
     engine_dose *dv = calloc(nd + 1, sizeof *dv);
@@ -185,6 +258,7 @@ static void run_case(void **state)
     json_decref(doses);
     json_decref(patch);
     json_decref(expected);
+    json_decref(course);
     if (cases_failures != before)
         fail_msg("%s: %d expectation(s) failed", cs, cases_failures - before);
 }

@@ -159,13 +159,16 @@ static void test_three_valued_logic(void **state)
     rules_unref(rs);
 }
 
-/* docs/clinical-policy.md item 6: interval windows, proration and coverage. */
+/* docs/clinical-policy.md item 6: interval windows hold whole readings
+ * (never a share of one), and need coverage. */
 static void test_windows(void **state)
 {
     (void)state;
     rules_set *rs =
         with_rules("[{\"id\":\"SUM80\",\"class\":\"relative\",\"text\":\"t\",\"source\":\"s\","
                    "  \"when\":{\"sum\":\"urine\",\"hours\":8,\"ge\":80}},"
+                   " {\"id\":\"SUM101\",\"class\":\"relative\",\"text\":\"t\",\"source\":\"s\","
+                   "  \"when\":{\"sum\":\"urine\",\"hours\":8,\"ge\":101}},"
                    " {\"id\":\"RATEMAX\",\"class\":\"relative\",\"text\":\"t\",\"source\":\"s\","
                    "  \"when\":{\"rate_max\":\"urine\",\"hours\":8,\"lt\":10}},"
                    " {\"id\":\"LASTRATE\",\"class\":\"relative\",\"text\":\"t\",\"source\":\"s\","
@@ -182,10 +185,12 @@ static void test_windows(void **state)
     assert_true(not_evaluated(r, "SUM80"));
     assert_true(not_evaluated(r, "RATEMAX"));
     engine_result_free(r);
-    /* at 12 h: window (4h, 12h]: half of the 80 mL (40) + 20 = 60 */
+    /* at 12 h: window (4h, 12h] holds the whole 80 mL charted at 8 h and the
+     * 20 at 12 h: 100 (pro rata would have counted 40 + 20 = 60) */
     r = eval(rs, &p, h, D1 + 12 * H);
-    assert_false(fired(r, "SUM80"));
-    assert_false(not_evaluated(r, "SUM80"));
+    assert_true(fired(r, "SUM80"));
+    assert_false(fired(r, "SUM101"));
+    assert_false(not_evaluated(r, "SUM101"));
     assert_false(fired(r, "RATEMAX")); /* rates 10 and 5: max 10, not < 10 */
     assert_true(fired(r, "LASTRATE")); /* 20 mL / 4 h */
     engine_result_free(r);
@@ -492,12 +497,26 @@ static void test_schedule(void **state)
     rules_unref(rs);
 
     json_t *doc = test_default_rules_doc();
-    json_object_set_new(json_object_get(doc, "schedule"), "utc_offset_minutes", json_integer(60));
+    json_object_set_new(json_object_get(doc, "schedule"), "time_zone",
+                        json_string("Europe/Amsterdam"));
     rs = rules_load_json(doc, "x.json", NULL);
     assert_non_null(rs);
     engine_schedule_at(rs, &p, D1 + 5 * H, &s);
-    assert_int_equal(s.next_dose_ms, D1 + 7 * H); /* 08:00 at UTC+1 */
+    assert_int_equal(s.next_dose_ms, D1 + 7 * H); /* 08:00 CET (UTC+1 in March) */
     rules_unref(rs);
+    /* a fixed offset is refused with a clear message */
+    rules_errors errs = {0};
+    json_object_set_new(json_object_get(doc, "schedule"), "utc_offset_minutes", json_integer(60));
+    assert_null(rules_load_json(doc, "x.json", &errs));
+    assert_int_equal(errs.n, 1);
+    assert_non_null(strstr(errs.items[0].text, "utc_offset_minutes"));
+    assert_non_null(strstr(errs.items[0].text, "daylight saving"));
+    rules_errors_free(&errs);
+    json_object_del(json_object_get(doc, "schedule"), "utc_offset_minutes");
+    json_object_set_new(json_object_get(doc, "schedule"), "time_zone", json_string("Mars/Base"));
+    assert_null(rules_load_json(doc, "x.json", &errs));
+    assert_non_null(strstr(errs.items[0].text, "unknown time zone"));
+    rules_errors_free(&errs);
     json_decref(doc);
 }
 

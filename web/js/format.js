@@ -2,6 +2,8 @@
 // dashboard shows. No DOM, no fetch: tests/e2e/unit.test.mjs imports this
 // file directly under Node.
 
+import { wardParts } from './wardtime.js';
+
 // Vitals older than STALE_S are dimmed with the word "stale"; older than
 // NO_RECENT_S the value is withdrawn and "no recent data" shown instead
 // (the engine's freshness window for vitals is 4 h, docs/clinical-policy.md item 5).
@@ -65,9 +67,12 @@ export function normDecision(d) {
 export function scheduleText(s) {
   if (!s || typeof s !== 'object') return null;
   const c = s.cycle, d = s.day;
+  // a later course that may not start (views/courses.js shows why)
+  if (s.status === 'not_scheduled') return `Course ${s.course || 1}: not scheduled`;
   if (s.status === 'course_complete') return 'Course complete';
   if (!c) return 'Before first dose';
-  const head = d ? `C${c} D${d}` : `C${c}`;
+  const cyc = s.course > 1 ? `C${c} of course ${s.course}` : `C${c}`;
+  const head = d ? `${cyc} D${d}` : cyc;
   if (s.status === 'cycle_complete') return `${head} · cycle complete`;
   if (s.status === 'rest') return `${head} · rest`;
   if (s.dose_in_cycle) {
@@ -181,22 +186,23 @@ export function compareBySeverity(a, b) {
 const pad2 = (n) => String(n).padStart(2, '0');
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-// Local wall-clock time, 24 h: "14:03"; with the date when not today.
+// Ward wall-clock time (wardtime.js), 24 h: "14:03"; with the date when not today.
 export function fmtTime(iso, now = new Date()) {
   if (!iso) return '—';
   const t = new Date(iso);
   if (Number.isNaN(t.getTime())) return '—';
-  const hm = `${pad2(t.getHours())}:${pad2(t.getMinutes())}`;
-  if (t.toDateString() === now.toDateString()) return hm;
-  return `${t.getDate()} ${MONTHS[t.getMonth()]} ${hm}`;
+  const p = wardParts(t), n = wardParts(now);
+  const hm = `${pad2(p.hour)}:${pad2(p.minute)}`;
+  if (p.year === n.year && p.month === n.month && p.day === n.day) return hm;
+  return `${p.day} ${MONTHS[p.month - 1]} ${hm}`;
 }
 
 export function fmtDateTime(iso) {
   if (!iso) return '—';
   const t = new Date(iso);
   if (Number.isNaN(t.getTime())) return '—';
-  return `${t.getDate()} ${MONTHS[t.getMonth()]} ${t.getFullYear()} ` +
-    `${pad2(t.getHours())}:${pad2(t.getMinutes())}`;
+  const p = wardParts(t);
+  return `${p.day} ${MONTHS[p.month - 1]} ${p.year} ${pad2(p.hour)}:${pad2(p.minute)}`;
 }
 
 // Value for <input type="datetime-local"> (local time, minutes).

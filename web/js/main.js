@@ -9,6 +9,7 @@ import { get, del, onUnauthorized } from './api.js';
 import { Live } from './live.js';
 import { h, clear, icon, setText, setIcon } from './dom.js';
 import { fmtAge } from './format.js';
+import { setWardZone } from './wardtime.js';
 import * as loginView from './views/login.js';
 import * as boardView from './views/board.js';
 import * as patientView from './views/patient.js';
@@ -104,6 +105,7 @@ function signIn(user) {
   try { localStorage.setItem(SESSION_HINT, '1'); } catch (e) { /* private mode */ }
   header.build();
   live.start();
+  get('/api/v1/ward').then((w) => setWardZone(w.time_zone && w.time_zone.name), () => {});
 }
 
 function signOut(reason) {

@@ -7,6 +7,7 @@ import { h, setText, icon, clear } from '../dom.js';
 import { normDecision, compareBySeverity, compareBedIds } from '../format.js';
 import { loadCatalogue } from '../catalogue.js';
 import { buildTile, updateTile } from './board/tile.js';
+import { setWardZone } from '../wardtime.js';
 
 // How often the board asks for each patient's schedule (cycle, day, dose)
 // when /ward does not carry it; events about a patient refresh it at once.
@@ -142,6 +143,7 @@ export function mount(root, ctx) {
       // The catalogue names the codes a tile may mention ("No recent …");
       // without it the codes themselves are shown.
       const [ward] = await Promise.all([get('/api/v1/ward'), loadCatalogue().catch(() => null)]);
+      setWardZone(ward.time_zone && ward.time_zone.name);
       if (!st.alive) return;
       st.ward = ward;
       st.fetchedAt = Date.now();

@@ -19,6 +19,7 @@ import { createAlertsCard } from './patient/alerts.js';
 import { createObsForm } from './patient/observations.js';
 import { createBaselineCard } from './patient/baseline.js';
 import { createTrends } from './patient/trends.js';
+import { mountCourses } from './courses.js';
 
 // An optional() answer as a section state: 'ok', 'absent' (the server has
 // no such endpoint) or 'error' (a failure worth retrying; shown as such).
@@ -68,6 +69,7 @@ export function mount(root, ctx, params) {
       h('div.pt-side', tox.el, alerts.el, doses.el)),
     obsForm ? obsForm.el : null,
     baseline.el));
+  const courses = mountCourses(root.querySelector('.pt-side'), ctx, id);
 
   // ---- loading --------------------------------------------------------------
   async function loadTox() {
@@ -121,7 +123,7 @@ export function mount(root, ctx, params) {
   // focus and scroll position survive refreshes.
   const seen = { tox: null, doses: null };
   function renderAll() {
-    head.renderHead(); head.renderStrip(); alerts.render(st);
+    head.renderHead(); head.renderStrip(); alerts.render(st); courses.update(st.tox);
     const toxKey = `${st.toxState}|${JSON.stringify(st.tox && { ...st.tox, at: null })}`;
     if (toxKey !== seen.tox) {
       seen.tox = toxKey;
