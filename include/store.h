@@ -160,6 +160,7 @@ typedef struct obs_query {
     int64_t after_time; /* cursor: strictly after (time, id) */
     int64_t after_id;
     bool has_cursor;
+    bool with_invalid; /* also readings marked invalid, each with "invalid" */
 } obs_query;
 
 /* {"readings": [{"code", "value", "unit", "time", "source", "device"}], "next": C|null} */
@@ -178,6 +179,29 @@ int store_obs_claim_unassigned(db_conn *c, int64_t patient_id, const char *bed, 
 int store_obs_release(db_conn *c, int64_t patient_id, const char *bed, int64_t at, bool *moved);
 /* Recomputes a patient's `latest` rows from observations. */
 int store_obs_rebuild_latest(db_conn *c, int64_t patient_id);
+
+/* --- invalid readings (store_invalid.c) ------------------------------------- */
+/* One reading's filing and status, for marking it invalid or reinstating it. */
+typedef struct store_obs_status {
+    int64_t id;
+    int64_t patient_id; /* 0: filed to nobody */
+    char code[64];
+    int64_t time_ms;
+    bool numeric;    /* value_num set: the reading is in the series rollup */
+    json_t *invalid; /* {"by", "at", "reason"} (new reference) or NULL when valid */
+} store_obs_status;
+/* 1 found (*out filled; the caller drops out->invalid), 0 none, -1. */
+int store_obs_invalid_get(db_conn *c, int64_t obs_id, store_obs_status *out);
+/* Marks a valid reading invalid (who, now, reason) and corrects the
+ * patient's `latest` row of its code and its rollup block. ERR_CONFLICT
+ * when it is already invalid. */
+int store_obs_set_invalid(db_conn *c, const store_obs_status *s, const principal *who,
+                          const char *reason, int64_t now);
+/* Undoes store_obs_set_invalid (derived rows follow). ERR_CONFLICT when valid. */
+int store_obs_reinstate(db_conn *c, const store_obs_status *s);
+/* {"by", "at", "reason"} from a row's (invalid_at, invalid_by,
+ * invalid_reason) columns starting at col, or NULL when valid. */
+json_t *store_obs_invalid_json(sqlite3_stmt *st, int col);
 
 /* --- series and its rollup (store_series.c) ---------------------------------- */
 /* Bucketed min/max/mean/n per code (API.md series), as the reply's JSON
