@@ -89,6 +89,16 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c $(IT_LIBO) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURL_LIBS) $(CMOCKA_LIBS)
 
+# Mutation testing of the default rule set (docs/rules.md): every
+# comparison flipped and every threshold moved one printed step, each run
+# against the case folders in-process.
+.PHONY: mutate
+$(BUILD)/tests/mutate: tests/mutate/mutate.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+mutate: $(BUILD)/tests/mutate
+	@$(BUILD)/tests/mutate
+
 # The harness objects are shared by every it_* binary: keep them.
 .SECONDARY: $(IT_LIBO)
 $(BUILD)/obj/tests/integration/%.o: tests/integration/%.c $(BUILD)/config.mk
@@ -148,6 +158,7 @@ browser: all
 
 LINT_SRC = $(wildcard server/*.[ch] server/*/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
              tools/*/*.[ch] bench/*.c)
+LINT_SRC += $(wildcard tests/mutate/*.c)
 lint:
 	@tools/deps.sh test
 	@clang-format --dry-run -Werror $(LINT_SRC)
@@ -165,6 +176,7 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory mutate
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser
