@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clinical.h"
 #include "db.h"
+#include "drift.h"
 #include "events.h"
 #include "http.h"
 #include "log.h"
@@ -70,7 +71,7 @@ static int serve(cli_args *a)
     sigset_t sigs;
     uint16_t port = 0;
     int sig = 0;
-    long threads = 0;
+    long threads = 0, drift_s = 0;
     int status = 1;
     db_conn *c;
 
@@ -83,6 +84,10 @@ static int serve(cli_args *a)
     if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
         return fail("--threads must be a number from 0 to 256");
     hopt.threads = (unsigned)threads;
+    drift_s = DRIFT_MARGIN_DEFAULT_MS / 1000;
+    if (cli_get_long(a, "clock-drift-margin", drift_s, 1, 86400, &drift_s) != 0)
+        return fail("--clock-drift-margin must be a number of seconds from 1 to 86400");
+    drift_set_margin_ms(drift_s * 1000);
 
     c = db_open(app.db_path, true);
     if (!c)
@@ -161,8 +166,10 @@ static int rules_check(cli_args *a)
 
 /* --- the table -------------------------------------------------------------- */
 
-static const char *const serve_flags[] = {"listen",  "db",     "web",       "rules",   "tls-cert",
-                                          "tls-key", "config", "port-file", "threads", NULL};
+static const char *const serve_flags[] = {
+    "listen",  "db",     "web",       "rules",   "tls-cert",
+    "tls-key", "config", "port-file", "threads", "clock-drift-margin",
+    NULL};
 static const char *const user_flags[] = {"db", "username", "role", NULL};
 static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL};
 static const char *const bed_flags[] = {"db", "id", "label", NULL};

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "body.h"
 #include "clinical.h"
+#include "drift.h"
 #include "events.h"
 #include "metrics.h"
 #include "store.h"
@@ -160,6 +161,17 @@ static void ingest_publish(void *arg)
     ingest_free(in);
 }
 
+/* The newest time among the batch's stored (not duplicate) readings. */
+static int64_t newest_stored(const struct ingest *in)
+{
+    int64_t t = INT64_MIN;
+
+    for (size_t i = 0; i < in->n_valid; i++)
+        if (in->filed[i] >= 0 && in->valid[i].time_ms > t)
+            t = in->valid[i].time_ms;
+    return t;
+}
+
 /* Runs on the writer thread once the batch is durable. The events are built
  * and serialised elsewhere: the writer is the one thread every write waits
  * for. The batch leaves the request (whose reply is already in r->out). */
@@ -168,6 +180,9 @@ static void ingest_committed(struct req *r)
     struct ingest *in = r->ctx;
 
     metrics_count_readings(in->accepted, in->duplicates, (unsigned)json_array_size(in->rejected));
+    /* device clock drift (drift.h): the batch's newest stored reading vs now */
+    if (in->src.device_id && in->accepted)
+        drift_note(in->src.device_id, newest_stored(in), timefmt_now_ms());
     snprintf(in->who, sizeof in->who, "%s", r->who.name);
     r->ctx = NULL;
     events_defer(ingest_publish, in);
