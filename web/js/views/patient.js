@@ -11,6 +11,7 @@ import {
 } from '../format.js';
 import { gradeBadge, decisionBadge, alertList, evidenceText, dataTable, pendingNote, kvTable } from '../components.js';
 import { CHARTS, TrendChart } from '../charts.js';
+import { invalidCard } from './patient_invalid.js';
 
 const RANGES = [
   { key: '6h', label: '6 h', ms: 6 * 3600e3, buckets: 72 },
@@ -154,6 +155,7 @@ export function mount(root, ctx, params) {
 
   const obsForm = ctx.can('nurse') ? buildObsForm() : null;
   const baseCard = h('section.card.baseline', { 'aria-labelledby': 'base-h' });
+  const invalidUi = invalidCard({ ctx, patientId: id, onChanged: () => refresh({ reason: 'invalid', charts: true }) });
 
   root.append(h('div.patient-view',
     h('div.pt-head',
@@ -164,6 +166,7 @@ export function mount(root, ctx, params) {
       h('div.pt-main', trends),
       h('div.pt-side', toxCard, alertsCard, doseCard)),
     obsForm ? obsForm.el : null,
+    invalidUi.el,
     baseCard));
 
   // ---- header and latest values -----------------------------------------------
@@ -747,7 +750,8 @@ export function mount(root, ctx, params) {
     try {
       if (why.reason === 'events' && why.events.length && !why.events.some(about)) return;
       const first = why.reason === 'mount';
-      await Promise.all([loadCore(), loadTox(), loadDoses(), loadAlerts(), first ? loadRules() : null]);
+      await Promise.all([loadCore(), loadTox(), loadDoses(), loadAlerts(), first ? loadRules() : null,
+        invalidUi.load()]);
       if (!st.alive) return;
       topError.hidden = true;
       if (first) { renderBaseline(); setText(document.querySelector('title'), `${st.patient.name} · wardd`); }
