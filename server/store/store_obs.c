@@ -280,14 +280,14 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
         last_id = sqlite3_column_int64(st, 0);
         last_time = sqlite3_column_int64(st, 4);
         json_array_append_new(
-            rows, json_pack("{s:I, s:s, s:o, s:s?, s:s, s:s, s:s?, s:s?, s:o*}", "id",
-                            (json_int_t)last_id, "code", code, "value", value_json(code, st, 2, 3),
-                            "unit", unit_of(code), "time",
-                            timefmt_format(last_time, when, sizeof when), "source",
-                            by_device ? "device" : "manual", "device",
-                            by_device ? db_col_text(st, 5) : NULL, "entered_by",
-                            sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6) : NULL,
-                            "invalid", store_obs_invalid_json(st, 7)));
+            rows,
+            json_pack("{s:I, s:s, s:o, s:s?, s:s, s:s, s:s?, s:s?, s:o*}", "id",
+                      (json_int_t)last_id, "code", code, "value", value_json(code, st, 2, 3),
+                      "unit", unit_of(code), "time", timefmt_format(last_time, when, sizeof when),
+                      "source", by_device ? "device" : "manual", "device",
+                      by_device ? db_col_text(st, 5) : NULL, "entered_by",
+                      sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6) : NULL,
+                      "invalid", store_obs_invalid_json(st, 7)));
         n++;
     }
     db_done(st);

@@ -155,10 +155,10 @@ static void test_bad_margin_flag(void **state)
 
     snprintf(db, sizeof db, "%s/other.db", wd_dir(f->s));
     assert_int_not_equal(wd_cli(f->s, NULL, NULL, "serve", "--db", db, "--listen", "127.0.0.1:0",
-                                "--clock-drift-margin", "0", NULL),
+                                "--clock-drift-margin", "0", (char *)NULL),
                          0);
     assert_int_not_equal(wd_cli(f->s, NULL, NULL, "serve", "--db", db, "--listen", "127.0.0.1:0",
-                                "--clock-drift-margin", "two", NULL),
+                                "--clock-drift-margin", "two", (char *)NULL),
                          0);
 }
 
