@@ -114,7 +114,7 @@ static int load_doses(kase *k, const json_t *doses)
 }
 
 /* Readings in time order (file order for equal times, as test_cases.c). */
-static int load_history(kase *k, const json_t *obs)
+static int load_history(kase *k, const json_t *obs, const json_t *invalid)
 {
     size_t nr = json_array_size(obs), i;
     reading_t *rv = calloc(nr + 1, sizeof *rv);
@@ -135,7 +135,8 @@ static int load_history(kase *k, const json_t *obs)
             fprintf(stderr, "%s: observations[%zu]: %s\n", k->name, i, oe.message);
             goto done;
         }
-        rv[i] = (reading_t){r.code->id, r.time_ms, r.value};
+        /* a reading marked invalid (invalid.json) never reaches the engine */
+        rv[i] = (reading_t){cases_marked_invalid(invalid, i) ? -1 : r.code->id, r.time_ms, r.value};
     }
     for (size_t a = 1; a < nr; a++)
         for (size_t b = a; b > 0 && compare_reading(&rv[b - 1], &rv[b]) > 0; b--) {
@@ -144,7 +145,7 @@ static int load_history(kase *k, const json_t *obs)
             rv[b] = t;
         }
     for (size_t j = 0; j < nr; j++)
-        if (engine_hist_add(k->h, rv[j].code, rv[j].t, rv[j].v) != 0)
+        if (rv[j].code >= 0 && engine_hist_add(k->h, rv[j].code, rv[j].t, rv[j].v) != 0)
             goto done;
     rc = 0;
 done:
@@ -157,6 +158,7 @@ static int load_case(kase *k, const char *dir)
     json_t *patient = cases_load_opt(dir, "patient.json");
     json_t *obs = cases_load_opt(dir, "observations.json");
     json_t *doses = cases_load_opt(dir, "doses.json");
+    json_t *invalid = cases_load_opt(dir, "invalid.json");
     char err[200];
     int rc = -1;
 
@@ -166,8 +168,9 @@ static int load_case(kase *k, const char *dir)
     engine_patient_init(&k->pt, 1);
     if (!patient || !k->checks || engine_patient_from_json(patient, &k->pt, err, sizeof err) != 0)
         fprintf(stderr, "%s: cannot load the case\n", dir);
-    else if (load_doses(k, doses) == 0 && load_history(k, obs) == 0)
+    else if (load_doses(k, doses) == 0 && load_history(k, obs, invalid) == 0)
         rc = 0;
+    json_decref(invalid);
     json_decref(patient);
     json_decref(obs);
     json_decref(doses);
