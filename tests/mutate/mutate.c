@@ -205,7 +205,7 @@ static kase *load_cases(size_t *n)
         snprintf(p, sizeof p, "%s/%s/expected.json", dir, e->d_name);
         if (access(p, R_OK) != 0)
             continue;
-        snprintf(ks[*n].name, sizeof ks[*n].name, "%s", e->d_name);
+        memcpy(ks[*n].name, e->d_name, strlen(e->d_name) + 1); /* length checked above */
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         if (load_case(&ks[*n], p) != 0) {
             closedir(d);
