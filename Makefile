@@ -5,6 +5,7 @@
 #   make test     build, then every test: unit, integration, browser, lint, and
 #                 the unit + integration suites again under ASan + UBSan
 #   make bench    the benchmark suite (not part of make test)
+#   make mutate   mutation testing of the default rule set (docs/rules.md 9; in make test)
 #
 # Sources are found by wildcard: a new server/LAYER/x.c joins the daemon, a new
 # tests/unit/test_x.c becomes a unit-test binary, a new
