@@ -7,6 +7,7 @@
 #   make bench    the benchmark suite (not part of make test)
 #   make fuzz     the libFuzzer harnesses tests/fuzz/fuzz_*.c, FUZZ_SECONDS each
 #                 (make test replays their corpora and fuzzes each briefly)
+#   make mutate   mutation testing of the default rule set (docs/rules.md 10; in make test)
 #
 # Sources are found by wildcard: a new server/LAYER/x.c joins the daemon, a new
 # tests/unit/test_x.c becomes a unit-test binary, a new
@@ -98,6 +99,16 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c $(IT_LIBO) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURL_LIBS) $(CMOCKA_LIBS)
 
+# Mutation testing of the default rule set (docs/rules.md): every
+# comparison flipped and every threshold moved one printed step, each run
+# against the case folders in-process.
+.PHONY: mutate
+$(BUILD)/tests/mutate: tests/mutate/mutate.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+mutate: $(BUILD)/tests/mutate
+	@$(BUILD)/tests/mutate
+
 # The harness objects are shared by every it_* binary: keep them.
 .SECONDARY: $(IT_LIBO)
 $(BUILD)/obj/tests/integration/%.o: tests/integration/%.c $(BUILD)/config.mk
@@ -165,6 +176,7 @@ fhir-clients: all
 
 LINT_SRC = $(wildcard server/*.[ch] server/*/*.[ch] include/*.h tests/unit/*.[ch] tests/integration/*.[ch] \
              tools/*/*.[ch] bench/*.c tests/fuzz/*.[ch])
+LINT_SRC += $(wildcard tests/mutate/*.c)
 lint:
 	@tools/deps.sh test
 	@clang-format --dry-run -Werror $(LINT_SRC)
@@ -186,6 +198,7 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory mutate
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser

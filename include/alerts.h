@@ -51,12 +51,13 @@ typedef enum alert_kind {
     ALERT_KIND_NEWS2,
     ALERT_KIND_DEVICE_SILENT,
     ALERT_KIND_DATA_MISSING,
+    ALERT_KIND_DEVICE_CLOCK, /* a device's clock runs ahead or behind (drift.h) */
     ALERT_KIND__COUNT
 } alert_kind;
 
 typedef enum alert_state { ALERT_ACTIVE, ALERT_ACKNOWLEDGED, ALERT_RESOLVED } alert_state;
 
-/* "grade", "decision", "news2", "device_silent", "data_missing". */
+/* "grade", "decision", "news2", "device_silent", "data_missing", "device_clock". */
 const char *alert_kind_name(alert_kind k);
 /* The kind named s, or -1. */
 int alert_kind_parse(const char *s);
@@ -83,7 +84,7 @@ typedef struct alert_cond {
     int level;           /* severity within the kind: grade, decision action, NEWS2 priority */
     char term[ALERT_TERM_LEN]; /* grade alerts, else "" */
     int grade;                 /* grade alerts, else -1 */
-    int64_t device_id;         /* device_silent alerts, else 0 */
+    int64_t device_id;         /* device_silent and device_clock alerts, else 0 */
     bool confirm;              /* decision: some reason has no resume condition, so clearing must be
                                   confirmed over resolve_ms (grade, news2: always) */
     char message[ALERT_MSG_LEN];

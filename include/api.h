@@ -67,6 +67,9 @@ enum MHD_Result api_readings_post(struct req *r);
 enum MHD_Result api_readings_observations_post(struct req *r);
 enum MHD_Result api_readings_list(struct req *r);
 enum MHD_Result api_readings_series(struct req *r);
+/* api_invalid.c */
+enum MHD_Result api_invalid_invalidate(struct req *r);
+enum MHD_Result api_invalid_reinstate(struct req *r);
 /* api_ward.c */
 enum MHD_Result api_ward_get(struct req *r);
 /* api_courses.c */

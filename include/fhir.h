@@ -81,6 +81,7 @@ typedef struct fhir_reading {
     const char *text; /* categorical value or NULL */
     int64_t time_ms, received_ms;
     const char *msg_id; /* or NULL */
+    bool invalid;       /* marked invalid on the ward: status entered-in-error */
 } fhir_reading;
 json_t *fhir_observation_out(const fhir_reading *rd);
 

@@ -248,6 +248,7 @@ typedef struct obs_query {
     int64_t after_time; /* cursor: strictly after (time, id) */
     int64_t after_id;
     bool has_cursor;
+    bool with_invalid; /* also readings marked invalid, each with "invalid" */
 } obs_query;
 
 /* {"readings": [{"code", "value", "unit", "time", "source", "device"}], "next": C|null} */
@@ -273,6 +274,7 @@ typedef struct store_obs_row {
     char text[32]; /* categorical value */
     int64_t time_ms, received_ms;
     char msg_id[OBS_ID_MAX + 1]; /* "" when none */
+    bool invalid;                /* marked invalid by a nurse (entered in error) */
 } store_obs_row;
 typedef int (*store_obs_row_visit)(void *arg, const store_obs_row *row);
 
@@ -303,6 +305,25 @@ int store_obs_count(db_conn *c, const store_obs_find_q *q, int64_t *n);
  * then code: FHIR $lastn with max=1 in one query. 0 or -1. */
 int store_obs_latest_rows(db_conn *c, int64_t patient_id, const char *const *codes, size_t n_codes,
                           store_obs_row_visit visit, void *arg);
+/* --- invalid readings (store_invalid.c) ------------------------------------- */
+/* One reading's filing and status, for marking it invalid or reinstating it. */
+typedef struct store_obs_status {
+    int64_t id;
+    int64_t patient_id; /* 0: filed to nobody */
+    char code[64];
+    int64_t time_ms;
+    bool numeric;    /* value_num set: the reading is in the series rollup */
+    json_t *invalid; /* {"by", "at", "reason"} (new reference) or NULL when valid */
+} store_obs_status;
+/* 1 found (*out filled; the caller drops out->invalid), 0 none, -1. */
+int store_obs_invalid_get(db_conn *c, int64_t obs_id, store_obs_status *out);
+/* Marks a valid reading invalid (who, now, reason) and corrects the
+ * patient's `latest` row of its code and its rollup block. ERR_CONFLICT
+ * when it is already invalid. */
+int store_obs_set_invalid(db_conn *c, const store_obs_status *s, const principal *who,
+                          const char *reason, int64_t now);
+/* Undoes store_obs_set_invalid (derived rows follow). ERR_CONFLICT when valid. */
+int store_obs_reinstate(db_conn *c, const store_obs_status *s);
 
 /* --- series and its rollup (store_series.c) ---------------------------------- */
 /* Bucketed min/max/mean/n per code (docs/api.md "Readings", series), as the reply's JSON

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "clinical.h"
 #include "db.h"
+#include "drift.h"
 #include "events.h"
 #include "http.h"
 #include "log.h"
@@ -127,6 +128,17 @@ static int start_mllp(struct app *app, const cli_args *a, const mllp_options *o,
     return 0;
 }
 
+/* The margin of device clock drift alerts (docs/clinical.md). */
+static int drift_settings(const cli_args *a)
+{
+    long drift_s = DRIFT_MARGIN_DEFAULT_MS / 1000;
+
+    if (cli_get_long(a, "clock-drift-margin", drift_s, 1, 86400, &drift_s) != 0)
+        return fail("--clock-drift-margin must be a number of seconds from 1 to 86400");
+    drift_set_margin_ms(drift_s * 1000);
+    return 0;
+}
+
 /* Every serve setting from the flags and the config file. 0, or 1 after
  * saying which setting is wrong. */
 static int serve_settings(const cli_args *a, struct app *app, http_options *hopt,
@@ -148,7 +160,10 @@ static int serve_settings(const cli_args *a, struct app *app, http_options *hopt
         if (tz_set_default(cli_get(a, "time-zone", NULL), tzerr, sizeof tzerr) != 0)
             return fail("--time-zone: %s", tzerr);
     }
-    return security_settings(a, app) != 0 || mllp_flags(a, hopt, mopt) != 0 ? 1 : 0;
+    return drift_settings(a) != 0 || security_settings(a, app) != 0 ||
+                   mllp_flags(a, hopt, mopt) != 0
+               ? 1
+               : 0;
 }
 
 static int serve(cli_args *a)
@@ -252,6 +267,7 @@ static int rules_check(cli_args *a)
 static const char *const serve_flags[] = {
     "listen", "db", "web", "rules", "tls-cert", "tls-key", "config", "port-file", "threads",
     "time-zone", /* the ward's IANA zone (docs/rules.md) */
+    "clock-drift-margin", /* device clock drift alerts (docs/clinical.md) */
     "device-reading-horizon", "dose-backentry-margin", /* docs/security.md */
     "mllp", "mllp-max-frame", "mllp-idle-timeout", "mllp-max-connections",
     "mllp-max-per-client", /* HL7 v2 over MLLP (docs/hl7.md) */

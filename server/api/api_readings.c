@@ -221,6 +221,10 @@ enum MHD_Result api_readings_list(struct req *r)
     if (req_query_int(r, "limit", 100, 1, 1000, &limit) != 0)
         return reply_bad_query(r, "limit", "must be an integer from 1 to 1000");
     q.limit = (int)limit;
+    /* readings marked invalid are left out unless asked for (api_invalid.c) */
+    if (req_query_int(r, "include_invalid", 0, 0, 1, &limit) != 0)
+        return reply_bad_query(r, "include_invalid", "must be 0 or 1");
+    q.with_invalid = limit == 1;
     if (cursor) {
         if (parse_cursor(cursor, &q.after_time, &q.after_id) != 0)
             return reply_bad_query(r, "cursor", "must be a value from a previous page's next");

@@ -3,6 +3,7 @@
  * by one writer job, and published after its commit (include/ingest.h). */
 #include "ingest.h"
 #include "clinical.h"
+#include "drift.h"
 #include "events.h"
 #include "metrics.h"
 #include "timefmt.h"
@@ -285,9 +286,23 @@ static void publish_batch(void *arg)
 /* Runs on the writer thread once the batch is durable. The events are
  * built and serialised elsewhere: the writer is the one thread every write
  * waits for. */
+/* The newest time among the batch's stored (not duplicate) readings. */
+static int64_t newest_stored(const ingest *in)
+{
+    int64_t t = INT64_MIN;
+
+    for (size_t i = 0; i < in->n_valid; i++)
+        if (in->filed[i] >= 0 && in->valid[i].time_ms > t)
+            t = in->valid[i].time_ms;
+    return t;
+}
+
 void ingest_committed(ingest *in)
 {
     metrics_count_readings(in->accepted, in->duplicates, (unsigned)json_array_size(in->rejected));
+    /* device clock drift (drift.h): the batch's newest stored reading vs now */
+    if (in->src.device_id && in->accepted)
+        drift_note(in->src.device_id, newest_stored(in), timefmt_now_ms());
     events_defer(publish_batch, in);
 }
 

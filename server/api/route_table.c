@@ -44,6 +44,8 @@ const struct route route_table[] = {
     {"GET", "/api/v1/patients/{}/toxicity", ROLE_VIEWER, BODY_NONE, api_toxicity_get},
     {"POST", "/api/v1/patients/{}/transfer", ROLE_NURSE, BODY_JSON, api_patients_transfer},
     {"POST", "/api/v1/readings", ROLE_DEVICE, BODY_JSON, api_readings_post},
+    {"POST", "/api/v1/readings/{}/invalidate", ROLE_NURSE, BODY_JSON, api_invalid_invalidate},
+    {"POST", "/api/v1/readings/{}/reinstate", ROLE_PHYSICIAN, BODY_NONE, api_invalid_reinstate},
     {"GET", "/api/v1/rules", ROLE_VIEWER, BODY_NONE, api_rules_get},
     {"PUT", "/api/v1/rules", ROLE_ADMIN, BODY_JSON, api_rules_put},
     {"GET", "/api/v1/rules/versions", ROLE_VIEWER, BODY_NONE, api_rules_versions},

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const kind_names[ALERT_KIND__COUNT] = {
-    "grade", "decision", "news2", "device_silent", "data_missing",
+    "grade", "decision", "news2", "device_silent", "data_missing", "device_clock",
 };
 static const char *const state_names[] = {"active", "acknowledged", "resolved"};
 
@@ -42,7 +42,7 @@ rules_prio alert_prio_parse(const char *s)
 bool alert_kind_immediate(alert_kind k)
 {
     return k == ALERT_KIND_DECISION || k == ALERT_KIND_DATA_MISSING ||
-           k == ALERT_KIND_DEVICE_SILENT;
+           k == ALERT_KIND_DEVICE_SILENT || k == ALERT_KIND_DEVICE_CLOCK;
 }
 
 /* --- conditions ------------------------------------------------------------- */
@@ -250,6 +250,8 @@ static const char *resolution_text(alert_kind k)
         return "every watched vital has a fresh value";
     case ALERT_KIND_DEVICE_SILENT:
         return "device heard from again, or no longer serving an occupied bed";
+    case ALERT_KIND_DEVICE_CLOCK:
+        return "device clock back within the margin, or no longer serving an occupied bed";
     case ALERT_KIND_GRADE:
         return "grade below the alert threshold on every evaluation over the resolve time";
     case ALERT_KIND_NEWS2:

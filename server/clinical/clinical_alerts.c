@@ -2,6 +2,7 @@
  * one writer job per batch, audited, then published; per patient, for
  * silent devices and for escalation. */
 #include "clinical_int.h"
+#include "drift.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -281,11 +282,13 @@ void clin_check_devices(db_conn *c, int64_t now)
     size_t nd = 0, no = 0, nc = 0, nops;
 
     if (store_clinical_bed_devices(c, &devs, &nd) != 0 ||
-        store_alert_open(c, 0, ALERT_KIND_DEVICE_SILENT, &open, &no) != 0)
+        store_alert_open(c, 0, ALERT_KIND_DEVICE_SILENT, &open, &no) != 0 ||
+        drift_open_append(c, &open, &no) != 0)
         goto out;
-    conds = calloc(nd + 1, sizeof *conds);
-    ops = calloc(nd + no + 1, sizeof *ops);
-    items = calloc(nd + no + 1, sizeof *items);
+    /* per device: silence and clock drift (drift.h) */
+    conds = calloc(2 * nd + 1, sizeof *conds);
+    ops = calloc(2 * nd + no + 1, sizeof *ops);
+    items = calloc(2 * nd + no + 1, sizeof *items);
     if (!conds || !ops || !items)
         goto out;
     for (size_t i = 0; i < nd; i++) {
@@ -295,8 +298,10 @@ void clin_check_devices(db_conn *c, int64_t now)
                                  .last_heard_ms = devs[i].last_heard_ms};
         if (alerts_device_condition(&clin_w.cfg, &d, now, &conds[nc]))
             nc++;
+        if (drift_condition(&clin_w.cfg, d.device_id, d.serial, d.bed, &conds[nc]))
+            nc++;
     }
-    nops = alerts_reconcile(&clin_w.cfg, conds, nc, open, no, now, ops, nd + no + 1);
+    nops = alerts_reconcile(&clin_w.cfg, conds, nc, open, no, now, ops, 2 * nd + no + 1);
     for (size_t i = 0; i < nops; i++) {
         items[i].op = ops[i];
         if (ops[i].op != ALERT_OP_RAISE)

@@ -231,7 +231,8 @@ void clin_round_begin(db_conn *c, const idset *work)
         rr.n = 0;
         return;
     }
-    qsort(rr.rows, rr.n, sizeof *rr.rows, round_row_cmp);
+    if (rr.n > 1) /* rr.rows is NULL when the scan kept nothing (UBSan: qsort(NULL, 0)) */
+        qsort(rr.rows, rr.n, sizeof *rr.rows, round_row_cmp);
     rr.from = from;
     rr.upto = upto;
     rr.valid = true;

@@ -351,17 +351,17 @@ json_t *fhir_observation_out(const fhir_reading *rd)
     json_t *obs;
 
     snprintf(ref, sizeof ref, "%lld", (long long)rd->id);
-    obs = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:[{s:s, s:s, s:s}]}], s:o, s:s, "
-                    "s:{s:o, s:s, s:s, s:s}}",
-                    "resourceType", "Observation", "id", ref, "meta", "versionId", "1",
-                    "lastUpdated", timefmt_format(rd->received_ms, updated, sizeof updated),
-                    "status", "final", "category", "coding", "system",
-                    "http://terminology.hl7.org/CodeSystem/observation-category", "code", category,
-                    "display", strcmp(category, "vital-signs") == 0 ? "Vital Signs" : "Laboratory",
-                    "code", code_concept(rd->code), "effectiveDateTime",
-                    timefmt_format(rd->time_ms, when, sizeof when), "valueQuantity", "value",
-                    obs_value_json(rd->code, rd->value, NULL), "unit", rd->code->unit, "system",
-                    FHIR_UCUM, "code", rd->code->unit);
+    obs = json_pack(
+        "{s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:[{s:s, s:s, s:s}]}], s:o, s:s, "
+        "s:{s:o, s:s, s:s, s:s}}",
+        "resourceType", "Observation", "id", ref, "meta", "versionId", "1", "lastUpdated",
+        timefmt_format(rd->received_ms, updated, sizeof updated), "status",
+        rd->invalid ? "entered-in-error" : "final", "category", "coding", "system",
+        "http://terminology.hl7.org/CodeSystem/observation-category", "code", category, "display",
+        strcmp(category, "vital-signs") == 0 ? "Vital Signs" : "Laboratory", "code",
+        code_concept(rd->code), "effectiveDateTime", timefmt_format(rd->time_ms, when, sizeof when),
+        "valueQuantity", "value", obs_value_json(rd->code, rd->value, NULL), "unit", rd->code->unit,
+        "system", FHIR_UCUM, "code", rd->code->unit);
     if (!obs)
         return NULL;
     if (fhir_in_vitals_profile(rd->code))

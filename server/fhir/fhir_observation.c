@@ -35,6 +35,7 @@ static bool reading_of(const store_obs_row *row, fhir_reading *rd)
     rd->time_ms = row->time_ms;
     rd->received_ms = row->received_ms;
     rd->msg_id = row->msg_id[0] ? row->msg_id : NULL;
+    rd->invalid = row->invalid;
     return true;
 }
 

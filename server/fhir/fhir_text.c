@@ -122,7 +122,8 @@ void fhir_observation_text(const fhir_reading *rd, fhir_buf *b)
     key_str(b, "lastUpdated", timefmt_format(rd->received_ms, when, sizeof when));
     if (fhir_in_vitals_profile(rd->code))
         fhir_buf_add(b, ",\"profile\":[\"http://hl7.org/fhir/StructureDefinition/vitalsigns\"]");
-    fhir_buf_add(b, "},\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"
+    fhir_buf_add(b, rd->invalid ? "},\"status\":\"entered-in-error\"," : "},\"status\":\"final\",");
+    fhir_buf_add(b, "\"category\":[{\"coding\":[{\"system\":"
                     "\"http://terminology.hl7.org/CodeSystem/observation-category\",");
     key_str(b, "code", category);
     fhir_buf_add(b, vital ? ",\"display\":\"Vital Signs\"}]}]" : ",\"display\":\"Laboratory\"}]}]");

@@ -66,7 +66,8 @@ static const char SQL_ALERT_LIST_PATIENT[] =
 /* Used in #store_alert_open(). */
 static const char SQL_ALERT_OPEN_PATIENT[] =
     "SELECT " ALERT_COLS " FROM alerts WHERE patient_id = :patient "
-    "AND state IN ('active', 'acknowledged') AND kind != 'device_silent' ORDER BY id";
+    "AND state IN ('active', 'acknowledged') AND kind NOT IN ('device_silent', 'device_clock') "
+    "ORDER BY id";
 static const char SQL_ALERT_OPEN_KIND[] =
     "SELECT " ALERT_COLS " FROM alerts WHERE state IN ('active', 'acknowledged') "
     "AND kind = :kind ORDER BY id";

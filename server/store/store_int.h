@@ -70,4 +70,9 @@ const char *db_col_text(sqlite3_stmt *st, int col);
 json_t *store_obs_latest_entry(const char *code, bool has_num, double value_num,
                                const char *value_text, int64_t time_ms, int64_t now);
 
+/* {"by", "at", "reason"} from a row's (invalid_at, invalid_by,
+ * invalid_reason) columns starting at col, or NULL when valid
+ * (store_invalid.c). */
+json_t *store_obs_invalid_json(sqlite3_stmt *st, int col);
+
 #endif

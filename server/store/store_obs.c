@@ -28,17 +28,21 @@ static const char SQL_LATEST_UPSERT[] =
 /* Used in #store_obs_list(), with and without a code (two statements so
  * that each uses its own index). Cursor: strictly after (time, id). */
 static const char SQL_OBS_PAGE_CODE[] =
-    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id "
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id, "
+    "o.invalid_at, o.invalid_by, o.invalid_reason "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
     "LEFT JOIN users u ON u.id = o.user_id "
     "WHERE o.patient_id = :patient AND o.code = :code AND o.time_ms BETWEEN :from AND :to "
+    "AND (:with_invalid OR o.invalid_at IS NULL) "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
 static const char SQL_OBS_PAGE_ALL[] =
-    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id "
+    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id, "
+    "o.invalid_at, o.invalid_by, o.invalid_reason "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
     "LEFT JOIN users u ON u.id = o.user_id "
     "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
+    "AND (:with_invalid OR o.invalid_at IS NULL) "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
 
@@ -64,7 +68,7 @@ static const char SQL_LATEST_REBUILD[] =
     "INSERT INTO latest (patient_id, code, value_num, value_text, time_ms, obs_id) "
     "SELECT patient_id, code, value_num, value_text, time_ms, id FROM ("
     "SELECT *, row_number() OVER (PARTITION BY code ORDER BY time_ms DESC, id DESC) AS rn "
-    "FROM observations WHERE patient_id = :patient) WHERE rn = 1";
+    "FROM observations WHERE patient_id = :patient AND invalid_at IS NULL) WHERE rn = 1";
 
 static int bind_reading(sqlite3_stmt *st, int64_t patient_id, const obs_reading *o)
 {
@@ -261,6 +265,7 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
     db_bind_int64(st, ":to", q->to);
     db_bind_int64(st, ":after_time", q->has_cursor ? q->after_time : INT64_MIN);
     db_bind_int64(st, ":after_id", q->has_cursor ? q->after_id : 0);
+    db_bind_int64(st, ":with_invalid", q->with_invalid ? 1 : 0);
     /* One row more than asked tells whether a next page exists. */
     db_bind_int64(st, ":limit", q->limit + 1);
     while ((rc = db_step(st)) == SQLITE_ROW) {
@@ -275,11 +280,13 @@ int store_obs_list(db_conn *c, const obs_query *q, json_t **out)
         last_id = sqlite3_column_int64(st, 0);
         last_time = sqlite3_column_int64(st, 4);
         json_array_append_new(
-            rows, json_pack("{s:s, s:o, s:s?, s:s, s:s, s:s?, s:s?}", "code", code, "value",
-                            value_json(code, st, 2, 3), "unit", unit_of(code), "time",
+            rows, json_pack("{s:I, s:s, s:o, s:s?, s:s, s:s, s:s?, s:s?, s:o*}", "id",
+                            (json_int_t)last_id, "code", code, "value", value_json(code, st, 2, 3),
+                            "unit", unit_of(code), "time",
                             timefmt_format(last_time, when, sizeof when), "source", source,
                             "device", by_device ? db_col_text(st, 5) : NULL, "entered_by",
-                            sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6) : NULL));
+                            sqlite3_column_type(st, 6) != SQLITE_NULL ? db_col_text(st, 6) : NULL,
+                            "invalid", store_obs_invalid_json(st, 8)));
         n++;
     }
     db_done(st);

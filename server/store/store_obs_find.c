@@ -9,7 +9,7 @@
 
 #define ROW_COLUMNS                                                                                \
     "SELECT id, patient_id, device_id, user_id, code, value_num, value_text, time_ms, "            \
-    "received_ms, msg_id FROM observations "
+    "received_ms, msg_id, invalid_at IS NOT NULL FROM observations "
 
 static const char SQL_OBS_BY_ID[] = ROW_COLUMNS "WHERE id = :id";
 static const char SQL_OBS_BY_DEVICE_MSG[] =
@@ -54,7 +54,8 @@ static int find_variant(const store_obs_find_q *q)
  * `latest` table the writer keeps (one row per patient and code). */
 #define LATEST_COLUMNS                                                                             \
     "SELECT o.id, o.patient_id, o.device_id, o.user_id, o.code, o.value_num, o.value_text, "       \
-    "o.time_ms, o.received_ms, o.msg_id FROM latest l JOIN observations o ON o.id = l.obs_id "
+    "o.time_ms, o.received_ms, o.msg_id, o.invalid_at IS NOT NULL "                                \
+    "FROM latest l JOIN observations o ON o.id = l.obs_id "
 static const char SQL_LATEST_PATIENT[] =
     LATEST_COLUMNS "WHERE l.patient_id = :patient AND l." CODES_IN "ORDER BY l.code";
 static const char SQL_LATEST_WARD[] =
@@ -79,6 +80,7 @@ static void read_row(sqlite3_stmt *st, store_obs_row *row)
     row->time_ms = sqlite3_column_int64(st, 7);
     row->received_ms = sqlite3_column_int64(st, 8);
     snprintf(row->msg_id, sizeof row->msg_id, "%s", msg ? msg : "");
+    row->invalid = sqlite3_column_int(st, 10) != 0;
 }
 
 /* One row: 1 found (into *out), 0 none, -1 failure. */

@@ -54,6 +54,13 @@ static const char SQL_ROLLUP_CLEAR[] =
 static const char SQL_ROLLUP_SOURCE[] =
     "SELECT code, time_ms, value_num FROM observations "
     "WHERE patient_id = :patient AND time_ms >= :block AND value_num IS NOT NULL "
+    "AND invalid_at IS NULL "
+    "ORDER BY code, time_ms";
+/* The same for store_series_backfill(), which runs inside migration 0003,
+ * before 0008 adds invalid_at (nothing can be marked invalid yet). */
+static const char SQL_ROLLUP_SOURCE_0003[] =
+    "SELECT code, time_ms, value_num FROM observations "
+    "WHERE patient_id = :patient AND time_ms >= :block AND value_num IS NOT NULL "
     "ORDER BY code, time_ms";
 
 /* Used in #store_series_backfill(). */
@@ -63,7 +70,7 @@ static const char SQL_PATIENT_IDS[] = "SELECT id FROM patients ORDER BY id";
  * (index observations_patient_code_time). */
 static const char SQL_SERIES_RAW[] =
     "SELECT time_ms, value_num FROM observations WHERE patient_id = :patient AND code = :code "
-    "AND time_ms BETWEEN :lo AND :hi AND value_num IS NOT NULL";
+    "AND time_ms BETWEEN :lo AND :hi AND value_num IS NOT NULL AND invalid_at IS NULL";
 
 /* Used in #store_series_buckets(): the blocks overlapping [from, to], in
  * time order (primary key). */
@@ -211,7 +218,7 @@ int store_series_fold_add(db_conn *c, store_series_fold *f, int64_t patient_id, 
     return 0;
 }
 
-int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
+static int rebuild_from(db_conn *c, int64_t patient_id, int64_t from_ms, const char *source)
 {
     sqlite3_stmt *st = db_prep(c, SQL_ROLLUP_CLEAR);
     store_series_fold *f = NULL;
@@ -224,7 +231,7 @@ int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
     if (db_step_done(st) != 0)
         return -1;
     f = store_series_fold_new();
-    st = f ? db_prep(c, SQL_ROLLUP_SOURCE) : NULL;
+    st = f ? db_prep(c, source) : NULL;
     if (!st)
         goto done;
     db_bind_int64(st, ":patient", patient_id);
@@ -241,6 +248,11 @@ done:
     return result;
 }
 
+int store_series_rebuild(db_conn *c, int64_t patient_id, int64_t from_ms)
+{
+    return rebuild_from(c, patient_id, from_ms, SQL_ROLLUP_SOURCE);
+}
+
 int store_series_backfill(db_conn *c)
 {
     sqlite3_stmt *st = db_prep(c, SQL_PATIENT_IDS);
@@ -249,7 +261,8 @@ int store_series_backfill(db_conn *c)
     if (!st)
         return -1;
     while ((rc = db_step(st)) == SQLITE_ROW)
-        if (store_series_rebuild(c, sqlite3_column_int64(st, 0), INT64_MIN / 2) != 0)
+        if (rebuild_from(c, sqlite3_column_int64(st, 0), INT64_MIN / 2, SQL_ROLLUP_SOURCE_0003) !=
+            0)
             break;
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;

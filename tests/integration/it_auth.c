@@ -302,6 +302,8 @@ static const api_route api_routes[] = {
     {"POST", "/api/v1/patients/{}/responses", PHYSICIAN, "{}", false},
     {"GET", "/api/v1/catalogue", VIEWER, NULL, false},
     {"POST", "/api/v1/readings", DEVICE, "{\"readings\":[]}", false},
+    {"POST", "/api/v1/readings/{}/invalidate", NURSE, "{\"reason\":\"matrix\"}", false},
+    {"POST", "/api/v1/readings/{}/reinstate", PHYSICIAN, NULL, false},
     {"DELETE", "/api/v1/session", VIEWER, NULL, false},
     {"GET", "/api/v1/session", VIEWER, NULL, false},
     {"POST", "/api/v1/session", PUBLIC, "{}", false},

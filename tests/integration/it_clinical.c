@@ -429,6 +429,41 @@ static void replay_courses(wd_fixture *f, const json_t *course, const char *mrn)
     }
 }
 
+/* invalid.json: each listed observation is found among the patient's
+ * readings (code, time, value) and marked invalid by the nurse through the
+ * API, as the ward would (docs/api.md "Invalid readings"). */
+static void invalidate_marked(wd_fixture *f, long long pid, const json_t *obs,
+                              const json_t *invalid)
+{
+    size_t i, k;
+    json_t *m, *it;
+
+    json_array_foreach(invalid, i, m)
+    {
+        const json_t *o =
+            json_array_get(obs, (size_t)json_integer_value(json_object_get(m, "index")));
+        const char *code = json_string_value(json_object_get(o, "code"));
+        int64_t t = item_time(o);
+        long long id = 0;
+        wd_resp *r =
+            wd_req(f->s, "GET",
+                   wd_path(f->s, "/api/v1/patients/%lld/readings?code=%s&from=%s&to=%s", pid, code,
+                           wd_escape(f->s, wd_iso(t)), wd_escape(f->s, wd_iso(t))),
+                   f->viewer, NULL);
+        WD_EXPECT(r, 200);
+        json_array_foreach(WD_ARR(r->json, "readings"), k, it)
+        {
+            if (WD_TIME(it, "time") == t && json_number_value(json_object_get(it, "value")) ==
+                                                json_number_value(json_object_get(o, "value")))
+                id = WD_INT(it, "id");
+        }
+        assert_true(id > 0);
+        WD_EXPECT(wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/readings/%lld/invalidate", id),
+                          f->nurse, json_pack("{s:O}", "reason", json_object_get(m, "reason"))),
+                  200);
+    }
+}
+
 static void run_case_http(void **state)
 {
     const case_dir *cd = *state;
@@ -438,6 +473,7 @@ static void run_case_http(void **state)
     json_t *doses = cases_load_opt(cd->path, "doses.json");
     json_t *patch = cases_load_opt(cd->path, "ruleset_patch.json");
     json_t *expected = cases_load_opt(cd->path, "expected.json");
+    json_t *invalid = cases_load_opt(cd->path, "invalid.json");
     json_t *course = cases_load_opt(cd->path, "course.json");
     const char *mrn = wd_uniq(f->s, "MRN-");
     json_t *extra, *v;
@@ -483,6 +519,7 @@ static void run_case_http(void **state)
             json_array_append(chunk, json_array_get(obs, k));
         observe(f, pid, chunk);
     }
+    invalidate_marked(f, pid, obs, invalid);
     json_array_foreach(doses, i, v)
     {
         json_t *body = json_deep_copy(v);

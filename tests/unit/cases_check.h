@@ -53,6 +53,21 @@ static __attribute__((unused)) void cases_merge_patch(json_t *target, const json
     }
 }
 
+/* Whether invalid.json (an array of {"index", "reason"}; NULL = none) marks
+ * observations.json item i invalid. */
+static __attribute__((unused)) bool cases_marked_invalid(const json_t *invalid, size_t i)
+{
+    size_t k;
+    json_t *v;
+
+    json_array_foreach(invalid, k, v)
+    {
+        if (json_integer_value(json_object_get(v, "index")) == (json_int_t)i)
+            return true;
+    }
+    return false;
+}
+
 static int cases_failures;
 
 static __attribute__((unused)) void cases_report(const char *cs, const char *at, const char *fmt,

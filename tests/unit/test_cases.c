@@ -13,6 +13,10 @@
  *                       "response"?: {"category", "date"}}]}; this patient
  *                       is the next course (the doses make each a course
  *                       over HTTP; the engine is given the courses as such)
+ *   invalid.json        optional: [{"index", "reason"}], readings of
+ *                       observations.json a nurse marked invalid: left out
+ *                       here (the engine never sees them), marked through
+ *                       the API by it_clinical.c
  *   expected.json       {"description", "checks": [{"at", ...expectations}]}
  * Readings go through obs_parse_reading(), so every folder is also valid
  * input for the HTTP API. Each check is evaluated twice, by full replay and
@@ -143,6 +147,7 @@ static void run_case(void **state)
     json_t *patch = cases_load_opt(cd->path, "ruleset_patch.json");
     json_t *expected = cases_load_opt(cd->path, "expected.json");
     json_t *course = cases_load_opt(cd->path, "course.json");
+    json_t *invalid = cases_load_opt(cd->path, "invalid.json");
     assert_non_null(patient);
     assert_non_null(expected);
 
@@ -189,6 +194,10 @@ static void run_case(void **state)
         obs_error oe;
         if (obs_parse_reading(v, &octx, &r, &oe) != 0)
             fail_msg("%s: observations[%zu]: %s: %s", cs, i, oe.code, oe.message);
+        if (cases_marked_invalid(invalid, i)) {
+            rv[i].code = -1; /* dropped below */
+            continue;
+        }
         rv[i].code = r.code->id;
         rv[i].t = r.time_ms;
         rv[i].v = r.value;
@@ -200,6 +209,13 @@ static void run_case(void **state)
             rv[b - 1] = rv[b];
             rv[b] = t;
         }
+    {
+        size_t kept = 0; /* readings marked invalid leave the history */
+        for (size_t k = 0; k < nr; k++)
+            if (rv[k].code >= 0)
+                rv[kept++] = rv[k];
+        nr = kept;
+    }
     engine_hist *all = engine_hist_new();
     for (size_t k = 0; k < nr; k++)
         assert_int_equal(engine_hist_add(all, rv[k].code, rv[k].t, rv[k].v), 0);
@@ -259,6 +275,7 @@ static void run_case(void **state)
     json_decref(patch);
     json_decref(expected);
     json_decref(course);
+    json_decref(invalid);
     if (cases_failures != before)
         fail_msg("%s: %d expectation(s) failed", cs, cases_failures - before);
 }

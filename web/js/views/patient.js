@@ -20,6 +20,7 @@ import { createObsForm } from './patient/observations.js';
 import { createBaselineCard } from './patient/baseline.js';
 import { createTrends } from './patient/trends.js';
 import { mountCourses } from './courses.js';
+import { invalidCard } from './patient_invalid.js';
 
 // An optional() answer as a section state: 'ok', 'absent' (the server has
 // no such endpoint) or 'error' (a failure worth retrying; shown as such).
@@ -58,6 +59,7 @@ export function mount(root, ctx, params) {
     ? createObsForm(st, id, () => refresh({ reason: 'local', charts: true }), () => refresh({ reason: 'local' }))
     : null;
   const baseline = createBaselineCard(ctx, st, id);
+  const invalidUi = invalidCard({ ctx, patientId: id, onChanged: () => refresh({ reason: 'invalid', charts: true }) });
 
   root.append(h('div.patient-view',
     h('div.pt-head',
@@ -68,6 +70,7 @@ export function mount(root, ctx, params) {
       h('div.pt-main', trends.el),
       h('div.pt-side', tox.el, alerts.el, doses.el)),
     obsForm ? obsForm.el : null,
+    invalidUi.el,
     baseline.el));
   const courses = mountCourses(root.querySelector('.pt-side'), ctx, id);
 
@@ -146,7 +149,7 @@ export function mount(root, ctx, params) {
       if (why.reason === 'events' && why.events.length && !why.events.some((e) => isAbout(e, id))) return;
       const first = why.reason === 'mount';
       await Promise.all([loadCore(), loadTox(), loadDoses(), loadAlerts(), loadCodes(),
-        first || st.rulesState === 'error' ? loadRules() : null]);
+        first || st.rulesState === 'error' ? loadRules() : null, invalidUi.load()]);
       if (!st.alive) return;
       topError.hidden = true;
       if (first) setText(document.querySelector('title'), `${st.patient.name} · wardd`);
