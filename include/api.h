@@ -72,4 +72,15 @@ enum MHD_Result api_ward_get(struct req *r);
 /* api_audit.c */
 enum MHD_Result api_audit_get(struct req *r);
 
+/* api_stations.c */
+enum MHD_Result api_stations_get(struct req *r);
+enum MHD_Result api_stations_post(struct req *r);
+enum MHD_Result api_stations_delete(struct req *r);
+/* api_screens.c */
+enum MHD_Result api_screens_heartbeat(struct req *r);
+enum MHD_Result api_screens_get(struct req *r);
+enum MHD_Result api_screens_pause(struct req *r);
+/* api_handover.c */
+enum MHD_Result api_handover_get(struct req *r);
+
 #endif

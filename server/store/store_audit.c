@@ -29,7 +29,7 @@ int store_audit(db_conn *c, const principal *who, const char *action, const char
     if (!st)
         goto out;
     db_bind_int64(st, ":at", now);
-    if (who && who->id && who->role != ROLE_DEVICE)
+    if (who && who->id && who->role != ROLE_DEVICE && !who->station)
         db_bind_int64(st, ":user_id", who->id);
     db_bind_text(st, ":username", who ? who->name : "(command line)");
     db_bind_text(st, ":action", action);
