@@ -8,11 +8,13 @@ import { fmtDateTime, fmtTime, fmtAge, compareBedIds } from '../format.js';
 import { confirmButton, dataTable, pendingNote } from '../components.js';
 import { errText, field } from './admin/common.js';
 import { createAdmitForm } from './admin/admit.js';
+import { stations } from './admin/stations.js';
 
 export const SECTIONS = [
   { key: 'patients', label: 'Patients', min: 'viewer' },
   { key: 'beds', label: 'Beds', min: 'viewer' },
   { key: 'devices', label: 'Devices', min: 'admin' },
+  { key: 'stations', label: 'Stations', min: 'admin' },
   { key: 'users', label: 'Users', min: 'admin' },
   { key: 'rules', label: 'Rules', min: 'viewer' },
   { key: 'audit', label: 'Audit log', min: 'admin' },
@@ -55,7 +57,7 @@ export function mount(root, ctx, params) {
     body.append(h('p.banner.banner-warn', icon('warn'), h('span', `${section.label} is for ${section.min}s.`)));
     return { title: section.label, unmount() {} };
   }
-  const impl = { patients, beds, devices, users, rules, audit }[section.key];
+  const impl = { patients, beds, devices, stations, users, rules, audit }[section.key];
   const ctl = impl(body, ctx, params, st) || {};
   return { title: section.label, refresh: ctl.refresh, tick: ctl.tick, unmount() { st.alive = false; } };
 }

@@ -7,6 +7,7 @@ import { h, setText, icon, clear } from '../dom.js';
 import { normDecision, compareBySeverity, compareBedIds } from '../format.js';
 import { loadCatalogue } from '../catalogue.js';
 import { buildTile, updateTile } from './board/tile.js';
+import { soundSummary } from '../alarmui.js';
 
 // How often the board asks for each patient's schedule (cycle, day, dose)
 // when /ward does not carry it; events about a patient refresh it at once.
@@ -52,9 +53,12 @@ function patientsIn(events) {
 // Longer than most functions on purpose: the board's state `st` (tiles,
 // the ward, the per-patient extras) is shared by the short functions inside;
 // the tile itself is board/tile.js.
-export function mount(root, ctx) {
+export function mount(root, ctx, params = {}) {
+  const kiosk = !!params.kiosk; // a wall display: large type, tiles lead nowhere
+  // Phones show the board as one list, most severe first (app.css hides the sort).
+  const phone = typeof matchMedia === 'function' && matchMedia('(max-width: 600px)').matches;
   const sortPref = () => { try { return localStorage.getItem('wardd.sort') === 'bed' ? 'bed' : 'severity'; } catch (e) { return 'severity'; } };
-  const st = { ward: null, fetchedAt: 0, skewMs: 0, tiles: new Map(), sort: sortPref(),
+  const st = { ward: null, fetchedAt: 0, skewMs: 0, tiles: new Map(), sort: kiosk || phone ? 'severity' : sortPref(),
                extra: new Map(), extraAt: 0, alive: true, busy: false, again: false };
 
   const sortBtn = (value, text) => h('button.seg', {
@@ -73,8 +77,8 @@ export function mount(root, ctx) {
   const note = h('p.board-note', { hidden: true });
   const error = h('p.banner.banner-warn', { role: 'alert', hidden: true });
   root.append(h('section.board-view', { 'aria-labelledby': 'board-title' },
-    h('div.board-bar', h('h1#board-title', { tabindex: '-1' }, 'Ward board'), summary, sortGroup),
-    error, grid, note));
+    h('div.board-bar', h('h1#board-title', { tabindex: '-1' }, 'Ward board'), summary, kiosk ? null : sortGroup),
+    soundSummary(), error, grid, note));
 
   // What the tiles need besides the bed: the /toxicity summaries, the
   // server's clock skew, and ages counted on from the fetch.
@@ -100,7 +104,7 @@ export function mount(root, ctx) {
       let t = st.tiles.get(bed.bed);
       const pid = bed.patient ? bed.patient.id : null;
       if (t && t.patientId !== pid) { t.el.remove(); t = null; }
-      if (!t) { t = buildTile(bed, ctx.can('nurse')); st.tiles.set(bed.bed, t); }
+      if (!t) { t = buildTile(bed, ctx.can('nurse'), kiosk); st.tiles.set(bed.bed, t); }
       updateTile(t, bed, tileView);
       const expectedAfter = prev ? prev.nextSibling : grid.firstChild;
       if (expectedAfter !== t.el) grid.insertBefore(t.el, expectedAfter);
