@@ -41,16 +41,16 @@ const st = {
 
 // ---- the bar under the header ---------------------------------------------------
 function buildBar() {
-  const enable = h('button.btn.btn-primary#sound-enable', { type: 'button' }, 'Enable sound');
-  const pause = h('button.btn#sound-pause', { type: 'button' }, 'Pause sound 2 min');
-  const notify = h('button.btn.btn-quiet#notify-enable', { type: 'button', hidden: true }, 'Notify me when this tab is hidden');
-  const nosound = h('div.banner.banner-warn.sound-off#sound-banner', { role: 'alert', hidden: true }, icon('warn'),
+  const enable = h('button#sound-enable.btn.btn-primary', { type: 'button' }, 'Enable sound');
+  const pause = h('button#sound-pause.btn', { type: 'button' }, 'Pause sound 2 min');
+  const notify = h('button#notify-enable.btn.btn-quiet', { type: 'button', hidden: true }, 'Notify me when this tab is hidden');
+  const nosound = h('div#sound-banner.banner.banner-warn.sound-off', { role: 'alert', hidden: true }, icon('warn'),
     h('span', 'Alarm sound is off on this screen: the browser needs a click before it may sound alarms.'), enable);
-  const paused = h('div.banner.banner-info.sound-paused#sound-paused', { role: 'status', hidden: true }, icon('clock'), h('span.paused-text'));
-  const others = h('ul.sound-others#sound-others', { 'aria-label': 'Screens with sound paused', hidden: true });
-  const status = h('span.sound-state#sound-state', { role: 'status' });
+  const paused = h('div#sound-paused.banner.banner-info.sound-paused', { role: 'status', hidden: true }, icon('clock'), h('span.paused-text'));
+  const others = h('ul#sound-others.sound-others', { 'aria-label': 'Screens with sound paused', hidden: true });
+  const status = h('span#sound-state.sound-state', { role: 'status' });
   const tools = h('div.sound-tools', icon('bell'), status, pause, notify);
-  const bar = h('div.alarm-bar#alarm-bar', nosound, paused, others, tools);
+  const bar = h('div#alarm-bar.alarm-bar', nosound, paused, others, tools);
   enable.addEventListener('click', async () => {
     await st.player.unlock();
     update();
@@ -182,7 +182,7 @@ export function stopAlarms() {
 // For the board: the ward's screens and whether each can sound, kept
 // current with the heartbeats. Returns the element.
 export function soundSummary() {
-  const el = h('p.sound-summary#sound-summary', { 'aria-live': 'polite' });
+  const el = h('p#sound-summary.sound-summary', { 'aria-live': 'polite' });
   const render = (screens) => {
     const on = screens.filter((s) => s.can_sound);
     const off = screens.filter((s) => !s.can_sound);

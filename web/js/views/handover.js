@@ -6,7 +6,7 @@
 // out for print (web/css/app.css "Handover"): one patient a page.
 
 import { get } from '../api.js';
-import { h, clear, icon, statusLine, showStatus } from '../dom.js';
+import { h, append, clear, icon, statusLine, showStatus } from '../dom.js';
 import { decisionInfo, fmtDateTime, fmtValue, codeLabel } from '../format.js';
 import { loadCatalogue } from '../catalogue.js';
 import { dataTable, priorityBadge } from '../components.js';
@@ -83,7 +83,7 @@ export function mount(root, ctx, params) {
   const base = params.id ? `#/handover/${params.id}` : '#/handover';
   const seg = h('div.segmented.no-print', { role: 'group', 'aria-label': 'Window' }, h('span.seg-label', 'Last'),
     HOURS.map((n) => h('a.seg', { href: `${base}?hours=${n}`, 'aria-current': n === hours ? 'true' : null }, `${n} h`)));
-  const print = h('button.btn.no-print#handover-print', { type: 'button', onclick: () => window.print() }, 'Print');
+  const print = h('button#handover-print.btn.no-print', { type: 'button', onclick: () => window.print() }, 'Print');
   const when = h('p.board-summary');
   const status = statusLine();
   const list = h('div.handover-list');
@@ -99,8 +99,8 @@ export function mount(root, ctx, params) {
         loadCatalogue().catch(() => null)]);
       if (!st.alive) return;
       when.textContent = `${fmtDateTime(r.from)} – ${fmtDateTime(r.to)} · ${r.patients.length} patient${r.patients.length === 1 ? '' : 's'}`;
-      clear(list).append(r.patients.length ? r.patients.map((p) => patientSection(p, hours))
-        : h('p.empty-big', icon('check'), h('span', 'No admitted patient.')));
+      append(clear(list), [r.patients.length ? r.patients.map((p) => patientSection(p, hours))
+        : h('p.empty-big', icon('check'), h('span', 'No admitted patient.'))]);
       ctx.markUpdated();
     } catch (e) {
       if (e.status !== 401) showStatus(status, 'error', `Could not load the handover: ${e.describe ? e.describe() : e.message}`);
