@@ -14,11 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SCREENS_MAX      256
-#define SCREEN_ID_MAX    64
-#define SCREEN_BEAT_MS   30000 /* what the dashboard sends; docs only */
-#define SCREEN_TTL_MS    75000 /* two missed heartbeats and a half */
-#define SCREEN_PAUSE_MS  120000 /* a pause lasts two minutes */
+#define SCREENS_MAX     256
+#define SCREEN_ID_MAX   64
+#define SCREEN_BEAT_MS  30000  /* what the dashboard sends; docs only */
+#define SCREEN_TTL_MS   75000  /* two missed heartbeats and a half */
+#define SCREEN_PAUSE_MS 120000 /* a pause lasts two minutes */
 
 /* Whether `id` is a valid screen id: 8-64 of [A-Za-z0-9_-]. */
 bool screens_id_valid(const char *id);

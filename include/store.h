@@ -375,8 +375,8 @@ int store_ward(db_conn *c, int64_t now, json_t **out);
 /* --- stations (store_stations.c) -------------------------------------------- */
 /* Enrols a wall-display station; ERR_ALREADY_EXISTS when an active station
  * has that name. location may be NULL. */
-int store_station_insert(db_conn *c, const char *name, const char *location,
-                         const char *token_hash, const char *created_by, int64_t now, int64_t *id);
+int store_station_insert(db_conn *c, const char *name, const char *location, const char *token_hash,
+                         const char *created_by, int64_t now, int64_t *id);
 /* 1 and *who filled (ROLE_VIEWER, station, id, "station:<name>") for an
  * active station's token; 0 unknown or revoked; -1. */
 int store_station_lookup_token(db_conn *c, const char *token_hash, principal *who);

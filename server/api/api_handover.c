@@ -52,11 +52,10 @@ static json_t *grade_changes(const json_t *start, const json_t *end)
         if (json_equal(g0, g1) || (json_is_null(g0) && json_is_null(g1)) ||
             (!g0 && json_is_null(g1)))
             continue;
-        json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O, s:O}", "term",
-                                             json_object_get(t, "term"), "label",
-                                             json_object_get(t, "label"), "from",
-                                             g0 ? g0 : json_null(), "to", g1, "since",
-                                             json_object_get(t, "since")));
+        json_array_append_new(
+            out, json_pack("{s:O, s:O, s:O, s:O, s:O}", "term", json_object_get(t, "term"), "label",
+                           json_object_get(t, "label"), "from", g0 ? g0 : json_null(), "to", g1,
+                           "since", json_object_get(t, "since")));
     }
     return out;
 }
@@ -113,10 +112,10 @@ static json_t *decision_brief(const json_t *tox)
 
     json_array_foreach(json_object_get(d, "reasons"), i, rs)
     {
-        json_array_append_new(reasons, json_pack("{s:O, s:O, s:O}", "rule",
-                                                 json_object_get(rs, "rule"), "text",
-                                                 json_object_get(rs, "text"), "source",
-                                                 json_object_get(rs, "source")));
+        json_array_append_new(reasons,
+                              json_pack("{s:O, s:O, s:O}", "rule", json_object_get(rs, "rule"),
+                                        "text", json_object_get(rs, "text"), "source",
+                                        json_object_get(rs, "source")));
     }
     return json_pack("{s:O, s:o}", "action", json_object_get(d, "action"), "reasons", reasons);
 }
@@ -157,8 +156,9 @@ static int patient_handover(db_conn *c, int64_t id, int64_t from, int64_t to, js
                   json_object_get(patient, "mrn"), "bed",
                   json_object_get(patient, "bed") ? json_object_get(patient, "bed") : json_null(),
                   "status", json_object_get(patient, "status"), "decision", decision_brief(end),
-                  "decision_at_start", json_object_get(json_object_get(start, "decision"), "action"),
-                  "grades", grade_changes(start, end), "news2", json_object_get(end, "news2"));
+                  "decision_at_start",
+                  json_object_get(json_object_get(start, "decision"), "action"), "grades",
+                  grade_changes(start, end), "news2", json_object_get(end, "news2"));
     rc = p && add_records(c, id, from, to, p) == 0 ? 1 : -1;
 out:
     if (rc == 1)

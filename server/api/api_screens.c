@@ -2,7 +2,8 @@
  * (docs/api.md "Screens", docs/dashboard.md "Alarms").
  *   POST /api/v1/screens/heartbeat      (viewer) {"screen", "sound"} -> {"screen", "paused_until"}
  *   GET  /api/v1/screens                (viewer) -> {"screens": [...], "sound": {"on", "off"}}
- *   POST /api/v1/screens/{screen}/pause (nurse, or the screen's own station) -> {"screen", "paused_until"}
+ *   POST /api/v1/screens/{screen}/pause (nurse, or the screen's own station) -> {"screen",
+ * "paused_until"}
  *
  * Screens live in memory (screens.h); a pause is audited and announced to
  * every screen with a `sound` event (docs/events.md). */
@@ -52,9 +53,8 @@ enum MHD_Result api_screens_heartbeat(struct req *r)
                      timefmt_now_ms(), &until) != 0)
         return reply_error(r, ERR_CONFLICT, "Too many screens are open; try again later.", NULL);
     if (!r->who.station)
-        return reply_json(r, 200,
-                          json_pack("{s:s, s:o}", "screen", screen, "paused_until",
-                                    until_json(until)));
+        return reply_json(
+            r, 200, json_pack("{s:s, s:o}", "screen", screen, "paused_until", until_json(until)));
     r->out = json_pack("{s:s, s:o}", "screen", screen, "paused_until", until_json(until));
     return req_write(r, heartbeat_apply);
 }
@@ -70,9 +70,9 @@ enum MHD_Result api_screens_get(struct req *r)
     if (!list)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
     screens_count(now, &on, &off);
-    return reply_json(r, 200,
-                      json_pack("{s:o, s:{s:i, s:i}}", "screens", list, "sound", "on", (int)on,
-                                "off", (int)off));
+    return reply_json(
+        r, 200,
+        json_pack("{s:o, s:{s:i, s:i}}", "screens", list, "sound", "on", (int)on, "off", (int)off));
 }
 
 /* --- POST /api/v1/screens/{screen}/pause ------------------------------------- */

@@ -105,8 +105,8 @@ static int stations_post_apply(db_conn *c, struct req *r)
     if (rc != 0)
         return DB_STORAGE_FAILURE;
     snprintf(id_text, sizeof id_text, "%lld", (long long)id);
-    r->out = json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)id, "name", name, "location",
-                       location);
+    r->out =
+        json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)id, "name", name, "location", location);
     if (!r->out ||
         store_audit(c, &r->who, "station.add", "station", id_text, NULL, r->out, now) != 0)
         return DB_STORAGE_FAILURE;
@@ -144,11 +144,10 @@ enum MHD_Result api_stations_post(struct req *r)
     if (!label_valid(body_str(r->json, "name", "")) || (location && !label_valid(location)))
         return reply_error(
             r, ERR_VALIDATION, "The station is invalid.",
-            json_pack("[o]", reply_field_detail(label_valid(body_str(r->json, "name", ""))
-                                                    ? "location"
-                                                    : "name",
-                                                "must be printable text without surrounding "
-                                                "spaces")));
+            json_pack("[o]", reply_field_detail(
+                                 label_valid(body_str(r->json, "name", "")) ? "location" : "name",
+                                 "must be printable text without surrounding "
+                                 "spaces")));
     if (!station_ctx_or_reply(r, true, &ret))
         return ret;
     return req_write(r, stations_post_apply);

@@ -30,16 +30,15 @@ static const char SQL_STATION_LIST[] = "SELECT " STATION_COLS " FROM stations OR
 static const char SQL_STATION_GET[] = "SELECT " STATION_COLS " FROM stations WHERE id = :id";
 
 /* Used in #store_station_revoke(). */
-static const char SQL_STATION_REVOKE[] =
-    "UPDATE stations SET revoked_at = :now, token_hash = NULL "
-    "WHERE id = :id AND revoked_at IS NULL";
+static const char SQL_STATION_REVOKE[] = "UPDATE stations SET revoked_at = :now, token_hash = NULL "
+                                         "WHERE id = :id AND revoked_at IS NULL";
 
 /* Used in #store_station_touch(). Never moves last_seen backwards. */
 static const char SQL_STATION_TOUCH[] =
     "UPDATE stations SET last_seen = max(coalesce(last_seen, 0), :now) WHERE id = :id";
 
-int store_station_insert(db_conn *c, const char *name, const char *location,
-                         const char *token_hash, const char *created_by, int64_t now, int64_t *id)
+int store_station_insert(db_conn *c, const char *name, const char *location, const char *token_hash,
+                         const char *created_by, int64_t now, int64_t *id)
 {
     sqlite3_stmt *st = db_prep(c, SQL_STATION_INSERT);
     int rc;

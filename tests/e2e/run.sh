@@ -103,7 +103,7 @@ echo "browser: wardd on $WARDD_URL (pid $pid), chromium $("$chromium" --version 
 cd "$here" || die "cd $here"
 node --test --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tmp/results.tap" \
-    unit.test.mjs dashboard.test.mjs
+    unit.test.mjs dashboard.test.mjs screens.test.mjs
 rc=$?
 
 kill -TERM "$pid" 2>/dev/null

@@ -78,8 +78,9 @@ static json_t *patient_in(const json_t *h, long long pid)
 static json_t *wait_alert(wd_fixture *f, long long pid)
 {
     for (int i = 0; i < 100; i++) {
-        wd_resp *r = wd_req(f->s, "GET", wd_path(f->s, "/api/v1/alerts?state=active&patient=%lld", pid),
-                            f->viewer, NULL);
+        wd_resp *r =
+            wd_req(f->s, "GET", wd_path(f->s, "/api/v1/alerts?state=active&patient=%lld", pid),
+                   f->viewer, NULL);
         WD_EXPECT(r, 200);
         if (json_array_size(WD_LIST(r, "alerts")) > 0)
             return json_array_get(WD_LIST(r, "alerts"), 0);
@@ -112,8 +113,8 @@ static void test_handover_window(void **state)
     WD_EXPECT(wd_reqj(f->s, "POST", wd_path(f->s, "/api/v1/alerts/%lld/ack", alert_id), f->nurse,
                       json_pack("{s:s}", "note", "doctor informed")),
               200);
-    WD_EXPECT(wd_req(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/discharge", gone),
-                     f->nurse, NULL),
+    WD_EXPECT(wd_req(f->s, "POST", wd_path(f->s, "/api/v1/patients/%lld/discharge", gone), f->nurse,
+                     NULL),
               200);
 
     h = handover(f, "?hours=8");
@@ -169,9 +170,8 @@ static void test_handover_window(void **state)
     p = patient_in(handover(f, wd_path(f->s, "?hours=12&patient=%lld", pid)), pid);
     assert_non_null(p);
     assert_int_equal(json_array_size(WD_ARR(p, "doses")), 2);
-    assert_int_equal(json_array_size(WD_ARR(handover(f, wd_path(f->s, "?patient=%lld", pid)),
-                                            "patients")),
-                     1);
+    assert_int_equal(
+        json_array_size(WD_ARR(handover(f, wd_path(f->s, "?patient=%lld", pid)), "patients")), 1);
     /* a patient with nothing recorded is still listed, saying so */
     p = patient_in(h, quiet);
     assert_string_equal(WD_STR(p, "decision.action"), "insufficient_data");

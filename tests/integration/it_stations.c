@@ -193,9 +193,9 @@ static void test_revoke(void **state)
     json_t *a;
 
     WD_EXPECT(wd_req(f->s, "GET", "/api/v1/ward", token, NULL), 200);
-    WD_EXPECT_ERR(wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/stations/%lld", id), f->nurse,
-                         NULL),
-                  403, "forbidden");
+    WD_EXPECT_ERR(
+        wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/stations/%lld", id), f->nurse, NULL), 403,
+        "forbidden");
     WD_EXPECT(wd_req(f->s, "GET", "/api/v1/ward", token, NULL), 200);
     r = wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/stations/%lld", id), f->admin, NULL);
     WD_EXPECT(r, 200);
@@ -208,9 +208,9 @@ static void test_revoke(void **state)
     assert_true(json_is_null(wd_get(a, "before.revoked_at")));
     WD_TIME(a, "after.revoked_at");
     /* twice, or unknown: 404, nothing changed */
-    WD_EXPECT_ERR(wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/stations/%lld", id), f->admin,
-                         NULL),
-                  404, "not_found");
+    WD_EXPECT_ERR(
+        wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/stations/%lld", id), f->admin, NULL), 404,
+        "not_found");
     WD_EXPECT_ERR(wd_req(f->s, "DELETE", "/api/v1/stations/999999", f->admin, NULL), 404,
                   "not_found");
     WD_EXPECT_ERR(wd_req(f->s, "DELETE", "/api/v1/stations/abc", f->admin, NULL), 404, "not_found");
@@ -266,7 +266,7 @@ static void test_heartbeat_sound_state(void **state)
     WD_EXPECT_ERR(r, 422, "validation_failed");
     assert_string_equal(WD_STR(r->json, "error.details.0.field"), "screen");
     r = wd_req(f->s, "POST", "/api/v1/screens/heartbeat", f->viewer,
-                "{\"screen\": \"abcdefgh12\", \"sound\": \"yes\"}");
+               "{\"screen\": \"abcdefgh12\", \"sound\": \"yes\"}");
     WD_EXPECT_ERR(r, 422, "validation_failed");
     r = wd_req(f->s, "GET", "/api/v1/screens", f->viewer, NULL);
     assert_null(wd_find(WD_LIST(r, "screens"), "screen", "abcdefgh12"));

@@ -179,6 +179,12 @@ export function stopAlarms() {
   st.ctx = null;
 }
 
+// "station:Wall 2, nurse +3 more": each name once, the list kept short.
+function names(screens) {
+  const all = [...new Set(screens.map((s) => s.who))];
+  return all.length > 6 ? `${all.slice(0, 6).join(', ')} +${all.length - 6} more` : all.join(', ');
+}
+
 // For the board: the ward's screens and whether each can sound, kept
 // current with the heartbeats. Returns the element.
 export function soundSummary() {
@@ -188,7 +194,7 @@ export function soundSummary() {
     const off = screens.filter((s) => !s.can_sound);
     clear(el).append(icon(off.length ? 'warn' : 'bell'), h('span',
       `Alarm sound: ${on.length} screen${on.length === 1 ? '' : 's'} can sound` +
-      (off.length ? `; ${off.length} cannot (${off.map((s) => s.who).join(', ')})` : '')));
+      (off.length ? `; ${off.length} cannot (${names(off)})` : '')));
     el.classList.toggle('has-silent', off.length > 0);
   };
   render(st.screens);
