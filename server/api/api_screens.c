@@ -111,10 +111,12 @@ static void paused(struct req *r)
                                       "paused_until", until_json(p->until), "by", r->who.name));
 }
 
-/* A nurse (or above) may pause any screen; a station only its own. */
+/* A nurse (or above) may pause any screen; a station only its own
+ * (station_id < 0: not known yet, only the role is checked). */
 static bool may_pause_or_reply(struct req *r, int64_t station_id, enum MHD_Result *ret)
 {
-    bool ok = r->who.station ? station_id == r->who.id : role_allows(r->who.role, ROLE_NURSE);
+    bool ok = r->who.station ? station_id < 0 || station_id == r->who.id
+                             : role_allows(r->who.role, ROLE_NURSE);
 
     if (!ok)
         *ret = reply_error(r, ERR_FORBIDDEN,
@@ -131,6 +133,8 @@ enum MHD_Result api_screens_pause(struct req *r)
     struct pause *p;
     int64_t station_id = 0;
 
+    if (!may_pause_or_reply(r, -1, &ret))
+        return ret;
     if (!screens_id_valid(screen) || screens_owner(screen, &station_id) != 1)
         return reply_error(r, ERR_NOT_FOUND, "No open screen with that id.", NULL);
     if (!may_pause_or_reply(r, station_id, &ret))

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { BASE, SHOTS, app, devices, session, apiJson, absentEngineEndpoints, ConsoleWatch, signIn, sleep } from './lib.mjs';
+import { BASE, SHOTS, app, session, apiJson, absentEngineEndpoints, ConsoleWatch, signIn, sleep } from './lib.mjs';
 import { PATTERNS } from '../../web/js/alarm.js';
 
 const require = createRequire(import.meta.url);
@@ -120,24 +120,24 @@ async function until(fn, ms, what) {
   }
 }
 
-// An admitted patient whose decision is "give" now, with its bed's device.
-async function givePatient() {
-  const pts = (await apiJson(admin, 'GET', '/api/v1/patients')).data.patients;
-  for (const p of pts) {
-    const t = await apiJson(admin, 'GET', `/api/v1/patients/${p.id}/toxicity`);
-    const dev = devices().find((d) => d.bed === p.bed);
-    if (t.status === 200 && t.data.decision.action === 'give' && dev) return { p, dev };
-  }
-  throw new Error('no patient with a give decision in the demo ward');
+// A new patient in a new bed (the demo ward's patients may be on hold
+// already, whose alert would not be raised again).
+async function newPatient() {
+  const bed = `S${process.pid % 100000}`;
+  assert.equal((await apiJson(admin, 'POST', '/api/v1/beds', { id: bed, label: `Bed ${bed}` })).status, 201);
+  const r = await apiJson(nurse, 'POST', '/api/v1/patients', { mrn: `E2E-${bed}`, name: 'Alarm Testpatient', bed,
+    admitted_at: new Date(Date.now() - 3600e3).toISOString() });
+  assert.equal(r.status, 201, JSON.stringify(r.data));
+  return r.data;
 }
 
-let seq = 0;
-async function spo2(dev, value) {
-  const r = await fetch(`${BASE}/api/v1/readings`, {
-    method: 'POST', headers: { Authorization: `Bearer ${dev.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ readings: [{ id: `E2E-SCR-${process.pid}-${++seq}`, code: 'spo2', value, unit: '%', time: new Date().toISOString() }] }),
-  });
-  assert.equal(r.status, 201);
+// A full set of vital signs entered by the nurse (NEWS2 inputs included).
+async function vitals(p, spo2) {
+  const t = new Date().toISOString();
+  const readings = [['hr', 80], ['sbp', 124], ['dbp', 76], ['spo2', spo2], ['rr', 16], ['temp', 37.0], ['o2_flow', 0],
+    ['consciousness', 'A']].map(([code, value]) => ({ code, value, time: t }));
+  const r = await apiJson(nurse, 'POST', `/api/v1/patients/${p.id}/observations`, { readings });
+  assert.equal(r.status, 201, JSON.stringify(r.data));
 }
 
 describe('every screen on the ward (issue 16)', () => {
@@ -174,8 +174,8 @@ describe('every screen on the ward (issue 16)', () => {
       assert.match(metrics, /wardd_screens\{sound="on"\} [1-9]/);
       await page.evaluate(() => { window.__osc = []; });
       // SpO2 88 %: the decision becomes hold, a high-priority alert is raised.
-      const { p, dev } = await givePatient();
-      await spo2(dev, 88);
+      const p = await newPatient();
+      await vitals(p, 88);
       const burst = await until(async () => {
         const osc = await page.evaluate(() => window.__osc.filter((o) => o.f === 880));
         return osc.length >= 10 ? osc : null;
@@ -195,7 +195,7 @@ describe('every screen on the ward (issue 16)', () => {
       await sleep(1500);
       const later = await page.evaluate((t) => window.__osc.filter((o) => o.wall > t + 300), ackedAt);
       assert.deepEqual(later, [], 'no pulse started after the acknowledgement');
-      await spo2(dev, 97);
+      await apiJson(nurse, 'POST', `/api/v1/patients/${p.id}/discharge`);
       watch.check(assert, 'kiosk sound');
     } finally { await ctx.close(); }
   });

@@ -75,6 +75,7 @@ export class AlarmPlayer {
     this.priority = null;
     this.timer = null;
     this.nodes = [];
+    this.onchange = null; // called when the context starts or stops running
   }
 
   // Whether sound can play now (a running context).
@@ -83,17 +84,28 @@ export class AlarmPlayer {
   // Makes or resumes the context; call from a user gesture. Resolves to canSound.
   async unlock() {
     try {
-      if (!this.ctx) this.ctx = this.makeContext();
+      if (!this.ctx) this.probe();
       if (this.ctx.state !== 'running') await this.ctx.resume();
     } catch (e) { /* no audio device: canSound stays false */ }
     if (this.priority && this.canSound && !this.timer) this.loop();
     return this.canSound;
   }
 
-  // A context that may already run (a browser that allows autoplay).
+  // A context that may already run (a browser that allows autoplay; its
+  // state turns "running" a moment after creation).
   probe() {
-    try { if (!this.ctx) this.ctx = this.makeContext(); } catch (e) { this.ctx = null; }
+    try {
+      if (!this.ctx) {
+        this.ctx = this.makeContext();
+        this.ctx.onstatechange = () => this.stateChanged();
+      }
+    } catch (e) { this.ctx = null; }
     return this.canSound;
+  }
+
+  stateChanged() {
+    if (this.canSound && this.priority && !this.timer) this.loop();
+    if (this.onchange) this.onchange(this.canSound);
   }
 
   // Sounds `priority` (or stops with null); the same priority keeps its rhythm.

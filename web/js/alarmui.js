@@ -42,15 +42,18 @@ const st = {
 // ---- the bar under the header ---------------------------------------------------
 function buildBar() {
   const enable = h('button#sound-enable.btn.btn-primary', { type: 'button' }, 'Enable sound');
-  const pause = h('button#sound-pause.btn', { type: 'button' }, 'Pause sound 2 min');
-  const notify = h('button#notify-enable.btn.btn-quiet', { type: 'button', hidden: true }, 'Notify me when this tab is hidden');
-  const nosound = h('div#sound-banner.banner.banner-warn.sound-off', { role: 'alert', hidden: true }, icon('warn'),
-    h('span', 'Alarm sound is off on this screen: the browser needs a click before it may sound alarms.'), enable);
+  const pause = h('button#sound-pause.btn', { type: 'button', title: 'Pause alarm sound on this screen for 2 minutes' }, icon('pause'), 'Pause 2 min');
+  const notify = h('button#notify-enable.btn', { type: 'button', hidden: true, title: 'Notify me of high-priority alerts when this tab is hidden' }, icon('bell'), 'Notify');
+  // Browsers allow sound only after a click on the page: until then this
+  // banner stays in the header, where every page shows it.
+  const nosound = h('div#sound-banner.banner.sound-off', { role: 'alert', hidden: true,
+    title: 'The browser needs a click on the page before it may sound alarms.' }, icon('warn'),
+    h('span', 'Alarm sound is off on this screen'), enable);
   const paused = h('div#sound-paused.banner.banner-info.sound-paused', { role: 'status', hidden: true }, icon('clock'), h('span.paused-text'));
   const others = h('ul#sound-others.sound-others', { 'aria-label': 'Screens with sound paused', hidden: true });
   const status = h('span#sound-state.sound-state', { role: 'status' });
-  const tools = h('div.sound-tools', icon('bell'), status, pause, notify);
-  const bar = h('div#alarm-bar.alarm-bar', nosound, paused, others, tools);
+  const tools = h('div#sound-tools.sound-tools', status, pause, notify);
+  const bar = h('div#alarm-bar.alarm-bar', paused, others);
   enable.addEventListener('click', async () => {
     await st.player.unlock();
     update();
@@ -69,7 +72,7 @@ function buildBar() {
     try { await Notification.requestPermission(); } catch (e) { /* unsupported */ }
     update();
   });
-  st.parts = { nosound, paused, others, status, pause, notify };
+  st.parts = { nosound, paused, others, status, pause, notify, tools };
   return bar;
 }
 
@@ -92,10 +95,11 @@ function update() {
   p.paused.hidden = !paused;
   if (paused) setText(p.paused.querySelector('.paused-text'), `Alarm sound paused on this screen until ${fmtTime(new Date(st.pausedUntil).toISOString())}; alerts still show.`);
   p.pause.hidden = !canPause() || paused || !st.player.canSound;
+  p.status.hidden = !st.player.canSound;
   p.notify.hidden = !('Notification' in window) || Notification.permission !== 'default';
   const sounding = st.player.canSound && !paused && st.priority;
-  setText(p.status, !st.player.canSound ? 'No alarm sound here' : paused ? 'Sound paused'
-    : sounding ? `Sounding: ${st.priority} priority` : 'Alarm sound on');
+  setText(p.status, !st.player.canSound ? 'No alarm sound' : paused ? 'Sound paused'
+    : sounding ? `Sounding: ${st.priority}` : 'Sound on');
   document.body.dataset.sound = st.player.canSound ? (paused ? 'paused' : 'on') : 'off';
   clear(p.others);
   for (const [scr, x] of st.pauses) {
@@ -155,10 +159,15 @@ export function startAlarms(ctx) {
   stopAlarms();
   st.ctx = ctx;
   st.screen = screenId();
+  st.player.onchange = () => { update(); beat(); };
   st.player.probe();
   st.bar = buildBar();
+  // The bar's banners go under the header; its tools (state, pause,
+  // notifications) into the header, which has room for them.
   const header = document.getElementById('topbar');
   header.after(st.bar);
+  header.insertBefore(st.parts.nosound, header.querySelector('.userbox'));
+  header.insertBefore(st.parts.tools, header.querySelector('.userbox'));
   st.unsubscribe = ctx.live.onEvent(onEvent);
   st.timers.push(setInterval(beat, SCREEN_BEAT_MS), setInterval(refreshAlerts, ALERTS_POLL_MS),
     setInterval(update, 5000));
@@ -174,6 +183,7 @@ export function stopAlarms() {
   st.unsubscribe = null;
   st.player.stop();
   if (st.bar) st.bar.remove();
+  if (st.parts) { st.parts.tools.remove(); st.parts.nosound.remove(); }
   st.bar = null;
   st.parts = null;
   st.ctx = null;
@@ -192,9 +202,10 @@ export function soundSummary() {
   const render = (screens) => {
     const on = screens.filter((s) => s.can_sound);
     const off = screens.filter((s) => !s.can_sound);
-    clear(el).append(icon(off.length ? 'warn' : 'bell'), h('span',
-      `Alarm sound: ${on.length} screen${on.length === 1 ? '' : 's'} can sound` +
-      (off.length ? `; ${off.length} cannot (${names(off)})` : '')));
+    const text = `Alarm sound: ${on.length} screen${on.length === 1 ? '' : 's'} can sound` +
+      (off.length ? `; ${off.length} cannot (${names(off)})` : '');
+    clear(el).append(icon(off.length ? 'warn' : 'bell'), h('span', text));
+    el.title = text;
     el.classList.toggle('has-silent', off.length > 0);
   };
   render(st.screens);

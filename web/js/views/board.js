@@ -77,8 +77,8 @@ export function mount(root, ctx, params = {}) {
   const note = h('p.board-note', { hidden: true });
   const error = h('p.banner.banner-warn', { role: 'alert', hidden: true });
   root.append(h('section.board-view', { 'aria-labelledby': 'board-title' },
-    h('div.board-bar', h('h1#board-title', { tabindex: '-1' }, 'Ward board'), summary, kiosk ? null : sortGroup),
-    soundSummary(), error, grid, note));
+    h('div.board-bar', h('h1#board-title', { tabindex: '-1' }, 'Ward board'), summary, soundSummary(), kiosk ? null : sortGroup),
+    error, grid, note));
 
   // What the tiles need besides the bed: the /toxicity summaries, the
   // server's clock skew, and ages counted on from the fetch.
