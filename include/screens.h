@@ -37,6 +37,10 @@ int screens_pause(const char *id, int64_t until_ms);
 json_t *screens_list(int64_t now_ms);
 /* Live screens that can sound (sound on, not paused) and that cannot. */
 void screens_count(int64_t now_ms, unsigned *on, unsigned *off);
+/* Whether this is the first heartbeat of station `station_id` since the
+ * process started (true once per station and process; its first use after
+ * a start is audited, later beats only move last_seen). */
+bool screens_station_first(int64_t station_id);
 /* A station's screens: 1 one of them can sound, 0 none can, -1 none live. */
 int screens_station_sound(int64_t station_id, int64_t now_ms);
 

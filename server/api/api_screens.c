@@ -27,10 +27,25 @@ static json_t *until_json(int64_t until)
 
 /* --- POST /api/v1/screens/heartbeat ------------------------------------------ */
 
-/* A station's heartbeat is its use: last_seen, written at most once a beat. */
+/* A station's heartbeat is its use: last_seen, and an audit row for its
+ * first beat since the server started (r->ctx non-NULL), not for every beat. */
 static int heartbeat_apply(db_conn *c, struct req *r)
 {
-    return store_station_touch(c, r->who.id, timefmt_now_ms()) == 0 ? 0 : DB_STORAGE_FAILURE;
+    int64_t now = timefmt_now_ms();
+    char id_text[24];
+    json_t *after;
+    int rc;
+
+    if (store_station_touch(c, r->who.id, now) != 0)
+        return DB_STORAGE_FAILURE;
+    if (!r->ctx)
+        return 0;
+    snprintf(id_text, sizeof id_text, "%lld", (long long)r->who.id);
+    after = json_pack("{s:O}", "screen", json_object_get(r->out, "screen"));
+    rc = after ? store_audit(c, &r->who, "station.connect", "station", id_text, NULL, after, now)
+               : -1;
+    json_decref(after);
+    return rc == 0 ? 0 : DB_STORAGE_FAILURE;
 }
 
 enum MHD_Result api_screens_heartbeat(struct req *r)
@@ -56,6 +71,8 @@ enum MHD_Result api_screens_heartbeat(struct req *r)
         return reply_json(
             r, 200, json_pack("{s:s, s:o}", "screen", screen, "paused_until", until_json(until)));
     r->out = json_pack("{s:s, s:o}", "screen", screen, "paused_until", until_json(until));
+    if (screens_station_first(r->who.id))
+        r->ctx = r; /* a marker, not owned: no ctx_free */
     return req_write(r, heartbeat_apply);
 }
 

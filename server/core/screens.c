@@ -19,6 +19,8 @@ struct screen {
 };
 
 static struct screen table[SCREENS_MAX];
+static int64_t stations_seen[SCREENS_MAX]; /* station ids heard since start */
+static size_t n_stations_seen;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool screens_id_valid(const char *id)
@@ -173,4 +175,19 @@ int screens_station_sound(int64_t station_id, int64_t now_ms)
             rc = can_sound(&table[i], now_ms) ? 1 : 0;
     pthread_mutex_unlock(&lock);
     return rc;
+}
+
+bool screens_station_first(int64_t station_id)
+{
+    bool first = true;
+
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < n_stations_seen && first; i++)
+        if (stations_seen[i] == station_id)
+            first = false;
+    /* A full list (more stations than screens) audits again: never less. */
+    if (first && n_stations_seen < SCREENS_MAX)
+        stations_seen[n_stations_seen++] = station_id;
+    pthread_mutex_unlock(&lock);
+    return first;
 }

@@ -53,6 +53,26 @@ static json_t *audited(wd_fixture *f, const char *action)
     return wd_find(WD_ARR(r->json, "entries"), "action", action);
 }
 
+/* Audit entries with `action` about station `id`. */
+static int audit_count(wd_fixture *f, const char *action, long long id)
+{
+    wd_resp *r = wd_req(f->s, "GET", "/api/v1/audit", f->admin, NULL);
+    char id_text[24];
+    json_t *e;
+    size_t i;
+    int n = 0;
+
+    WD_EXPECT(r, 200);
+    snprintf(id_text, sizeof id_text, "%lld", id);
+    json_array_foreach(WD_ARR(r->json, "entries"), i, e)
+    {
+        const char *eid = json_string_value(json_object_get(e, "entity_id"));
+        if (strcmp(WD_STR(e, "action"), action) == 0 && eid && strcmp(eid, id_text) == 0)
+            n++;
+    }
+    return n;
+}
+
 static long stations_count(wd_fixture *f)
 {
     wd_resp *r = wd_req(f->s, "GET", "/api/v1/stations", f->admin, NULL);
@@ -177,11 +197,15 @@ static void test_outlives_sessions_and_restart(void **state)
     expire_sessions(f);
     WD_EXPECT_ERR(wd_req(f->s, "GET", "/api/v1/ward", f->nurse, NULL), 401, "unauthenticated");
     WD_EXPECT(wd_req(f->s, "GET", "/api/v1/ward", token, NULL), 200);
+    WD_EXPECT(beat(f, token, "screen-restart-1", true), 200);
     /* survives a restart without anyone signing in */
     wd_restart(f->s);
     WD_EXPECT(wd_req(f->s, "GET", "/api/v1/ward", token, NULL), 200);
+    /* its first use after the restart is audited again */
+    WD_EXPECT(beat(f, token, "screen-restart-1", true), 200);
     WD_EXPECT_ERR(wd_req(f->s, "GET", "/api/v1/ward", f->viewer, NULL), 401, "unauthenticated");
     wd_fixture_login(f);
+    assert_int_equal(audit_count(f, "station.connect", id), 2);
 }
 
 static void test_revoke(void **state)
@@ -245,6 +269,9 @@ static void test_heartbeat_sound_state(void **state)
 
     /* a station without sound yet: counted off, listed as not sounding */
     WD_EXPECT(beat(f, token, screen, false), 200);
+    /* its first use since the start is audited, once */
+    WD_EXPECT(beat(f, token, screen, false), 200);
+    assert_int_equal(audit_count(f, "station.connect", id), 1);
     assert_int_equal(screens_metric(f, "off"), off + 1);
     st = station_listed(f, id);
     assert_true(json_is_true(json_object_get(st, "online")));
