@@ -97,4 +97,15 @@ bool api_location_valid(const char *s);
 /* An EUI-64: 16 upper-case hex digits. */
 bool api_eui64_valid(const char *s);
 
+/* api_stations.c */
+enum MHD_Result api_stations_get(struct req *r);
+enum MHD_Result api_stations_post(struct req *r);
+enum MHD_Result api_stations_delete(struct req *r);
+/* api_screens.c */
+enum MHD_Result api_screens_heartbeat(struct req *r);
+enum MHD_Result api_screens_get(struct req *r);
+enum MHD_Result api_screens_pause(struct req *r);
+/* api_handover.c */
+enum MHD_Result api_handover_get(struct req *r);
+
 #endif

@@ -14,7 +14,8 @@
  * fewer than 1000 events per millisecond of its uptime and the clock did not
  * step back) and stay below 2^53 (exact in JavaScript) until the year 2255.
  *
- * Event types (docs/events.md): reading, grade, decision, alert, patient, device;
+ * Event types (docs/events.md): reading, grade, decision, alert, patient, device,
+ * sound;
  * plus `reset`, sent by the bus itself. Payload shapes are documented in
  * docs/events.md. */
 #ifndef WARDD_EVENTS_H

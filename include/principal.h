@@ -33,6 +33,7 @@ typedef struct principal {
     int64_t id;     /* users.id or devices.id; 0 when anonymous */
     char name[128]; /* user name or device serial */
     char bed[64];   /* a device's bed ("" when none) */
+    bool station;   /* a wall-display station: role viewer, id = stations.id */
 } principal;
 
 #endif

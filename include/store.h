@@ -604,5 +604,26 @@ int store_response_insert(db_conn *c, int64_t patient_id, const store_response *
 int store_response_get(db_conn *c, int64_t id, json_t **out);
 /* The person's responses, by course, date, id: an array. 0 or -1. */
 int store_responses(db_conn *c, int64_t patient_id, json_t **out);
+/* --- stations (store_stations.c) -------------------------------------------- */
+/* Enrols a wall-display station; ERR_ALREADY_EXISTS when an active station
+ * has that name. location may be NULL. */
+int store_station_insert(db_conn *c, const char *name, const char *location, const char *token_hash,
+                         const char *created_by, int64_t now, int64_t *id);
+/* 1 and *who filled (ROLE_VIEWER, station, id, "station:<name>") for an
+ * active station's token; 0 unknown or revoked; -1. */
+int store_station_lookup_token(db_conn *c, const char *token_hash, principal *who);
+/* [{"id", "name", "location", "created_at", "created_by", "revoked_at", "last_seen"}] */
+int store_station_list(db_conn *c, json_t **out);
+/* One station as in the list; 1/0/-1. */
+int store_station_get(db_conn *c, int64_t id, json_t **out);
+/* Revokes; 1 done / 0 no such active station / -1. */
+int store_station_revoke(db_conn *c, int64_t id, int64_t now);
+int store_station_touch(db_conn *c, int64_t id, int64_t now);
+
+/* --- handover (store_handover.c) -------------------------------------------- */
+/* [{"code", "n", "min", "max", "first", "last", "last_time"}]: the patient's
+ * numeric readings (clinician grades excluded) with from <= time <= to, by
+ * code. 0 or -1. */
+int store_handover_vitals(db_conn *c, int64_t patient_id, int64_t from, int64_t to, json_t **out);
 
 #endif

@@ -345,8 +345,13 @@ static int session_delete_apply(db_conn *c, struct req *r)
 
 enum MHD_Result api_session_delete(struct req *r)
 {
-    struct logout *lo = calloc(1, sizeof *lo);
+    struct logout *lo;
 
+    /* A station's token is not a session: an admin revokes it. */
+    if (r->who.station)
+        return reply_error(r, ERR_CONFLICT,
+                           "A station is not signed in; an admin revokes its token.", NULL);
+    lo = calloc(1, sizeof *lo);
     if (!lo)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
     r->ctx = lo;

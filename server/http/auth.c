@@ -158,6 +158,11 @@ int auth_resolve(struct req *r)
         if (rc == 0)
             rc = device_lookup(c, hash, &r->who);
     }
+    /* Stations (wall displays): their own token kind, never a session, so
+     * no session expiry or idle timeout applies; not cached, so a
+     * revocation holds from its commit (docs/api.md "Stations"). */
+    if (rc == 0)
+        rc = store_station_lookup_token(c, hash, &r->who);
     if (rc < 0)
         return -1;
     return rc ? AUTH_OK : AUTH_INVALID;

@@ -5,6 +5,8 @@
 #include "clinical.h"
 #include "events.h"
 #include "http.h"
+#include "screens.h"
+#include "timefmt.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -146,6 +148,21 @@ static void render_clinical(FILE *f)
             (double)cs.tick_ns / 1e9, (unsigned long long)cs.ticks);
 }
 
+/* Dashboards that can sound alarms now and those that cannot
+ * (docs/dashboard.md "Alarms"): a ward must not believe it has alarms it
+ * does not. */
+static void render_screens(FILE *f)
+{
+    unsigned on, off;
+
+    screens_count(timefmt_now_ms(), &on, &off);
+    fprintf(f,
+            "# HELP wardd_screens Open dashboards by whether they can sound alarms.\n"
+            "# TYPE wardd_screens gauge\n"
+            "wardd_screens{sound=\"on\"} %u\nwardd_screens{sound=\"off\"} %u\n",
+            on, off);
+}
+
 char *metrics_render(struct app *app)
 {
     char *buf = NULL;
@@ -204,6 +221,7 @@ char *metrics_render(struct app *app)
     render_walbuf(f);
     render_clinical(f);
     render_hl7(f);
+    render_screens(f);
     fclose(f);
     return buf;
 }

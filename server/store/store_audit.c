@@ -145,7 +145,7 @@ int store_audit(db_conn *c, const principal *who, const char *action, const char
     if ((before && !b) || (after && !a) || audit_tail(c, &f.id, prev) != 0)
         goto out;
     f.id++;
-    if (who && who->id && who->role != ROLE_DEVICE)
+    if (who && who->id && who->role != ROLE_DEVICE && !who->station)
         f.user_id = who->id;
     audit_hash(&f, prev, hash);
     st = db_prep(c, SQL_AUDIT_INSERT);

@@ -106,7 +106,7 @@ echo "browser: wardd on $WARDD_URL (pid $pid), chromium $("$chromium" --version 
 cd "$here" || die "cd $here"
 node --test --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tmp/results.tap" \
-    unit.test.mjs dashboard.test.mjs csp.test.mjs feeds.test.mjs invalid.test.mjs
+    unit.test.mjs dashboard.test.mjs csp.test.mjs feeds.test.mjs invalid.test.mjs screens.test.mjs
 rc=$?
 # courses.test.mjs admits patients: it runs after the board's tests, which
 # count the seeded patients, not beside them (node runs files in parallel).

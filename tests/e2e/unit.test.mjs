@@ -16,6 +16,7 @@ import { Live } from '../../web/js/live.js';
 import * as api from '../../web/js/api.js';
 import * as cat from '../../web/js/catalogue.js';
 import { termOptions } from '../../web/js/views/patient/observations.js';
+import * as alarm from '../../web/js/alarm.js';
 import * as fx from './fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -389,4 +390,85 @@ test('schedule text names a later course and a course that may not start', () =>
   assert.equal(f.scheduleText({ status: 'due', cycle: 1, day: 1, course: 1, dose_in_cycle: 1, max_doses_per_cycle: 14 }),
     'C1 D1 · dose 1/14');
   assert.equal(f.scheduleText({ status: 'not_scheduled', cycle: 1, course: 2 }), 'Course 2: not scheduled');
+});
+
+// ---- alarm.js: the sounds against IEC 60601-1-8:2006+A1:2012 (Table 3 the
+// burst, Table 4 the pulse; the ranges as docs/dashboard.md "Alarms" states them).
+test('alarm patterns: pulse counts, durations, spacings and repeat within the standard\'s ranges', () => {
+  const { high, medium, low } = alarm.PATTERNS;
+  const within = (v, lo, hi, what) => assert.ok(v >= lo && v <= hi, `${what} = ${v}, not in [${lo}, ${hi}]`);
+  // high: 10 pulses as two halves of 3 + 2 (x-x-x--x-x)
+  assert.equal(high.onsets.length, 10);
+  within(high.pulseMs, 75, 200, 'high td');
+  const hs = alarm.spacings(high);
+  for (const i of [0, 1, 3, 5, 6, 8]) within(hs[i], 50, 125, `high ts ${i + 1}-${i + 2}`);
+  // the 3rd-4th and 8th-9th gaps are 2 ts + td; the halves 0.35-1.30 s apart
+  assert.equal(hs[2], 2 * hs[0] + high.pulseMs);
+  assert.equal(hs[7], 2 * hs[5] + high.pulseMs);
+  within(hs[4], 350, 1300, 'high 5th-6th spacing');
+  within(high.pauseMs, 2500, 15000, 'high interburst');
+  // medium: 3 pulses
+  assert.equal(medium.onsets.length, 3);
+  within(medium.pulseMs, 125, 250, 'medium td');
+  for (const s of alarm.spacings(medium)) within(s, 125, 250, 'medium ts');
+  within(medium.pauseMs, 2500, 30000, 'medium interburst');
+  // low: 1 or 2 pulses, repeated after more than 15 s
+  within(low.onsets.length, 1, 2, 'low pulses');
+  within(low.pulseMs, 125, 250, 'low td');
+  for (const s of alarm.spacings(low)) within(s, 125, 250, 'low ts');
+  assert.ok(low.pauseMs > 15000);
+  // pitch: 150-1000 Hz, higher priority higher; a waveform with harmonics
+  for (const p of [high, medium, low]) { within(p.frequency, 150, 1000, 'f0'); assert.notEqual(p.wave, 'sine'); }
+  assert.ok(high.frequency > medium.frequency && medium.frequency > low.frequency);
+  assert.ok(alarm.periodMs(high) < alarm.periodMs(medium) && alarm.periodMs(medium) < alarm.periodMs(low));
+  within(alarm.EDGE_FRACTION, 0.1, 0.2, 'rise/fall fraction of td');
+});
+
+test('alarm: the highest active priority sounds; acknowledged and resolved alerts do not', () => {
+  assert.equal(alarm.soundingPriority([]), null);
+  assert.equal(alarm.soundingPriority([{ state: 'acknowledged', priority: 'high' }, { state: 'resolved', priority: 'high' }]), null);
+  assert.equal(alarm.soundingPriority([{ state: 'active', priority: 'low' }, { state: 'active', priority: 'medium' }]), 'medium');
+  assert.equal(alarm.soundingPriority([{ state: 'active', priority: 'medium' }, { state: 'active', priority: 'high' }, { state: 'acknowledged', priority: 'high' }]), 'high');
+});
+
+// A fake AudioContext that records what the player builds.
+function fakeAudio(state = 'running') {
+  const log = { starts: [], stops: 0 };
+  const param = () => ({ value: 0, setValueAtTime() {}, linearRampToValueAtTime() {} });
+  const ctx = {
+    state, currentTime: 10, destination: {},
+    resume() { this.state = 'running'; return Promise.resolve(); },
+    createGain() { return { gain: param(), connect(x) { return x; } }; },
+    createOscillator() {
+      const o = { type: 'sine', frequency: param(), connect(x) { return x; },
+                  start(t) { log.starts.push({ f: o.frequency.value, type: o.type, t }); }, stop() { log.stops++; } };
+      return o;
+    },
+  };
+  return { ctx, log };
+}
+
+test('alarm player: a burst is one oscillator per pulse at the pattern\'s times; stop ends it; no sound before unlock', async () => {
+  const { ctx, log } = fakeAudio('suspended');
+  const p = new alarm.AlarmPlayer(() => ctx);
+  p.probe();
+  assert.equal(p.canSound, false);
+  p.play('high');
+  assert.equal(log.starts.length, 0, 'a suspended context plays nothing');
+  await p.unlock();
+  assert.equal(p.canSound, true);
+  assert.equal(log.starts.length, 10, 'unlocking while an alert is active sounds it at once');
+  const t0 = log.starts[0].t;
+  assert.deepEqual(log.starts.map((s) => Math.round((s.t - t0) * 1000)), [...alarm.PATTERNS.high.onsets]);
+  assert.ok(log.starts.every((s) => s.f === 880 && s.type === 'sawtooth'));
+  p.play('high'); // the same priority keeps its rhythm: no second burst now
+  assert.equal(log.starts.length, 10);
+  p.stop();
+  assert.ok(log.stops >= 10, 'stop() silences the pulses already scheduled');
+  p.play('medium');
+  assert.equal(log.starts.length, 13);
+  assert.ok(log.starts.slice(10).every((s) => s.f === alarm.PATTERNS.medium.frequency));
+  p.play(null);
+  assert.equal(p.priority, null);
+  assert.equal(p.timer, null);
 });

@@ -25,11 +25,17 @@ export class ApiError extends Error {
   }
 }
 
+// A wall-display station authenticates with its bearer token instead of
+// the session cookie (docs/dashboard.md "Stations"); null for staff.
+let bearer = null;
+export function setBearer(token) { bearer = token || null; }
+export function authHeaders() { return bearer ? { Authorization: `Bearer ${bearer}` } : {}; }
+
 let unauthorized = () => {};
 export function onUnauthorized(fn) { unauthorized = fn; }
 
 export async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: {} };
+  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: authHeaders() };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

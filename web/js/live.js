@@ -14,6 +14,7 @@
 // connection (`resync`, made up here) make the view reload everything.
 
 import { SSEParser } from './sse.js';
+import { authHeaders } from './api.js';
 
 export const EVENTS_URL = '/api/v1/events';
 
@@ -103,7 +104,7 @@ export class Live {
     if (this.stopped) return;
     const ctl = new AbortController();
     this.abort = ctl;
-    const headers = { Accept: 'text/event-stream' };
+    const headers = { Accept: 'text/event-stream', ...authHeaders() };
     if (this.lastEventId) headers['Last-Event-ID'] = this.lastEventId;
     let res;
     try {

@@ -15,6 +15,9 @@ import * as boardView from './views/board.js';
 import * as patientView from './views/patient.js';
 import * as alertsView from './views/alerts.js';
 import * as adminView from './views/admin.js';
+import * as handoverView from './views/handover.js';
+import { startAlarms, stopAlarms } from './alarmui.js';
+import { kioskToken, forgetKiosk, kioskRefused } from './kiosk.js';
 
 const ROLE_RANK = { viewer: 1, nurse: 2, physician: 3, admin: 4 };
 // Ages on screen are recomputed this often, without asking the server.
@@ -28,6 +31,7 @@ const live = new Live();
 const ctx = {
   user: null,
   role: null,
+  station: false, // a wall-display station (kiosk.js): board only
   can(min) { return !!this.user && (ROLE_RANK[this.role] || 0) >= (ROLE_RANK[min] || 99); },
   setAlertCount(n) { header.setAlerts(n); },
   markUpdated() { lastUpdate = Date.now(); header.tickUpdated(); },
@@ -58,16 +62,19 @@ const header = (() => {
 
   function build() {
     clear(nav);
-    links = [
+    links = (ctx.station ? [] : [
       ['board', '#/board', 'Board'],
       ['alerts', '#/alerts', 'Alerts'],
+      ['handover', '#/handover', 'Handover'],
       ['admin', '#/admin/patients', ctx.can('admin') ? 'Administration' : 'Patients'],
-    ].map(([key, href, text]) => {
+    ]).map(([key, href, text]) => {
       const a = h('a', { href, dataset: { nav: key } }, text, key === 'alerts' ? alertBadge : null);
       nav.append(a);
       return a;
     });
-    setText(who, `${ctx.user.username} · ${ctx.role}`);
+    setText(who, ctx.station ? `${ctx.user.username.replace(/^station:/, '')} · station` : `${ctx.user.username} · ${ctx.role}`);
+    logout.hidden = ctx.station;
+    nav.hidden = ctx.station;
     bar.hidden = false;
   }
   function current(key) {
@@ -106,6 +113,7 @@ function signIn(user) {
   header.build();
   live.start();
   get('/api/v1/ward').then((w) => setWardZone(w.time_zone && w.time_zone.name), () => {});
+  startAlarms(ctx);
 }
 
 function signOut(reason) {
@@ -114,8 +122,10 @@ function signOut(reason) {
   ctx.role = null;
   delete document.body.dataset.role;
   try { localStorage.removeItem(SESSION_HINT); } catch (e) { /* */ }
+  stopAlarms();
   live.stop();
   header.hide();
+  if (ctx.station) { forgetKiosk(); location.hash = '#/kiosk'; kioskRefused(main); return; }
   const next = reason === 'expired' && location.hash && !location.hash.startsWith('#/login') ? `&next=${encodeURIComponent(location.hash)}` : '';
   location.hash = `#/login?reason=${reason}${next}`;
   if (!was) route();
@@ -138,6 +148,14 @@ function parseHash() {
 function route() {
   const { parts, query } = parseHash();
   let mod = null, params = { query }, nav = '';
+  if (ctx.station && parts[0] !== 'kiosk') {
+    location.replace('#/kiosk');
+    return;
+  }
+  if (!ctx.user && parts[0] === 'kiosk') {
+    kioskRefused(main);
+    return;
+  }
   if (!ctx.user) {
     if (parts[0] !== 'login') {
       location.replace(`#/login${location.hash && location.hash !== '#/' ? `?next=${encodeURIComponent(location.hash)}` : ''}`);
@@ -149,6 +167,10 @@ function route() {
     return;
   } else if (parts[0] === 'board' || parts.length === 0) {
     mod = boardView; nav = 'board';
+  } else if (parts[0] === 'kiosk') {
+    mod = boardView; nav = 'board'; params.kiosk = true;
+  } else if (parts[0] === 'handover') {
+    mod = handoverView; params.id = /^\d+$/.test(parts[1] || '') ? parts[1] : null; nav = 'handover';
   } else if (parts[0] === 'patient' && /^\d+$/.test(parts[1] || '')) {
     mod = patientView; params.id = parts[1]; nav = 'board';
   } else if (parts[0] === 'alerts') {
@@ -165,6 +187,7 @@ function route() {
   live.setRefresher(null);
   clear(main);
   main.className = `view-${mod === loginView ? 'login' : nav || 'x'}`;
+  document.body.classList.toggle('kiosk', !!params.kiosk);
   view = mod.mount(main, ctx, params) || {};
   document.title = `${view.title || 'wardd'} · wardd`;
   header.current(nav);
@@ -197,6 +220,16 @@ document.querySelector('.skip-link').addEventListener('click', (ev) => {
 async function boot() {
   let hinted = false;
   try { hinted = localStorage.getItem(SESSION_HINT) === '1'; } catch (e) { hinted = false; }
+  if (kioskToken()) {
+    ctx.station = true;
+    try {
+      const r = await get('/api/v1/session');
+      if (r && r.user) { signIn(r.user); if (!location.hash.startsWith('#/kiosk')) location.replace('#/kiosk'); }
+    } catch (e) {
+      if (e.status === 401) { ctx.station = false; forgetKiosk(); }
+    }
+    hinted = false;
+  }
   if (hinted) {
     try {
       const r = await get('/api/v1/session');

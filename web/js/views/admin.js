@@ -9,11 +9,13 @@ import { confirmButton, dataTable, pendingNote } from '../components.js';
 import { errText, field } from './admin/common.js';
 import { createAdmitForm } from './admin/admit.js';
 import { feeds } from './feeds.js';
+import { stations } from './admin/stations.js';
 
 export const SECTIONS = [
   { key: 'patients', label: 'Patients', min: 'viewer' },
   { key: 'beds', label: 'Beds', min: 'viewer' },
   { key: 'devices', label: 'Devices', min: 'admin' },
+  { key: 'stations', label: 'Stations', min: 'admin' },
   { key: 'users', label: 'Users', min: 'admin' },
   { key: 'rules', label: 'Rules', min: 'viewer' },
   { key: 'audit', label: 'Audit log', min: 'admin' },
@@ -57,7 +59,7 @@ export function mount(root, ctx, params) {
     body.append(h('p.banner.banner-warn', icon('warn'), h('span', `${section.label} is for ${section.min}s.`)));
     return { title: section.label, unmount() {} };
   }
-  const impl = { patients, beds, devices, users, rules, audit, feeds }[section.key];
+  const impl = { patients, beds, devices, stations, users, rules, audit, feeds }[section.key];
   const ctl = impl(body, ctx, params, st) || {};
   return { title: section.label, refresh: ctl.refresh, tick: ctl.tick, unmount() { st.alive = false; } };
 }

@@ -8,6 +8,7 @@ import { normDecision, compareBySeverity, compareBedIds } from '../format.js';
 import { loadCatalogue } from '../catalogue.js';
 import { buildTile, updateTile } from './board/tile.js';
 import { setWardZone } from '../wardtime.js';
+import { soundSummary } from '../alarmui.js';
 
 // How often the board asks for each patient's schedule (cycle, day, dose)
 // when /ward does not carry it; events about a patient refresh it at once.
@@ -53,9 +54,12 @@ function patientsIn(events) {
 // Longer than most functions on purpose: the board's state `st` (tiles,
 // the ward, the per-patient extras) is shared by the short functions inside;
 // the tile itself is board/tile.js.
-export function mount(root, ctx) {
+export function mount(root, ctx, params = {}) {
+  const kiosk = !!params.kiosk; // a wall display: large type, tiles lead nowhere
+  // Phones show the board as one list, most severe first (app.css hides the sort).
+  const phone = typeof matchMedia === 'function' && matchMedia('(max-width: 600px)').matches;
   const sortPref = () => { try { return localStorage.getItem('wardd.sort') === 'bed' ? 'bed' : 'severity'; } catch (e) { return 'severity'; } };
-  const st = { ward: null, fetchedAt: 0, skewMs: 0, tiles: new Map(), sort: sortPref(),
+  const st = { ward: null, fetchedAt: 0, skewMs: 0, tiles: new Map(), sort: kiosk || phone ? 'severity' : sortPref(),
                extra: new Map(), extraAt: 0, alive: true, busy: false, again: false };
 
   const sortBtn = (value, text) => h('button.seg', {
@@ -74,7 +78,7 @@ export function mount(root, ctx) {
   const note = h('p.board-note', { hidden: true });
   const error = h('p.banner.banner-warn', { role: 'alert', hidden: true });
   root.append(h('section.board-view', { 'aria-labelledby': 'board-title' },
-    h('div.board-bar', h('h1#board-title', { tabindex: '-1' }, 'Ward board'), summary, sortGroup),
+    h('div.board-bar', h('h1#board-title', { tabindex: '-1' }, 'Ward board'), summary, soundSummary(), kiosk ? null : sortGroup),
     error, grid, note));
 
   // What the tiles need besides the bed: the /toxicity summaries, the
@@ -101,7 +105,7 @@ export function mount(root, ctx) {
       let t = st.tiles.get(bed.bed);
       const pid = bed.patient ? bed.patient.id : null;
       if (t && t.patientId !== pid) { t.el.remove(); t = null; }
-      if (!t) { t = buildTile(bed, ctx.can('nurse')); st.tiles.set(bed.bed, t); }
+      if (!t) { t = buildTile(bed, ctx.can('nurse'), kiosk); st.tiles.set(bed.bed, t); }
       updateTile(t, bed, tileView);
       const expectedAfter = prev ? prev.nextSibling : grid.firstChild;
       if (expectedAfter !== t.el) grid.insertBefore(t.el, expectedAfter);

@@ -42,11 +42,13 @@ function buildVitals(t) {
   return vit;
 }
 
-export function buildTile(bed, canAdmit) {
+// still: a wall display's tile, which leads nowhere (kiosk.js).
+export function buildTile(bed, canAdmit, still = false) {
   const p = bed.patient;
   const t = { id: bed.bed, patientId: p ? p.id : null, vit: {} };
-  if (!p) return buildEmptyTile(t, bed, canAdmit);
-  t.el = h('a.tile', { href: `#/patient/${p.id}`, dataset: { bed: bed.bed, patient: String(p.id) } });
+  if (!p) return buildEmptyTile(t, bed, canAdmit && !still);
+  t.el = still ? h('div.tile', { dataset: { bed: bed.bed, patient: String(p.id) } })
+    : h('a.tile', { href: `#/patient/${p.id}`, dataset: { bed: bed.bed, patient: String(p.id) } });
   t.label = h('span.bed-label');
   t.name = h('span.pt-name');
   t.sched = h('span.sched');
@@ -147,7 +149,8 @@ export function updateTile(t, bed, view) {
   if (!bed.patient) return;
   const x = view.extra.get(bed.patient.id) || {};
   setText(t.name, bed.patient.name);
-  t.el.setAttribute('aria-label', `${bed.label || bed.bed}: ${bed.patient.name}, open patient view`);
+  // No aria-label: the link's accessible name is its visible text (WCAG
+  // 2.1 SC 2.5.3 Label in Name; axe label-content-name-mismatch).
   const sched = scheduleText(bed.schedule || x.schedule);
   setText(t.sched, sched || 'Schedule not evaluated');
   setClass(t.sched, 'muted', !sched);
