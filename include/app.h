@@ -20,6 +20,8 @@ struct app {
     atomic_bool shutting_down;
     struct MHD_Daemon *daemon;
     uint64_t started_ms;
+    int64_t session_idle_ms; /* a session unused this long ends (0: no idle limit) */
+    bool behind_proxy;       /* a TLS proxy fronts wardd: cookies get Secure */
 };
 
 #endif

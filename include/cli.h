@@ -6,7 +6,7 @@
 
 #include "db.h"
 
-#define CLI_MAX_FLAGS 16
+#define CLI_MAX_FLAGS 32
 #define CLI_MAX_POS   4
 
 typedef struct cli_args {

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "secret.h"
+#include "serve_security.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -83,6 +84,8 @@ static int serve(cli_args *a)
     if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
         return fail("--threads must be a number from 0 to 256");
     hopt.threads = (unsigned)threads;
+    if (serve_security_options(a, &app, &hopt) != 0)
+        return 1;
 
     c = db_open(app.db_path, true);
     if (!c)
@@ -162,7 +165,8 @@ static int rules_check(cli_args *a)
 /* --- the table -------------------------------------------------------------- */
 
 static const char *const serve_flags[] = {"listen",  "db",     "web",       "rules",   "tls-cert",
-                                          "tls-key", "config", "port-file", "threads", NULL};
+                                          "tls-key", "config", "port-file", "threads", SERVE_SECURITY_FLAGS,
+                                          NULL};
 static const char *const user_flags[] = {"db", "username", "role", NULL};
 static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL};
 static const char *const bed_flags[] = {"db", "id", "label", NULL};

@@ -23,6 +23,10 @@
 #include <time.h>
 
 #define KEEPALIVE_DEFAULT_MS 15000L
+/* Every parked stream is also woken this often, so that its reader can
+ * re-check the session behind it (api_events.c): a stream ends within
+ * this bound of its session ending even when nothing is published. */
+#define RECHECK_DEFAULT_MS 10000L
 /* The ring also keeps under this many bytes of event text: a burst of huge
  * events (1000-reading batches) drops the oldest early, as if the ring
  * were smaller, rather than holding hundreds of MiB. */
@@ -64,6 +68,7 @@ static struct {
     size_t bytes;         /* text held by the ring */
     events_stream *parked;
     long keepalive_ms;
+    long recheck_ms;
     pthread_t timer;
     bool timer_started;
 } bus = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -143,6 +148,7 @@ static void abs_deadline(struct timespec *ts, long ms)
  * write). */
 static void *timer_main(void *unused)
 {
+    int64_t next_recheck = mono_ms() + bus.recheck_ms;
     (void)unused;
     pthread_mutex_lock(&bus.mu);
     while (bus.running) {
@@ -151,6 +157,17 @@ static void *timer_main(void *unused)
         events_stream *chain = NULL, *s = bus.parked;
         struct timespec until;
 
+        if (now >= next_recheck) {
+            /* Re-check wake: every parked stream's reader runs once. */
+            next_recheck = now + bus.recheck_ms;
+            chain = take_all_parked();
+            pthread_mutex_unlock(&bus.mu);
+            wake_chain(chain);
+            pthread_mutex_lock(&bus.mu);
+            continue;
+        }
+        if (next_recheck - now < sleep_ms)
+            sleep_ms = (long)(next_recheck - now);
         while (s) {
             events_stream *next = s->next;
             int64_t idle = now - s->last_write_ms;
@@ -179,21 +196,26 @@ static void *timer_main(void *unused)
 
 /* --- the bus --------------------------------------------------------------- */
 
-static long keepalive_from_env(void)
+static long ms_from_env(const char *name, long dflt)
 {
-    const char *v = getenv("WARDD_SSE_KEEPALIVE_MS");
+    const char *v = getenv(name);
     char *end = NULL;
     long ms;
 
     if (!v || !*v)
-        return KEEPALIVE_DEFAULT_MS;
+        return dflt;
     errno = 0;
     ms = strtol(v, &end, 10);
     if (errno || *end || ms < 10 || ms > 3600L * 1000) {
-        log_warn("WARDD_SSE_KEEPALIVE_MS=%s ignored (want 10..3600000)", v);
-        return KEEPALIVE_DEFAULT_MS;
+        log_warn("%s=%s ignored (want 10..3600000)", name, v);
+        return dflt;
     }
     return ms;
+}
+
+static long keepalive_from_env(void)
+{
+    return ms_from_env("WARDD_SSE_KEEPALIVE_MS", KEEPALIVE_DEFAULT_MS);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -320,6 +342,7 @@ int events_init(size_t replay)
     bus.bytes = 0;
     bus.parked = NULL;
     bus.keepalive_ms = keepalive_from_env();
+    bus.recheck_ms = ms_from_env("WARDD_SSE_RECHECK_MS", RECHECK_DEFAULT_MS);
     bus.running = true;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -1,0 +1,31 @@
+/* hashpool: slow, CPU-bound work (argon2id password verification, ~50-100
+ * ms each) runs here instead of on the HTTP workers, so that a flood of
+ * log-ins cannot occupy the threads that serve device ingest
+ * (docs/security.md "Ingest is never starved").
+ *
+ * A fixed set of threads at lowered CPU priority (nice +10) takes jobs
+ * from a bounded queue. hashpool_submit() suspends the request's
+ * connection (as req_write does); once the job has run, the connection is
+ * resumed and `cont` runs on an HTTP worker to reply. When the queue is
+ * full the caller is told at once and answers 503 with Retry-After: no
+ * request ever waits for a place. */
+#ifndef WARDD_HASHPOOL_H
+#define WARDD_HASHPOOL_H
+
+#include "http.h"
+
+#include <stdbool.h>
+
+/* Starts `threads` threads (0: one per two cores, at least 1) with room
+ * for `queue_max` waiting jobs (0: 4 per thread). 0 or -1. */
+int hashpool_start(unsigned threads, unsigned queue_max);
+/* Runs what is queued, then stops the threads (before the daemon stops:
+ * every suspended connection must be resumed first). */
+void hashpool_stop(void);
+/* Queues work(r); false when the queue is full or the pool is stopped
+ * (nothing was suspended: reply at once). On true the caller returns
+ * MHD_YES and does not touch r again; cont(r) replies later. */
+bool hashpool_submit(struct req *r, void (*work)(struct req *r),
+                     enum MHD_Result (*cont)(struct req *r));
+
+#endif
