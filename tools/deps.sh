@@ -11,7 +11,7 @@ set_for() {
     case "$1" in
     runtime) echo "libmicrohttpd12 libjansson4 libsqlite3-0 libsodium23 curl ca-certificates" ;;
     build) echo "build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev libsodium-dev libcurl4-openssl-dev sqlite3" ;;
-    test) echo "$(set_for build) clang cppcheck clang-format chromium fonts-dejavu-core" ;;
+    test) echo "$(set_for build) clang cppcheck clang-format chromium fonts-dejavu-core nginx" ;;
     bench) echo "$(set_for build) wrk influxdb" ;;
     *) echo "deps.sh: unknown set '$1' (build, test, runtime, bench)" >&2; exit 2 ;;
     esac
