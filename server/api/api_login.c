@@ -207,13 +207,30 @@ static void set_login_cookie(struct req *r, const char *token, long long max_age
              max_age_s, r->app->tls || r->app->behind_proxy ? "; Secure" : "");
 }
 
+/* Refusals are held this long before they are sent (hashpool_hold). */
+#define REFUSAL_HOLD_MS 1000
+
+static enum MHD_Result send_wait(struct req *r)
+{
+    return reply_error(r, ERR_RATE_LIMITED, r->err_msg, NULL);
+}
+
+static enum MHD_Result send_busy(struct req *r)
+{
+    return reply_error(r, ERR_BUSY, "Too many log-ins at once; retry in a second.", NULL);
+}
+
+/* 429 with Retry-After, held for up to a second first. */
 static enum MHD_Result reply_wait(struct req *r, int64_t wait_ms, const char *why)
 {
     long long secs = (wait_ms + 999) / 1000;
 
     snprintf(r->retry_after, sizeof r->retry_after, "%lld", secs > 0 ? secs : 1);
-    return reply_errorf(r, ERR_RATE_LIMITED, NULL, "%s; try again in %lld second%s.", why, secs,
-                        secs == 1 ? "" : "s");
+    snprintf(r->err_msg, sizeof r->err_msg, "%s; try again in %lld second%s.", why, secs,
+             secs == 1 ? "" : "s");
+    if (hashpool_hold(r, wait_ms < REFUSAL_HOLD_MS ? wait_ms : REFUSAL_HOLD_MS, send_wait))
+        return MHD_YES;
+    return send_wait(r);
 }
 
 /* Back on an HTTP worker once the pool verified the password. */
@@ -277,7 +294,9 @@ enum MHD_Result api_session_post(struct req *r)
     if (rc < 0)
         return reply_error(r, ERR_STORAGE, NULL, NULL);
     l->found = rc == 1;
-    if (!hashpool_submit(r, login_verify, login_verified))
-        return reply_error(r, ERR_BUSY, "Too many log-ins at once; retry in a second.", NULL);
-    return MHD_YES;
+    if (hashpool_submit(r, login_verify, login_verified))
+        return MHD_YES;
+    if (hashpool_hold(r, REFUSAL_HOLD_MS / 2, send_busy))
+        return MHD_YES;
+    return send_busy(r);
 }

@@ -4,11 +4,14 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define THREADS_MAX 8
+/* Refusals held at once; beyond that they are sent at once. */
+#define HOLDS_MAX 1024
 
 struct job {
     struct req *r;
@@ -55,6 +58,114 @@ static void *pool_main(void *unused)
     return NULL;
 }
 
+/* --- held refusals ------------------------------------------------------------- */
+
+struct hold {
+    struct req *r;
+    int64_t due_ms;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct hold h[HOLDS_MAX];
+    unsigned n;
+    bool running;
+    pthread_t thread;
+} holds = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Resumes every hold that is due (all of them when stopping). */
+static void *holds_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&holds.mu);
+    for (;;) {
+        int64_t now = mono_ms(), next = now + 1000;
+        struct timespec until;
+        for (unsigned i = 0; i < holds.n;) {
+            if (!holds.running || holds.h[i].due_ms <= now) {
+                struct req *r = holds.h[i].r;
+                holds.h[i] = holds.h[--holds.n];
+                pthread_mutex_unlock(&holds.mu);
+                MHD_resume_connection(r->conn);
+                pthread_mutex_lock(&holds.mu);
+                continue;
+            }
+            if (holds.h[i].due_ms < next)
+                next = holds.h[i].due_ms;
+            i++;
+        }
+        if (!holds.running)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += (next - now) / 1000;
+        until.tv_nsec += (long)((next - now) % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&holds.cv, &holds.mu, &until);
+    }
+    pthread_mutex_unlock(&holds.mu);
+    return NULL;
+}
+
+static int holds_start(void)
+{
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&holds.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    holds.running = true;
+    if (pthread_create(&holds.thread, NULL, holds_main, NULL) != 0) {
+        holds.running = false;
+        return -1;
+    }
+    return 0;
+}
+
+static void holds_stop(void)
+{
+    bool was;
+
+    pthread_mutex_lock(&holds.mu);
+    was = holds.running;
+    holds.running = false;
+    pthread_cond_broadcast(&holds.cv);
+    pthread_mutex_unlock(&holds.mu);
+    if (was) {
+        pthread_join(holds.thread, NULL);
+        pthread_cond_destroy(&holds.cv);
+    }
+}
+
+bool hashpool_hold(struct req *r, int64_t ms, enum MHD_Result (*cont)(struct req *r))
+{
+    pthread_mutex_lock(&holds.mu);
+    if (!holds.running || holds.n == HOLDS_MAX) {
+        pthread_mutex_unlock(&holds.mu);
+        return false;
+    }
+    r->on_resume = cont;
+    r->suspended = true;
+    /* Under the lock: the thread cannot resume it before it is suspended. */
+    MHD_suspend_connection(r->conn);
+    holds.h[holds.n++] = (struct hold){r, mono_ms() + ms};
+    pthread_cond_signal(&holds.cv);
+    pthread_mutex_unlock(&holds.mu);
+    return true;
+}
+
 int hashpool_start(unsigned threads, unsigned queue_max)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -74,9 +185,12 @@ int hashpool_start(unsigned threads, unsigned queue_max)
     }
     pool.running = pool.nthreads > 0;
     pthread_mutex_unlock(&pool.mu);
-    if (!pool.running)
+    if (!pool.running || holds_start() != 0) {
         log_error("cannot start the password-hashing threads");
-    return pool.running ? 0 : -1;
+        hashpool_stop();
+        return -1;
+    }
+    return 0;
 }
 
 void hashpool_stop(void)
@@ -91,6 +205,7 @@ void hashpool_stop(void)
     pthread_mutex_unlock(&pool.mu);
     for (unsigned i = 0; i < n; i++)
         pthread_join(pool.threads[i], NULL);
+    holds_stop(); /* sends every held refusal */
 }
 
 bool hashpool_submit(struct req *r, void (*work)(struct req *r),

@@ -95,8 +95,7 @@ static void test_csrf_cookie_cross_origin(void **state)
 
     WD_EXPECT_ERR(cookie_req(f, "POST", "/api/v1/patients", admit_body(f->s), other, NULL), 403,
                   "cross_origin");
-    WD_EXPECT_ERR(cookie_req(f, "POST", "/api/v1/patients", admit_body(f->s), "Origin: null",
-                             NULL),
+    WD_EXPECT_ERR(cookie_req(f, "POST", "/api/v1/patients", admit_body(f->s), "Origin: null", NULL),
                   403, "cross_origin");
     WD_EXPECT_ERR(cookie_req(f, "POST", "/api/v1/patients", admit_body(f->s), other,
                              "Sec-Fetch-Site: same-site"),
@@ -113,8 +112,7 @@ static void test_csrf_same_origin_ok(void **state)
 {
     wd_fixture *f = fx(state);
 
-    WD_EXPECT(cookie_req(f, "POST", "/api/v1/patients", admit_body(f->s), origin(f->s), NULL),
-              201);
+    WD_EXPECT(cookie_req(f, "POST", "/api/v1/patients", admit_body(f->s), origin(f->s), NULL), 201);
     WD_EXPECT(cookie_req(f, "GET", "/api/v1/patients", NULL, NULL, NULL), 200);
     WD_EXPECT(cookie_req(f, "DELETE", "/api/v1/session", NULL, "Sec-Fetch-Site: same-origin", NULL),
               200);
@@ -127,9 +125,9 @@ static void test_csrf_bearer_unaffected(void **state)
     wd_fixture *f = fx(state);
     const char *const cross[] = {"Origin: http://evil.example", NULL};
 
-    WD_EXPECT(wd_post_readings(f->s, f->device,
-                               json_pack("[o]", wd_item("csrf-1", "hr", json_integer(80), NULL,
-                                                        wd_now_ms()))),
+    WD_EXPECT(wd_post_readings(
+                  f->s, f->device,
+                  json_pack("[o]", wd_item("csrf-1", "hr", json_integer(80), NULL, wd_now_ms()))),
               201);
     WD_EXPECT(wd_req(f->s, "POST", "/api/v1/patients", f->nurse, admit_body(f->s)), 201);
     WD_EXPECT_ERR(login_h(f->s, WD_NURSE, WD_PASSWORD, cross), 403, "cross_origin");

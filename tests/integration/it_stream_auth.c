@@ -113,9 +113,9 @@ static int64_t rs_wait_end(rawsse *c)
 
 static wd_resp *post_hr(wd_fixture *f, const char *id, int value)
 {
-    return wd_post_readings(f->s, f->device,
-                            json_pack("[o]", wd_item(id, "hr", json_integer(value), NULL,
-                                                     wd_now_ms())));
+    return wd_post_readings(
+        f->s, f->device,
+        json_pack("[o]", wd_item(id, "hr", json_integer(value), NULL, wd_now_ms())));
 }
 
 /* A stream for a fresh session of a new user with `role`, shown one event
