@@ -8,8 +8,9 @@
  * each further one makes that key wait before its next attempt, twice as
  * long as the time before (1 s, 2 s, 4 s ... at most 15 min). Attempts
  * during a wait are refused without checking the password and without
- * counting. A key is forgotten LOGIN_WINDOW_MS after its last failure once
- * its wait is over, never earlier: failing on other names or from other
+ * counting. A key is forgotten LOGIN_WINDOW_MS (an hour, longer than the
+ * longest wait) after its last failure once its wait is over, never
+ * earlier: failing on other names or from other
  * addresses cannot reset it. A success clears its pair (not its address).
  *
  * So someone hammering `physician` from one workstation waits longer and
@@ -31,7 +32,7 @@
 #define LOGIN_PAIR_FREE   5
 #define LOGIN_ADDR_FREE   20
 #define LOGIN_DELAY_MAX   (15 * 60 * 1000)
-#define LOGIN_WINDOW_MS   (15 * 60 * 1000)
+#define LOGIN_WINDOW_MS   (60 * 60 * 1000)
 #define LOGIN_OVERFLOW_MS 1000
 
 /* Milliseconds this (user, address) must still wait before an attempt; 0
