@@ -5,6 +5,7 @@
 #include "clinical.h"
 #include "events.h"
 #include "http.h"
+#include "netlimits.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -145,6 +146,14 @@ char *metrics_render(struct app *app)
             (unsigned long long)atomic_load(&storage_failures));
     render_walbuf(f);
     render_clinical(f);
+    fprintf(f,
+            "# HELP wardd_http_connections Open connections.\n"
+            "# TYPE wardd_http_connections gauge\nwardd_http_connections %zu\n"
+            "# HELP wardd_http_connections_shut_total Connections shut for missing the header "
+            "deadline or over the reserve (docs/security.md).\n"
+            "# TYPE wardd_http_connections_shut_total counter\n"
+            "wardd_http_connections_shut_total %lu\n",
+            netlimits_open(), netlimits_shut_total());
     fclose(f);
     return buf;
 }
