@@ -164,9 +164,10 @@ static int rules_check(cli_args *a)
 
 /* --- the table -------------------------------------------------------------- */
 
-static const char *const serve_flags[] = {"listen",  "db",     "web",       "rules",   "tls-cert",
-                                          "tls-key", "config", "port-file", "threads", SERVE_SECURITY_FLAGS,
-                                          NULL};
+static const char *const serve_flags[] = {
+    "listen",  "db",     "web",       "rules",   "tls-cert",
+    "tls-key", "config", "port-file", "threads", SERVE_SECURITY_FLAGS,
+    NULL};
 static const char *const user_flags[] = {"db", "username", "role", NULL};
 static const char *const device_flags[] = {"db", "serial", "bed", "model", NULL};
 static const char *const bed_flags[] = {"db", "id", "label", NULL};

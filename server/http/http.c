@@ -388,7 +388,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (r->on_resume) {
-        enum MHD_Result (*cont)(struct req *r) = r->on_resume;
+        enum MHD_Result (*cont)(struct req * r) = r->on_resume;
         r->on_resume = NULL;
         r->suspended = false;
         return cont(r);
