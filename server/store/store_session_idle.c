@@ -17,15 +17,19 @@
  * reached its absolute expiry, was used within the idle window, and its
  * user is enabled. */
 static const char SQL_SESSION_ACTIVE[] =
-    "SELECT u.id, u.username, u.role, coalesce(s.last_used_at, s.created_at), s.expires_at "
+    "SELECT u.id, u.username, u.role, coalesce(su.last_used_at, s.created_at), s.expires_at "
     "FROM sessions s JOIN users u ON u.id = s.user_id "
+    "LEFT JOIN session_use su ON su.token_hash = s.token_hash "
     "WHERE s.token_hash = :token_hash AND s.expires_at > :now AND u.disabled = 0 "
-    "AND coalesce(s.last_used_at, s.created_at) > :now - :idle";
+    "AND coalesce(su.last_used_at, s.created_at) > :now - :idle";
 
-/* Used in #store_session_touch(); never moves backwards. */
+/* Used in #store_session_touch(); only for a session that still exists,
+ * and never backwards. */
 static const char SQL_SESSION_TOUCH[] =
-    "UPDATE sessions SET last_used_at = :now WHERE token_hash = :token_hash "
-    "AND coalesce(last_used_at, created_at) < :now";
+    "INSERT INTO session_use (token_hash, last_used_at) "
+    "SELECT token_hash, :now FROM sessions WHERE token_hash = :token_hash "
+    "ON CONFLICT (token_hash) DO UPDATE SET last_used_at = "
+    "max(last_used_at, excluded.last_used_at)";
 
 /* Used in #store_user_rehash(): only while the old hash is still stored,
  * so a password changed meanwhile is never overwritten. */

@@ -436,29 +436,41 @@ static void test_tls_floor_and_hsts(void **state)
     wd_stop(s);
 }
 
+/* A failed test must not leave its serve flags to the next. */
+static int clear_args(void **state)
+{
+    (void)state;
+    wd_serve_args(NULL);
+    return 0;
+}
+
+static int fixture_setup(void **state)
+{
+    wd_serve_args(NULL);
+    return wd_fixture_setup(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_csrf_cookie_without_origin, wd_fixture_setup,
+        cmocka_unit_test_setup_teardown(test_csrf_cookie_without_origin, fixture_setup,
                                         wd_fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_csrf_cookie_cross_origin, wd_fixture_setup,
+        cmocka_unit_test_setup_teardown(test_csrf_cookie_cross_origin, fixture_setup,
                                         wd_fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_csrf_same_origin_ok, wd_fixture_setup,
+        cmocka_unit_test_setup_teardown(test_csrf_same_origin_ok, fixture_setup,
                                         wd_fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_csrf_bearer_unaffected, wd_fixture_setup,
+        cmocka_unit_test_setup_teardown(test_csrf_bearer_unaffected, fixture_setup,
                                         wd_fixture_teardown),
-        cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test_setup_teardown(test_rehash_on_login, wd_fixture_setup,
+        cmocka_unit_test_setup(test_idle_timeout, clear_args),
+        cmocka_unit_test_setup_teardown(test_rehash_on_login, fixture_setup, wd_fixture_teardown),
+        cmocka_unit_test_setup(test_lockout_per_address, clear_args),
+        cmocka_unit_test_setup_teardown(test_xff_ignored_without_proxy, fixture_setup,
                                         wd_fixture_teardown),
-        cmocka_unit_test(test_lockout_per_address),
-        cmocka_unit_test_setup_teardown(test_xff_ignored_without_proxy, wd_fixture_setup,
+        cmocka_unit_test_setup_teardown(test_public_body_small, fixture_setup, wd_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_plain_http_off_loopback, fixture_setup,
                                         wd_fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_public_body_small, wd_fixture_setup,
-                                        wd_fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_refuses_plain_http_off_loopback, wd_fixture_setup,
-                                        wd_fixture_teardown),
-        cmocka_unit_test(test_behind_proxy_cookie_secure),
-        cmocka_unit_test(test_tls_floor_and_hsts),
+        cmocka_unit_test_setup(test_behind_proxy_cookie_secure, clear_args),
+        cmocka_unit_test_setup(test_tls_floor_and_hsts, clear_args),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -279,14 +279,22 @@ static void test_stream_caps(void **state)
     wd_fixture_free(f);
 }
 
+/* A failed test must not leave its serve flags to the next. */
+static int clear_args(void **state)
+{
+    (void)state;
+    wd_serve_args(NULL);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stream_ends_on_logout),
-        cmocka_unit_test(test_stream_ends_on_disable),
-        cmocka_unit_test(test_stream_ends_on_role_change),
-        cmocka_unit_test(test_stream_ends_on_expiry),
-        cmocka_unit_test(test_stream_caps),
+        cmocka_unit_test_setup(test_stream_ends_on_logout, clear_args),
+        cmocka_unit_test_setup(test_stream_ends_on_disable, clear_args),
+        cmocka_unit_test_setup(test_stream_ends_on_role_change, clear_args),
+        cmocka_unit_test_setup(test_stream_ends_on_expiry, clear_args),
+        cmocka_unit_test_setup(test_stream_caps, clear_args),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
