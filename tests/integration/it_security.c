@@ -337,10 +337,10 @@ static void test_refuses_plain_http_off_loopback(void **state)
     const char *const proxied[] = {"--listen", "0.0.0.0:0", "--behind-proxy", "127.0.0.1", NULL};
 
     assert_int_equal(wd_cli(f->s, NULL, &out, "serve", "--listen", "0.0.0.0:0", "--db", db,
-                            "--port-file", port, NULL),
+                            "--port-file", port, (char *)NULL),
                      1);
     assert_int_equal(wd_cli(f->s, NULL, &out, "serve", "--listen", "0.0.0.0:0", "--db", db,
-                            "--insecure", "maybe", NULL),
+                            "--insecure", "maybe", (char *)NULL),
                      1);
     wd_serve_args(insecure);
     ok = wd_start(NULL);
