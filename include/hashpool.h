@@ -25,7 +25,8 @@
 #include <stdint.h>
 
 /* Starts `threads` threads (0: one per two cores, at least 1) with room
- * for `queue_max` waiting jobs (0: 4 per thread). 0 or -1. */
+ * for `queue_max` waiting jobs (0: 16 per thread: a shift change logging
+ * in together waits about a second, not 503). 0 or -1. */
 int hashpool_start(unsigned threads, unsigned queue_max);
 /* Runs what is queued, then stops the threads (before the daemon stops:
  * every suspended connection must be resumed first). */

@@ -175,7 +175,7 @@ int hashpool_start(unsigned threads, unsigned queue_max)
     if (threads > THREADS_MAX)
         threads = THREADS_MAX;
     pthread_mutex_lock(&pool.mu);
-    pool.queue_max = queue_max ? queue_max : threads * 4;
+    pool.queue_max = queue_max ? queue_max : threads * 16;
     pool.stop = false;
     pool.nthreads = 0;
     for (unsigned i = 0; i < threads; i++) {
