@@ -5,8 +5,9 @@
  * the server's temporary directory (the same proxy settings as
  * docs/deploy.md; nothing under /etc or /var is used). wardd runs with
  * `behind-proxy = 127.0.0.1`. Through the proxy: log-in (the cookie is
- * Secure, HSTS is sent), device ingest, a live event stream, and the
- * log-in limit keyed on the real client: a client at 127.0.0.2 that
+ * Secure, HSTS is sent), device ingest, a live event stream, the CSRF
+ * origin check with the browser's https origin, and the log-in limit
+ * keyed on the real client: a client at 127.0.0.2 that
  * hammers a name (sending a made-up X-Forwarded-For each time) waits,
  * while the same user logs in at once from 127.0.0.3. */
 #include "harness.h"
@@ -383,6 +384,31 @@ static void test_through_nginx(void **state)
         json_t *row = wd_find(e, "action", "session.lockout");
         assert_non_null(row);
         assert_string_equal(WD_STR(row, "after.address"), "127.0.0.2");
+    }
+    /* CSRF through the proxy: the browser's origin is https (from
+     * X-Forwarded-Proto) on the proxy's host and port. */
+    snprintf(login_body, sizeof login_body, "{\"username\":\"%s\",\"password\":\"%s\"}", WD_VIEWER,
+             WD_PASSWORD);
+    assert_int_equal(via(p, "127.0.0.4", "POST", "/api/v1/session", login_body, NULL, body, hdrs),
+                     200);
+    {
+        const char *c = strcasestr(hdrs, "Set-Cookie: ");
+        char cookie[256], wrong[128], right[128];
+        assert_non_null(c);
+        snprintf(cookie, sizeof cookie, "Cookie: %.*s", (int)strcspn(c + 12, ";"), c + 12);
+        snprintf(wrong, sizeof wrong, "Origin: http://127.0.0.1:%u", p->port);
+        snprintf(right, sizeof right, "Origin: https://127.0.0.1:%u", p->port);
+        {
+            const char *const h[] = {cookie, wrong, NULL};
+            assert_int_equal(via(p, "127.0.0.4", "DELETE", "/api/v1/session", NULL, h, body, hdrs),
+                             403);
+            assert_non_null(strstr(body, "cross_origin"));
+        }
+        {
+            const char *const h[] = {cookie, right, NULL};
+            assert_int_equal(via(p, "127.0.0.4", "DELETE", "/api/v1/session", NULL, h, body, hdrs),
+                             200);
+        }
     }
     proxy_stop(p);
     wd_fixture_free(f);
