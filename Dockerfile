@@ -23,5 +23,11 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
   CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["/usr/local/bin/wardd"]
+# Plain HTTP on all interfaces is refused unless asked for (docs/security.md
+# "Transport"): this default says `insecure` so the image runs as it did.
+# On a ward network, run it behind the TLS proxy of docs/deploy.md instead:
+#   docker run ... wardd serve --listen 0.0.0.0:8080 --behind-proxy PROXY_ADDR ...
+# or give it a certificate: --tls-cert FILE --tls-key FILE.
 CMD ["serve", "--listen", "0.0.0.0:8080", "--db", "/var/lib/wardd/ward.db", \
-     "--web", "/usr/share/wardd/web", "--rules", "/usr/share/wardd/rules/il2-default.json"]
+     "--web", "/usr/share/wardd/web", "--rules", "/usr/share/wardd/rules/il2-default.json", \
+     "--insecure", "yes"]

@@ -19,7 +19,7 @@
 #   BENCH_SCALE_ROWS   readings in the scale database (default 50457600: a
 #                      year of 16 beds x 6 vital codes at one a minute)
 #   BENCH_ONLY         space-separated subset of: ingest fhir alert engine query
-#                      memory scale mllp (default: all)
+#                      memory scale mllp attack (default: all)
 #   BENCH_KEEP=1       keep the scratch directory
 set -euo pipefail
 
@@ -35,13 +35,13 @@ RESULTS="$BB/results.txt"
 DUR=${BENCH_DURATION:-10}
 RUNS=3
 SCALE_ROWS=${BENCH_SCALE_ROWS:-50457600}
-ONLY=${BENCH_ONLY:-ingest fhir alert engine query memory scale mllp}
+ONLY=${BENCH_ONLY:-ingest fhir alert engine query memory scale mllp attack}
 PW="bench-password-1"
 CONNS=64
 WRK_THREADS=2
 
 for b in "$WARDD" "$BB/mhd_floor" "$BB/loadgen" "$BB/sse_probe" "$BB/engine_cost" "$BB/bulkload" \
-    "$BB/mllp_load"; do
+    "$BB/mllp_load" "$BB/attack"; do
     [ -x "$b" ] || { echo "bench: $b is missing (run make bench)" >&2; exit 1; }
 done
 for t in wrk influxd curl sqlite3; do
@@ -663,6 +663,41 @@ main() {
         emit "mllp_ack_p99 $(fmt_ms "$paced_p99") ms at $(calc "int($paced_rate + 0.5)") readings/s (target <= 50 ms at 1000 readings/s)"
         verdict "$paced_p99" "<=" 50
         emit "# mllp runs: mllp ${M[*]} readings/s (closed-loop ACK p99 ${MP[*]} ms) | json batch ${J[*]} readings/s; HL7 readings stored $stored; non-AA or failed messages $merr"
+    fi
+
+    # --- ingest under attack (docs/security.md) -----------------------------------
+    # A device posting every 100 ms on new connections: its p99 on the idle
+    # server, then during a log-in flood (32 clients, random names, wrong
+    # passwords) and during 1,100 trickling sockets from 127.0.0.2 (a header
+    # line every 5 s); each run BENCH_DURATION seconds, the three in turn
+    # $RUNS times. Target: p99 <= 50 ms under either attack, no failed post.
+    if want attack; then
+        copy_template "$TMP/attack.db"
+        dev=$("$WARDD" device add --db "$TMP/attack.db" --serial ATTACK-1 --bed B1 2>>"$TMP/setup.log")
+        dtok=$(json_str "$dev" token)
+        start_wardd "$TMP/attack.db" attack
+        AURL="http://127.0.0.1:$WPORT"
+        AI=() AF=() AT=() afail=0
+        for r in $(seq $RUNS); do
+            for m in idle flood trickle; do
+                out=$("$BB/attack" --url "$AURL" --token "$dtok" --mode "$m" --seconds "$DUR")
+                emit "# attack run $r $m: $out"
+                p=$(echo "$out" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')
+                f=$(echo "$out" | sed -n 's/.*failed=\([0-9]*\).*/\1/p')
+                case $m in
+                idle) AI+=("$p") ;;
+                flood) AF+=("$p"); afail=$((afail + f)) ;;
+                trickle) AT+=("$p"); afail=$((afail + f)) ;;
+                esac
+                sleep 6 # the trickling sockets' deadline passes before the next run
+            done
+        done
+        stop_pid "$WPID"
+        ai=$(median "${AI[@]}") af=$(median "${AF[@]}") at=$(median "${AT[@]}")
+        worst=$(awk -v a="$af" -v b="$at" 'BEGIN {print (a > b) ? a : b}')
+        emit "# ingest_under_attack: p99 during the log-in flood $(fmt_ms "$af") ms, during trickling $(fmt_ms "$at") ms; failed device posts under attack: $afail"
+        emit "ingest_under_attack $(fmt_ms "$worst") ms vs ingest_idle $(fmt_ms "$ai") ms = $(ratio "$worst" "$ai") (target: p99 <= 50 ms, no failed post)"
+        if [ "$afail" = 0 ]; then verdict "$worst" "<=" 50; else MISSED=$((MISSED + 1)); fi
     fi
 
     emit "# targets: $MET met, $MISSED missed, $NOTM not measured; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

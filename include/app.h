@@ -22,6 +22,8 @@ struct app {
     uint64_t started_ms;
     int64_t device_reading_horizon_ms; /* device readings older are too_old (0: none) */
     int64_t dose_backentry_margin_ms;  /* doses timed further back need a physician */
+    int64_t session_idle_ms;           /* a session unused this long ends (0: no idle limit) */
+    bool behind_proxy;                 /* a TLS proxy fronts wardd: cookies get Secure */
 };
 
 #endif

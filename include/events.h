@@ -28,7 +28,9 @@
 #include <sys/types.h>
 
 /* Starts the bus with room for `replay` events (>= 1) and its keep-alive
- * timer (interval: env WARDD_SSE_KEEPALIVE_MS, default 15000). 0 or -1. */
+ * timer (interval: env WARDD_SSE_KEEPALIVE_MS, default 15000). The timer
+ * also wakes every parked stream every WARDD_SSE_RECHECK_MS (default
+ * 10000), so its reader can re-check the session behind it. 0 or -1. */
 int events_init(size_t replay);
 /* Ends every open stream (at shutdown, before the HTTP server stops) and
  * frees the ring. Publishing after this is a no-op. */

@@ -65,6 +65,11 @@ struct req {
     void (*ctx_free)(void *); /* frees ctx at completion */
 
     const struct route_dialect *dialect; /* FHIR under /fhir, or NULL (route.h) */
+    /* Set by hashpool_submit(): runs on the HTTP worker once the suspended
+     * connection is resumed (hashpool.h). */
+    enum MHD_Result (*on_resume)(struct req *r);
+    char retry_after[24]; /* Retry-After for a 429/503 ("" = the registry's) */
+
     bool streaming; /* a long-lived stream (SSE): kept out of latency metrics */
     unsigned status_sent;
     uint64_t start_ns;
@@ -90,6 +95,10 @@ enum MHD_Result req_write(struct req *r, int (*apply)(db_conn *c, struct req *r)
 int req_fail(struct req *r, err_code e, json_t *details, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Adds the transport security headers every response carries
+ * (Strict-Transport-Security when wardd terminates TLS). */
+void http_security_headers(struct req *r, struct MHD_Response *resp);
+
 /* --- the daemon ---------------------------------------------------------- */
 typedef struct http_options {
     const char *listen;   /* "127.0.0.1:8080", "[::1]:0", ":8080" */
@@ -98,6 +107,13 @@ typedef struct http_options {
     unsigned threads; /* worker threads (0 = automatic) */
     unsigned max_connections;
     unsigned timeout_s; /* idle connection timeout */
+    /* docs/security.md: trusted proxies ("a,b"), per-address connections,
+     * the request-header deadline, whether plain HTTP on a non-loopback
+     * address is allowed. */
+    const char *behind_proxy;
+    unsigned per_ip_connections;
+    unsigned header_timeout_ms;
+    bool insecure;
 } http_options;
 
 /* Starts serving; fills *bound_port. 0 or -1 (logged). */

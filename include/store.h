@@ -101,6 +101,23 @@ int store_session_delete(db_conn *c, const char *token_hash);
 /* 1 and *who filled when the session exists, is unexpired and its user enabled. */
 int store_session_lookup(db_conn *c, const char *token_hash, int64_t now, principal *who);
 
+/* --- session idle timeout and re-hash (store_session_idle.c) --------------- */
+/* store_session_lookup() that also requires use within idle_ms (<= 0: no
+ * idle limit); *last_used and *expires_at (each may be NULL) get the latest
+ * recorded use and the absolute expiry. */
+int store_session_lookup_active(db_conn *c, const char *token_hash, int64_t now, int64_t idle_ms,
+                                principal *who, int64_t *last_used, int64_t *expires_at);
+/* Records a use of the session at `now` (never moves backwards). */
+int store_session_touch(db_conn *c, const char *token_hash, int64_t now);
+/* Replaces a user's password hash with a re-hash of the same password,
+ * only while old_hash is still the stored one; sessions are kept. */
+int store_user_rehash(db_conn *c, int64_t id, const char *old_hash, const char *new_hash);
+/* Bumped after every commit that ends a session or changes a user's role,
+ * password or enabled state; open event streams re-check when it moves. */
+uint64_t store_session_generation(void);
+/* Registers that bump for the current transaction: 0 or -1. */
+int store_session_changed(db_conn *c);
+
 /* --- devices (store_devices.c) --------------------------------------------- */
 int store_device_insert(db_conn *c, const char *serial, const char *model, const char *bed,
                         const char *token_hash, int64_t now, int64_t *id);

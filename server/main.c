@@ -29,6 +29,7 @@
 #include "mllp.h"
 #include "secret.h"
 #include "tz.h"
+#include "serve_security.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -155,6 +156,8 @@ static int serve_settings(const cli_args *a, struct app *app, http_options *hopt
     if (cli_get_long(a, "threads", 0, 0, 256, &threads) != 0)
         return fail("--threads must be a number from 0 to 256");
     hopt->threads = (unsigned)threads;
+    if (serve_security_options(a, app, hopt) != 0)
+        return 1;
     if (cli_get(a, "time-zone", NULL)) { /* the ward's zone where a rule set names none */
         char tzerr[200];
         if (tz_set_default(cli_get(a, "time-zone", NULL), tzerr, sizeof tzerr) != 0)
@@ -266,6 +269,7 @@ static int rules_check(cli_args *a)
 /* clang-format off */
 static const char *const serve_flags[] = {
     "listen", "db", "web", "rules", "tls-cert", "tls-key", "config", "port-file", "threads",
+    SERVE_SECURITY_FLAGS, /* transport, sessions, limits (docs/security.md) */
     "time-zone", /* the ward's IANA zone (docs/rules.md) */
     "clock-drift-margin", /* device clock drift alerts (docs/clinical.md) */
     "device-reading-horizon", "dose-backentry-margin", /* docs/security.md */

@@ -51,6 +51,7 @@ api.h api
 fhir.h api
 hl7.h api
 hl7_codemap.h api
+sse_limits.h api
 openapi_json.h api
 cli.h main
 errors.def core

@@ -11,7 +11,7 @@ set_for() {
     case "$1" in
     runtime) echo "libmicrohttpd12 libjansson4 libsqlite3-0 libsodium23 libgnutls30 curl ca-certificates tzdata" ;;
     build) echo "build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev libsodium-dev libcurl4-openssl-dev libgnutls28-dev sqlite3" ;;
-    test) echo "$(set_for build) clang cppcheck clang-format chromium fonts-dejavu-core poppler-utils" ;;
+    test) echo "$(set_for build) clang cppcheck clang-format chromium fonts-dejavu-core poppler-utils nginx" ;;
     bench) echo "$(set_for build) wrk influxdb" ;;
     *) echo "deps.sh: unknown set '$1' (build, test, runtime, bench)" >&2; exit 2 ;;
     esac

@@ -22,6 +22,7 @@
  * `event: reset` when some are gone. Neither: start now. */
 #include "api.h"
 #include "events.h"
+#include "sse_session.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 struct sse {
     struct MHD_Connection *conn;
     events_stream *stream;
+    sse_session sess; /* the stream ends with it (sse_session.h) */
 };
 
 /* Called by the bus under its lock, on this connection's worker thread
@@ -59,6 +61,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     ssize_t n;
     (void)pos;
 
+    /* Authorisation is checked before every batch written. */
+    if (!sse_session_valid(&st->sess))
+        return MHD_CONTENT_READER_END_OF_STREAM;
     n = events_stream_read(st->stream, buf, max);
     if (n == EVENTS_EOF)
         return MHD_CONTENT_READER_END_OF_STREAM;
@@ -72,6 +77,7 @@ static void sse_free(void *cls)
     struct sse *st = cls;
 
     events_stream_close(st->stream);
+    sse_session_release(&st->sess);
     free(st);
 }
 
@@ -111,9 +117,14 @@ enum MHD_Result api_events_get(struct req *r)
     if (!st)
         return reply_error(r, ERR_INTERNAL, NULL, NULL);
     st->conn = r->conn;
+    if (!sse_session_admit_or_reply(r, &st->sess)) {
+        free(st);
+        return MHD_YES;
+    }
     r->streaming = true;
     st->stream = events_stream_open(last != NULL, last_id, sse_park, sse_wake, st);
     if (!st->stream) {
+        sse_session_release(&st->sess);
         free(st);
         return reply_error(r, ERR_SHUTTING_DOWN, NULL, NULL);
     }
@@ -126,6 +137,7 @@ enum MHD_Result api_events_get(struct req *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    http_security_headers(r, resp);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp); /* frees st now if it was not queued */

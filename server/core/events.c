@@ -24,6 +24,10 @@
 #include <time.h>
 
 #define KEEPALIVE_DEFAULT_MS 15000L
+/* Every parked stream is also woken this often, so that its reader can
+ * re-check the session behind it (api_events.c): a stream ends within
+ * this bound of its session ending even when nothing is published. */
+#define RECHECK_DEFAULT_MS 10000L
 /* The ring also keeps under this many bytes of event text: a burst of huge
  * events (1000-reading batches) drops the oldest early, as if the ring
  * were smaller, rather than holding hundreds of MiB. */
@@ -65,6 +69,7 @@ static struct {
     size_t bytes;         /* text held by the ring */
     events_stream *parked;
     long keepalive_ms;
+    long recheck_ms;
     pthread_t timer;
     bool timer_started;
 } bus = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -125,6 +130,7 @@ static void wake_chain(events_stream *s)
  * write). */
 static void *timer_main(void *unused)
 {
+    int64_t next_recheck = clock_mono_ms() + bus.recheck_ms;
     (void)unused;
     pthread_mutex_lock(&bus.mu);
     while (bus.running) {
@@ -133,6 +139,17 @@ static void *timer_main(void *unused)
         events_stream *chain = NULL, *s = bus.parked;
         struct timespec until;
 
+        if (now >= next_recheck) {
+            /* Re-check wake: every parked stream's reader runs once. */
+            next_recheck = now + bus.recheck_ms;
+            chain = take_all_parked();
+            pthread_mutex_unlock(&bus.mu);
+            wake_chain(chain);
+            pthread_mutex_lock(&bus.mu);
+            continue;
+        }
+        if (next_recheck - now < sleep_ms)
+            sleep_ms = (long)(next_recheck - now);
         while (s) {
             events_stream *next = s->next;
             int64_t idle = now - s->last_write_ms;
@@ -285,6 +302,7 @@ int events_init(size_t replay)
     bus.parked = NULL;
     bus.keepalive_ms =
         (long)env_number("WARDD_SSE_KEEPALIVE_MS", KEEPALIVE_DEFAULT_MS, 10, 3600L * 1000);
+    bus.recheck_ms = (long)env_number("WARDD_SSE_RECHECK_MS", RECHECK_DEFAULT_MS, 10, 3600L * 1000);
     bus.running = true;
     /* Without a monotonic condition the timer would not start: streams then
      * get no keep-alive comments, which is logged, not fatal. */

@@ -1,12 +1,15 @@
 /* auth: see auth.h. */
 #include "auth.h"
 #include "clock.h"
+#include "app.h"
+#include "log.h"
 #include "route.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -131,6 +134,62 @@ static const char *presented_token(struct req *r)
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_COOKIE);
 }
 
+/* --- session use (idle timeout) ---------------------------------------------
+ * A session ends after app->session_idle_ms without use (docs/security.md
+ * "Sessions"). Recording every use would put a write on every staff
+ * request; a use is written only when the recorded one is older than a
+ * tenth of the idle limit (at most a minute), as a job of its own on the
+ * writer that nobody waits for. A session may so end up to that much
+ * early, never late. */
+struct touch_job {
+    char hash[SECRET_HASH_HEX];
+    int64_t now;
+};
+
+static int touch_apply(db_conn *c, void *arg)
+{
+    const struct touch_job *t = arg;
+
+    return store_session_touch(c, t->hash, t->now) == 0 ? 0 : DB_STORAGE_FAILURE;
+}
+
+static void touch_done(void *arg, int status)
+{
+    if (status != 0)
+        log_warn("could not record a session's use (status %d)", status);
+    free(arg);
+}
+
+static void session_touch(struct req *r, const char *hash, int64_t now, int64_t last_used)
+{
+    int64_t every = r->app->session_idle_ms / 10;
+    struct touch_job *t;
+
+    if (every <= 0 || every > 60000)
+        every = 60000;
+    if (now - last_used < every)
+        return;
+    t = malloc(sizeof *t);
+    if (!t)
+        return;
+    memcpy(t->hash, hash, SECRET_HASH_HEX);
+    t->now = now;
+    if (db_writer_submit(r->app->writer, touch_apply, touch_done, t) != 0)
+        free(t);
+}
+
+/* A staff session for hash: 1/0/-1 like store_session_lookup. */
+static int session_lookup(struct req *r, db_conn *c, const char *hash)
+{
+    int64_t now = timefmt_now_ms(), last_used = 0;
+    int rc = store_session_lookup_active(c, hash, now, r->app ? r->app->session_idle_ms : 0,
+                                         &r->who, &last_used, NULL);
+
+    if (rc == 1 && r->app && r->app->writer)
+        session_touch(r, hash, now, last_used);
+    return rc;
+}
+
 int auth_resolve(struct req *r)
 {
     const char *token = presented_token(r);
@@ -152,9 +211,9 @@ int auth_resolve(struct req *r)
     if (r->route && r->route->min_role == ROLE_DEVICE) {
         rc = device_lookup(c, hash, &r->who);
         if (rc == 0)
-            rc = store_session_lookup(c, hash, timefmt_now_ms(), &r->who);
+            rc = session_lookup(r, c, hash);
     } else {
-        rc = store_session_lookup(c, hash, timefmt_now_ms(), &r->who);
+        rc = session_lookup(r, c, hash);
         if (rc == 0)
             rc = device_lookup(c, hash, &r->who);
     }

@@ -4,8 +4,11 @@
 #include "auth.h"
 #include "clock.h"
 #include "body.h"
+#include "csrf.h"
+#include "hashpool.h"
 #include "log.h"
 #include "metrics.h"
+#include "netlimits.h"
 #include "route.h"
 #include "static.h"
 #include "timefmt.h"
@@ -24,6 +27,9 @@
 
 /* docs/api.md "Conventions": a body over 1 MiB is 413. */
 #define BODY_MAX (1024 * 1024)
+/* Public routes (log-in) take small bodies only: an anonymous client
+ * cannot make the server buffer a megabyte (docs/security.md). */
+#define PUBLIC_BODY_MAX (4 * 1024)
 /* Deeper JSON than this is refused before jansson sees it. */
 #define JSON_DEPTH_MAX 32
 
@@ -174,9 +180,14 @@ static bool content_type_is_json(const char *ct)
             strncasecmp(ct, "application/fhir+json", len) == 0);
 }
 
+static size_t body_max(const struct req *r)
+{
+    return r->route && r->route->min_role == ROLE_NONE ? PUBLIC_BODY_MAX : BODY_MAX;
+}
+
 static int body_append(struct req *r, const char *data, size_t size)
 {
-    if (r->body_too_large || r->body_len + size > BODY_MAX) {
+    if (r->body_too_large || r->body_len + size > body_max(r)) {
         r->body_too_large = true;
         return 0;
     }
@@ -234,7 +245,11 @@ static err_code check_headers(struct req *r)
                      "The token is unknown, expired or revoked; log in again.");
         return ERR_UNAUTHENTICATED;
     }
-    if (len && strtoull(len, NULL, 10) > BODY_MAX)
+    if (r->route->min_role == ROLE_NONE && (rc = (int)csrf_check(r)) != ERR_NONE)
+        return (err_code)rc; /* a cross-origin log-in */
+    if (r->who.role != ROLE_NONE && (rc = (int)csrf_check(r)) != ERR_NONE)
+        return (err_code)rc;
+    if (len && strtoull(len, NULL, 10) > body_max(r))
         return ERR_TOO_LARGE;
     if (r->route->body != BODY_NONE && len && strcmp(len, "0") != 0 &&
         !content_type_is_json(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
@@ -309,6 +324,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
 
     if (!r) {
+        netlimits_request_begin(conn); /* the header is complete */
         r = req_create(cls, conn, url, method);
         if (!r)
             return MHD_NO;
@@ -326,12 +342,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (r->on_resume) {
+        enum MHD_Result (*cont)(struct req * r) = r->on_resume;
+        r->on_resume = NULL;
+        r->suspended = false;
+        return cont(r);
+    }
     if (r->write_done)
         return reply_write_result(r);
     if (r->suspended)
         return MHD_YES;
     if (r->body_too_large)
-        return reply_error(r, ERR_TOO_LARGE, "The request body is larger than 1 MiB.", NULL);
+        return reply_errorf(r, ERR_TOO_LARGE, NULL, "The request body is larger than %s.",
+                            body_max(r) == BODY_MAX ? "1 MiB" : "4 KiB");
     if (r->route->body == BODY_JSON || (r->route->body == BODY_JSON_OPTIONAL && r->body_len)) {
         if (r->body_len && !content_type_is_json(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
             return reply_error(r, ERR_UNSUPPORTED_MEDIA, NULL, NULL);
@@ -346,9 +369,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct req *r = *con_cls;
     (void)cls;
-    (void)conn;
     (void)toe;
 
+    netlimits_request_end(conn);
     if (!r)
         return;
     if (!r->streaming)
@@ -443,6 +466,51 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static char *tls_cert_pem, *tls_key_pem;
 
+/* TLS 1.2 or newer only (docs/security.md "Transport"). */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* A year; sent only when wardd itself terminates TLS (behind a proxy, the
+ * proxy sends it: docs/deploy.md). */
+#define HSTS_VALUE "max-age=31536000"
+
+void http_security_headers(struct req *r, struct MHD_Response *resp)
+{
+    if (r->app && r->app->tls)
+        MHD_add_response_header(resp, "Strict-Transport-Security", HSTS_VALUE);
+}
+
+/* Plain HTTP on an address other hosts can reach needs TLS, a trusted
+ * proxy in front, or the operator's explicit `insecure`. */
+static int transport_allowed(const http_options *opt, const struct sockaddr_storage *ss)
+{
+    if (netlimits_is_loopback((const struct sockaddr *)ss) || opt->tls_cert ||
+        (opt->behind_proxy && *opt->behind_proxy) || opt->insecure)
+        return 0;
+    log_error("refusing to serve plain HTTP on %s, which other hosts can reach: give "
+              "tls-cert/tls-key, behind-proxy (docs/deploy.md) or insecure = yes",
+              opt->listen);
+    return -1;
+}
+
+/* Per-address limits, the header deadline and the hashing pool. */
+static int limits_start(struct app *app, const http_options *opt, unsigned max_conn)
+{
+    netlimits_config nc = {
+        .per_ip_max = opt->per_ip_connections ? opt->per_ip_connections : 128u,
+        .pending_max = max_conn / 2,
+        .header_timeout_ms = opt->header_timeout_ms ? opt->header_timeout_ms : 10000u,
+        .trusted_proxies = opt->behind_proxy,
+    };
+
+    if (netlimits_start(&nc) != 0)
+        return -1;
+    app->behind_proxy = netlimits_behind_proxy();
+    if (hashpool_start(0, 0) != 0) {
+        netlimits_stop();
+        return -1;
+    }
+    return 0;
+}
+
 int http_start(struct app *app, const http_options *opt, uint16_t *bound_port)
 {
     struct sockaddr_storage ss;
@@ -452,7 +520,8 @@ int http_start(struct app *app, const http_options *opt, uint16_t *bound_port)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = opt->threads ? opt->threads : (unsigned)(cores > 1 ? cores * 2 : 2);
     const union MHD_DaemonInfo *info;
-    struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
+    unsigned max_conn = opt->max_connections ? opt->max_connections : 1024u;
 
     if (parse_listen(opt->listen, &ss, &sslen) != 0) {
         log_error("invalid listen address '%s' (want HOST:PORT or [V6]:PORT)", opt->listen);
@@ -460,6 +529,8 @@ int http_start(struct app *app, const http_options *opt, uint16_t *bound_port)
     }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (transport_allowed(opt, &ss) != 0)
+        return -1;
     if (opt->tls_cert || opt->tls_key) {
         if (!opt->tls_cert || !opt->tls_key) {
             log_error("--tls-cert and --tls-key go together");
@@ -478,18 +549,23 @@ int http_start(struct app *app, const http_options *opt, uint16_t *bound_port)
         flags |= MHD_USE_TLS;
         tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert_pem};
         tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key_pem};
+        tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES};
         app->tls = true;
     }
+    if (limits_start(app, opt, max_conn) != 0)
+        return -1;
     app->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, opt->max_connections ? opt->max_connections : 1024u,
+        flags, 0, netlimits_accept, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_NOTIFY_CONNECTION, netlimits_notify, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s ? opt->timeout_s : 60u,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!app->daemon) {
         log_error("cannot listen on %s: %s", opt->listen, strerror(errno));
+        hashpool_stop();
+        netlimits_stop();
         return -1;
     }
     info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -513,9 +589,11 @@ void http_stop(struct app *app, int timeout_ms)
     }
     if (http_in_flight() > 0)
         log_warn("stopping with %ld requests still in flight", http_in_flight());
+    hashpool_stop(); /* resumes the connections its jobs suspended */
     if (app->daemon)
         MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
+    netlimits_stop();
     /* A quiesced daemon hands its listening socket back to us. */
     if (quiesced_fd != MHD_INVALID_SOCKET)
         close(quiesced_fd);

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "screens.h"
 #include "timefmt.h"
+#include "netlimits.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -222,6 +223,14 @@ char *metrics_render(struct app *app)
     render_clinical(f);
     render_hl7(f);
     render_screens(f);
+    fprintf(f,
+            "# HELP wardd_http_connections Open connections.\n"
+            "# TYPE wardd_http_connections gauge\nwardd_http_connections %zu\n"
+            "# HELP wardd_http_connections_shut_total Connections shut for missing the header "
+            "deadline or over the reserve (docs/security.md).\n"
+            "# TYPE wardd_http_connections_shut_total counter\n"
+            "wardd_http_connections_shut_total %lu\n",
+            netlimits_open(), netlimits_shut_total());
     fclose(f);
     return buf;
 }

@@ -69,8 +69,13 @@ static enum MHD_Result queue_text(struct req *r, unsigned status, char *text, er
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (e == ERR_STORAGE || e == ERR_SHUTTING_DOWN)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "2");
-    if (e == ERR_RATE_LIMITED)
+    if (e == ERR_BUSY && !r->retry_after[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (r->retry_after[0] && (e == ERR_RATE_LIMITED || e == ERR_BUSY))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
+    else if (e == ERR_RATE_LIMITED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+    http_security_headers(r, resp);
     if (e == ERR_UNAUTHENTICATED || e == ERR_BAD_CREDENTIALS)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"wardd\"");
     if (header && value)

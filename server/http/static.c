@@ -113,6 +113,7 @@ enum MHD_Result static_serve(struct req *r)
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     sechdr_dashboard(resp);
+    http_security_headers(r, resp);
     ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     r->status_sent = MHD_HTTP_OK;

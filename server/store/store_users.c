@@ -141,7 +141,8 @@ int store_user_update(db_conn *c, int64_t id, const role *r, const char *pw_hash
     sqlite3_stmt *st = db_prep(c, SQL_USER_UPDATE);
     int rc;
 
-    if (!st)
+    /* A role, password or enabled change: open event streams re-check. */
+    if (!st || store_session_changed(c) != 0)
         return -1;
     db_bind_text(st, ":role", r ? role_name(*r) : NULL);
     db_bind_text(st, ":pw_hash", pw_hash);
@@ -191,7 +192,7 @@ int store_session_delete(db_conn *c, const char *token_hash)
     sqlite3_stmt *st = db_prep(c, SQL_SESSION_DELETE);
     int rc;
 
-    if (!st)
+    if (!st || store_session_changed(c) != 0)
         return -1;
     db_bind_text(st, ":token_hash", token_hash);
     rc = db_step(st);

@@ -59,7 +59,20 @@ struct wd_server {
     node *arena; /* freed by wd_gc */
     node *keep;  /* freed by wd_stop */
     struct wd_server *next_live;
+    char extra[WD_SERVE_ARGS_MAX][256]; /* more serve flags (wd_serve_args) */
+    int nextra;
 };
+
+/* wd_serve_args(): copied into each server started afterwards. */
+static char serve_args[WD_SERVE_ARGS_MAX][256];
+static int nserve_args;
+
+void wd_serve_args(const char *const *args)
+{
+    nserve_args = 0;
+    for (int i = 0; args && args[i] && i < WD_SERVE_ARGS_MAX; i++)
+        snprintf(serve_args[nserve_args++], sizeof serve_args[0], "%s", args[i]);
+}
 
 struct wd_client {
     CURL *curl;
@@ -418,18 +431,9 @@ static bool healthz_ok(wd_server *s)
 
 /* Starts the process and waits for it to answer. NULL on success, else
  * why not (the process is gone then). */
-/* More `serve` arguments for every server started after it is set
- * (wd_serve_args, harness.h). */
-static const char *const *extra_serve_args;
-
-void wd_serve_args(const char *const *args)
-{
-    extra_serve_args = args;
-}
-
 static const char *launch(wd_server *s)
 {
-    const char *argv[32];
+    const char *argv[20 + WD_SERVE_ARGS_MAX];
     int argc = 0;
     int64_t deadline;
     pid_t pid;
@@ -459,8 +463,8 @@ static const char *launch(wd_server *s)
         argv[argc++] = "--time-zone";
         argv[argc++] = getenv("WD_TIME_ZONE");
     }
-    for (int i = 0; extra_serve_args && extra_serve_args[i] && argc < 31; i++)
-        argv[argc++] = extra_serve_args[i];
+    for (int i = 0; i < s->nextra; i++)
+        argv[argc++] = s->extra[i];
     argv[argc] = NULL;
     pid = fork();
     if (pid < 0)
@@ -561,6 +565,8 @@ static wd_server *start(const char *file, int line, const char *dbpath, const ch
     snprintf(s->log, sizeof s->log, "%s/server.log", s->dir);
     if (web && *web)
         snprintf(s->web, sizeof s->web, "%s", web);
+    memcpy(s->extra, serve_args, sizeof s->extra);
+    s->nextra = nserve_args;
     if (tls) {
         char cmd[4 * PATH_MAX];
         snprintf(s->cert, sizeof s->cert, "%s/cert.pem", s->dir);

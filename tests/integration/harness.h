@@ -80,15 +80,18 @@ typedef struct wd_resp {
 /* The same over TLS (--tls-cert/--tls-key with a fresh self-signed
  * certificate made by openssl); every request then goes over https. */
 #define wd_start_tls(dbpath) wd_start_tls_at(__FILE__, __LINE__, (dbpath))
+/* More `serve` flags ("--name", "value", ..., NULL-terminated; copied) for
+ * every server started after this call, also by wd_fixture_new(); NULL
+ * clears them. */
+#define WD_SERVE_ARGS_MAX 16
+void wd_serve_args(const char *const *args);
 wd_server *wd_start_at(const char *file, int line, const char *dbpath, const char *webdir);
 wd_server *wd_start_tls_at(const char *file, int line, const char *dbpath);
 void wd_stop_at(const char *file, int line, wd_server *s);
 void wd_kill9_at(const char *file, int line, wd_server *s);
 void wd_restart_at(const char *file, int line, wd_server *s);
-/* More `wardd serve` arguments (NULL-terminated, borrowed; NULL: none) for
- * every server started from now on, e.g. {"--mllp", "127.0.0.1:0", NULL}.
- * A server with --mllp writes its MLLP port to "<wd_dir>/port.mllp". */
-void wd_serve_args(const char *const *args);
+/* A server with --mllp (wd_serve_args) writes its MLLP port to
+ * "<wd_dir>/port.mllp". */
 
 /* Sends a signal to the running server. */
 void wd_signal(wd_server *s, int sig);

@@ -164,7 +164,9 @@ static void test_logout_with_cookie(void **state)
     pair = cookie_pair(s, r);
     hdr = wd_path(s, "Cookie: %s", pair);
     {
-        const char *const headers[] = {hdr, NULL};
+        /* A browser sends its Origin with a DELETE (CSRF: docs/security.md). */
+        const char *const headers[] = {hdr, wd_path(s, "Origin: http://127.0.0.1:%u", wd_port(s)),
+                                       NULL};
         wd_raw_req q = {.method = "DELETE", .path = "/api/v1/session", .headers = headers};
         WD_EXPECT_ONE_OF(wd_raw(s, &q), 200, 204);
     }
