@@ -260,6 +260,8 @@ $(FUZZ_BUILD)/obj/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 $(FUZZ_BUILD)/obj/server/store/migrate.o: $(EMBED)
+# The instrumented objects are shared by every harness: keep them.
+.SECONDARY: $(FUZZ_LIBO)
 $(FUZZ_BUILD)/obj/server/api/api_openapi.o: $(OPENAPI_H)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBO)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)

@@ -2,11 +2,7 @@
  * (escapes, components, repetitions), DTM times and the ACK builder.
  * Seeds: tests/fuzz/corpus/hl7/ (the fixtures of tests/hl7/fixtures).
  *
- * Until `make fuzz` exists, build and run by hand:
- *   clang -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Iinclude \
- *     tests/fuzz/fuzz_hl7.c server/hl7/hl7_parse.c server/hl7/hl7_time.c \
- *     server/hl7/ack.c server/core/timefmt.c -o build/fuzz_hl7
- *   build/fuzz_hl7 -max_total_time=60 tests/fuzz/corpus/hl7 */
+ * Built and run by `make fuzz` and, briefly, by `make fuzz-smoke`. */
 #include "hl7.h"
 
 #include <stdint.h>

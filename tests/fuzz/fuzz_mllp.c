@@ -3,10 +3,7 @@
  * every frame found must match a one-shot feed of the same bytes.
  * Seeds: tests/fuzz/corpus/mllp/ (the fixtures, framed).
  *
- * Until `make fuzz` exists, build and run by hand:
- *   clang -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Iinclude \
- *     tests/fuzz/fuzz_mllp.c server/hl7/mllp.c -o build/fuzz_mllp
- *   build/fuzz_mllp -max_total_time=60 tests/fuzz/corpus/mllp */
+ * Built and run by `make fuzz` and, briefly, by `make fuzz-smoke`. */
 #include "hl7.h"
 
 #include <stdint.h>

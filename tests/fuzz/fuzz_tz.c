@@ -5,10 +5,7 @@
  *
  * Seed corpus: tests/fuzz/corpus/tz/ (zone files copied from Debian's
  * tzdata 2025b: Asia/Kolkata, Etc/UTC, America/New_York, Australia/Sydney).
- * Build and run by hand until `make fuzz` lands:
- *   clang -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Iinclude \
- *     -o build/fuzz_tz tests/fuzz/fuzz_tz.c server/core/tz.c
- *   build/fuzz_tz -max_total_time=60 tests/fuzz/corpus/tz
+ * Built and run by `make fuzz` and, briefly, by `make fuzz-smoke`.
  */
 #include "tz.h"
 
