@@ -379,7 +379,10 @@ async function startServer(dir) {
   // Never leave the server behind: not when this process dies of an
   // exception, nor of a closed stdout (| head), nor of Ctrl-C.
   process.on('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE']) process.on(sig, () => process.exit(130));
+  // Not SIGPIPE: a handler for it turns a write to a socket wardd closed
+  // early (a 413 before the body was read) into this process's exit; left
+  // ignored (Node's default), the write fails with EPIPE and send() reports it.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
   process.stdout.on('error', () => process.exit(1));
   process.stderr.on('error', () => process.exit(1));
   for (let i = 0; i < 200 && !existsSync(`${dir}/port`); i++) await new Promise((res) => setTimeout(res, 50));
@@ -451,6 +454,9 @@ async function stream(role, base, ctx, deadline, out) {
 // error rather than the answer (curl reads the answer; RFC 9112 9.6 lets a
 // server close after an early response).
 const EARLY_CLOSE_BYTES = 256 * 1024;
+// The log-in route refuses bodies over 4 KiB the same way (docs/api.md
+// "Sessions", docs/security.md).
+const LOGIN_EARLY_CLOSE_BYTES = 4 * 1024;
 
 // What a success created joins the pools, so later requests reach deeper
 // (a new bed gets a patient, a new patient readings and doses).
@@ -465,7 +471,8 @@ function learn(req, res, ctx) {
 }
 
 function judge(req, res) {
-  if (res.status === 0 && req.body && req.body.length > EARLY_CLOSE_BYTES && /EPIPE|ECONNRESET|other side closed/.test(res.error)) {
+  const early = req.method === 'POST' && req.path.split('?')[0] === '/api/v1/session' ? LOGIN_EARLY_CLOSE_BYTES : EARLY_CLOSE_BYTES;
+  if (res.status === 0 && req.body && req.body.length > early && /EPIPE|ECONNRESET|other side closed/.test(res.error)) {
     return null;
   }
   if (res.status === 0) return { key: 'no response', text: `no response: ${res.error}` };
