@@ -108,6 +108,22 @@ static void caps_give(const char *hash)
     pthread_mutex_unlock(&caps.mu);
 }
 
+/* A station's token (docs/dashboard.md "Stations"): valid until it is
+ * revoked; it has no expiry and no idle limit. 1 valid, 0 not, -1. */
+static int lookup_station(sse_session *ss, principal *who)
+{
+    db_conn *c = db_reader();
+    int rc = c ? store_station_lookup_token(c, ss->hash, who) : -1;
+
+    if (rc == 1) {
+        ss->expires_at = INT64_MAX;
+        ss->last_used = INT64_MAX / 2;
+        ss->generation = store_session_generation();
+        ss->checked_ms = mono_ms();
+    }
+    return rc;
+}
+
 /* Looks the session up; fills the stream's view of it. 1 valid, 0 not,
  * -1 storage failure. */
 static int lookup(sse_session *ss, principal *who)
@@ -117,6 +133,8 @@ static int lookup(sse_session *ss, principal *who)
     uint64_t generation = store_session_generation(); /* before the read */
     int rc;
 
+    if (ss->station)
+        return lookup_station(ss, who);
     if (!c)
         return -1;
     rc = store_session_lookup_active(c, ss->hash, now, ss->idle_ms, who, &ss->last_used,
@@ -139,7 +157,8 @@ bool sse_session_admit_or_reply(struct req *r, sse_session *ss)
         return false;
     }
     secret_token_hash(token, ss->hash);
-    ss->idle_ms = r->app->session_idle_ms;
+    ss->station = r->who.station;
+    ss->idle_ms = ss->station ? 0 : r->app->session_idle_ms;
     if (lookup(ss, &who) != 1) {
         reply_error(r, ERR_UNAUTHENTICATED, NULL, NULL);
         return false;

@@ -32,6 +32,7 @@ typedef struct sse_session {
     uint64_t generation;
     int64_t checked_ms; /* monotonic ms of the last look-up */
     bool counted;       /* holds a place in the caps */
+    bool station;       /* a wall-display station's token, not a session */
 } sse_session;
 
 /* Fills *ss for r's session and takes a place in the caps; false after

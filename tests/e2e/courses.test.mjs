@@ -28,7 +28,8 @@ describe('courses card', () => {
     assert.equal(first.status, 201);
     const physician = await session('physician');
     assert.equal((await apiJson(physician, 'POST', `/api/v1/patients/${first.data.id}/doses`,
-      { time: '2026-01-05T08:00:00Z', status: 'given', override_reason: 'e2e course 1' })).status, 201);
+      { time: '2026-01-05T08:00:00Z', status: 'given', override_reason: 'e2e course 1',
+        backentry_reason: 'e2e: course 1 charted months later' })).status, 201);
     assert.equal((await apiJson(nurse, 'POST', `/api/v1/patients/${first.data.id}/discharge`,
       { time: '2026-01-24T12:00:00Z' })).status, 200);
     const second = await apiJson(nurse, 'POST', '/api/v1/patients', { mrn, name: 'Course Person', bed });

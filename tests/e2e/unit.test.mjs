@@ -369,6 +369,8 @@ test('live: a 503 from the event stream is retried with backoff, a 404 means no 
     assert.equal(await states(500), 'reconnecting');
     assert.equal(await states(404), 'unavailable');
   } finally { globalThis.fetch = saved; }
+});
+
 test('ward times are shown in the ward zone, across its daylight-saving changes', async () => {
   const { setWardZone } = await import('../../web/js/wardtime.js');
   setWardZone('America/New_York');

@@ -257,6 +257,24 @@ static long screens_metric(wd_fixture *f, const char *sound)
     return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+/* A station follows the live events with its token (the kiosk board is
+ * live), and not once it is revoked. */
+static void test_station_follows_events(void **state)
+{
+    wd_fixture *f = fx(state);
+    long long id;
+    const char *token = new_station(f, &id);
+    wd_raw_req q = {.method = "GET", .path = "/api/v1/events", .token = token, .max_ms = 1500};
+    wd_resp *r = wd_raw(f->s, &q);
+
+    WD_EXPECT(r, 200);
+    assert_non_null(strstr(r->content_type, "text/event-stream"));
+    WD_EXPECT(wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/stations/%lld", id), f->admin, NULL),
+              200);
+    r = wd_raw(f->s, &q);
+    WD_EXPECT_ERR(r, 401, "unauthenticated");
+}
+
 static void test_heartbeat_sound_state(void **state)
 {
     wd_fixture *f = fx(state);
@@ -352,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_enrol_refused),
         cmocka_unit_test(test_station_rights),
         cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_station_follows_events),
         cmocka_unit_test(test_heartbeat_sound_state),
         cmocka_unit_test(test_pause),
         cmocka_unit_test(test_outlives_sessions_and_restart),
