@@ -548,6 +548,7 @@ static void run_case_http(void **state)
     json_decref(patch);
     json_decref(expected);
     json_decref(course);
+    json_decref(invalid);
     wd_gc(f->s);
     if (cases_failures != before)
         fail_msg("%s over HTTP: %d expectation(s) failed", cd->name, cases_failures - before);
