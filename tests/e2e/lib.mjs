@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { recordApiResponses } from './response-log.mjs';
+import { markMocked, recordApiResponses } from './response-log.mjs';
 
 export const BASE = process.env.WARDD_URL;
 export const SHOTS = process.env.WARDD_SHOTS;
@@ -120,6 +120,11 @@ export async function newPage(browser, absent, opts = {}) {
   recordApiResponses(context); // API contract check: tests/e2e/response-log.mjs
   const page = await context.newPage();
   page.setDefaultTimeout(8000);
+  const route = page.route.bind(page);
+  page.route = (...args) => { // answers of the test's own are not wardd's: not logged
+    markMocked(page);
+    return route(...args);
+  };
   const watch = new ConsoleWatch(page, absent, opts.allow || []);
   return { context, page, watch };
 }
