@@ -1,2 +1,5 @@
 #include <sqlite3.h>
-int f(void) { return sqlite3_step(0); }
+int f(void)
+{
+    return sqlite3_step(0);
+}
