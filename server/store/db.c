@@ -732,3 +732,46 @@ bool db_writer_ready(db_writer *w)
     pthread_mutex_unlock(&w->lock);
     return !stopping && !atomic_load(&w->last_failed);
 }
+
+/* Grows a malloc'd array by one element; NULL when out of memory. */
+static void *grow(void **arr, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        void *p = realloc(*arr, ncap * size);
+        if (!p)
+            return NULL;
+        *arr = p;
+        *cap = ncap;
+    }
+    return (char *)*arr + (*n)++ * size;
+}
+
+int db_collect_rows(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *st, void *elem),
+                    void **out, size_t *n)
+{
+    void *arr = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *n = 0;
+    *out = NULL;
+    if (!st)
+        return -1;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        void *elem = grow(&arr, n, &cap, size);
+        if (!elem) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        fill(st, elem);
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(arr);
+        *n = 0;
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}

@@ -155,51 +155,6 @@ int store_clinical_max_obs_id(db_conn *c, int64_t *max_id)
     return db_step_int64(db_prep(c, SQL_MAX_OBS_ID), max_id);
 }
 
-/* Grows a malloc'd array by one element; NULL when out of memory. */
-static void *grow(void **arr, size_t *n, size_t *cap, size_t size)
-{
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        void *p = realloc(*arr, ncap * size);
-        if (!p)
-            return NULL;
-        *arr = p;
-        *cap = ncap;
-    }
-    return (char *)*arr + (*n)++ * size;
-}
-
-/* Steps `st` to the end, filling one `size`-byte element per row with
- * fill(st, element); the array (caller frees) in *out, its length in *n. */
-static int collect_rows(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *st, void *elem),
-                        void **out, size_t *n)
-{
-    void *arr = NULL;
-    size_t cap = 0;
-    int rc;
-
-    *n = 0;
-    *out = NULL;
-    if (!st)
-        return -1;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
-        void *elem = grow(&arr, n, &cap, size);
-        if (!elem) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        fill(st, elem);
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        free(arr);
-        *n = 0;
-        return -1;
-    }
-    *out = arr;
-    return 0;
-}
-
 static void fill_admitted(sqlite3_stmt *st, void *elem)
 {
     store_admitted *a = elem;
@@ -212,7 +167,7 @@ static void fill_admitted(sqlite3_stmt *st, void *elem)
 int store_clinical_admitted(db_conn *c, store_admitted **out, size_t *n)
 {
     void *arr;
-    int rc = collect_rows(db_prep(c, SQL_ADMITTED), sizeof **out, fill_admitted, &arr, n);
+    int rc = db_collect_rows(db_prep(c, SQL_ADMITTED), sizeof **out, fill_admitted, &arr, n);
 
     *out = arr;
     return rc;
@@ -236,7 +191,7 @@ static void fill_bed_device(sqlite3_stmt *st, void *elem)
 int store_clinical_bed_devices(db_conn *c, store_bed_device **out, size_t *n)
 {
     void *arr;
-    int rc = collect_rows(db_prep(c, SQL_BED_DEVICES), sizeof **out, fill_bed_device, &arr, n);
+    int rc = db_collect_rows(db_prep(c, SQL_BED_DEVICES), sizeof **out, fill_bed_device, &arr, n);
 
     *out = arr;
     return rc;

@@ -27,43 +27,26 @@ static const char SQL_RESPONSES[] =
 /* Used in #store_response_get(). */
 static const char SQL_RESPONSE_GET[] = "SELECT " RESPONSE_COLS " FROM responses WHERE id = :id";
 
+static void fill_admission(sqlite3_stmt *st, void *elem)
+{
+    store_admission *a = elem;
+
+    a->id = sqlite3_column_int64(st, 0);
+    a->admitted_at = sqlite3_column_int64(st, 1);
+    a->discharged_at = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+}
+
 int store_course_admissions(db_conn *c, int64_t patient_id, store_admission **out, size_t *n)
 {
     sqlite3_stmt *st = db_prep(c, SQL_ADMISSIONS);
-    store_admission *arr = NULL;
-    size_t cap = 0;
+    void *arr = NULL;
     int rc;
 
-    *out = NULL;
-    *n = 0;
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":id", patient_id);
-    while ((rc = db_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            store_admission *p = realloc(arr, ncap * sizeof *p);
-            if (!p) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            arr = p;
-            cap = ncap;
-        }
-        arr[*n].id = sqlite3_column_int64(st, 0);
-        arr[*n].admitted_at = sqlite3_column_int64(st, 1);
-        arr[*n].discharged_at =
-            sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
-        (*n)++;
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        free(arr);
-        *n = 0;
-        return -1;
-    }
+    if (st)
+        db_bind_int64(st, ":id", patient_id);
+    rc = db_collect_rows(st, sizeof **out, fill_admission, &arr, n);
     *out = arr;
-    return 0;
+    return rc;
 }
 
 static json_t *response_row(sqlite3_stmt *st)

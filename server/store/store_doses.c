@@ -96,39 +96,23 @@ int store_dose_list(db_conn *c, int64_t patient_id, json_t **out)
     return db_rows_json(st, dose_row, out);
 }
 
+static void fill_engine_dose(sqlite3_stmt *st, void *elem)
+{
+    engine_dose *d = elem;
+
+    d->t_ms = sqlite3_column_int64(st, 0);
+    d->given = strcmp(db_col_text(st, 1), "given") == 0;
+}
+
 int store_dose_engine(db_conn *c, int64_t patient_id, engine_dose **out, size_t *n)
 {
     sqlite3_stmt *st = db_prep(c, SQL_DOSE_ENGINE);
-    engine_dose *arr = NULL;
-    size_t cap = 0;
+    void *arr = NULL;
     int rc;
 
-    *out = NULL;
-    *n = 0;
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":patient", patient_id);
-    while ((rc = db_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            engine_dose *p = realloc(arr, ncap * sizeof *p);
-            if (!p) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            arr = p;
-            cap = ncap;
-        }
-        arr[*n].t_ms = sqlite3_column_int64(st, 0);
-        arr[*n].given = strcmp(db_col_text(st, 1), "given") == 0;
-        (*n)++;
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        free(arr);
-        *n = 0;
-        return -1;
-    }
+    if (st)
+        db_bind_int64(st, ":patient", patient_id);
+    rc = db_collect_rows(st, sizeof **out, fill_engine_dose, &arr, n);
     *out = arr;
-    return 0;
+    return rc;
 }

@@ -54,6 +54,12 @@ int db_step_int64(sqlite3_stmt *st, int64_t *out);
  * resets it. 0 with *out set (caller owns it), or -1 (st NULL or a step
  * failed; nothing returned). */
 int db_rows_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out);
+/* Steps every row of `st`, filling one `size`-byte element of a malloc'd
+ * array per row with fill(st, element), then resets it. 0 with the array
+ * (caller frees) in *out and its length in *n, or -1 (st NULL or a step
+ * failed; *out NULL, *n 0). */
+int db_collect_rows(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *st, void *elem),
+                    void **out, size_t *n);
 
 /* Steps `st` once and resets it: 1 with *out = render(st) for a row, 0 for
  * none, -1 on failure (st NULL, a failed step, or render returning NULL). */
