@@ -554,6 +554,9 @@ int http_start(struct app *app, const http_options *opt, uint16_t *bound_port)
     }
     if (limits_start(app, opt, max_conn) != 0)
         return -1;
+    /* Backlog 4096 (Linux caps it at net.core.somaxconn): a burst of
+     * connects must not fill the accept queue, or the kernel drops a
+     * device's SYN and the device waits 1 s to retry (docs/security.md). */
     app->daemon = MHD_start_daemon(
         flags, 0, netlimits_accept, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -561,7 +564,7 @@ int http_start(struct app *app, const http_options *opt, uint16_t *bound_port)
         MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s ? opt->timeout_s : 60u,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!app->daemon) {
         log_error("cannot listen on %s: %s", opt->listen, strerror(errno));
         hashpool_stop();

@@ -71,6 +71,9 @@ describe('dashboard', () => {
       // A reload keeps the session (HttpOnly cookie), and sign-out ends it.
       await page.reload();
       await page.waitForSelector('.tile');
+      // A board refresh in flight when the session ends is answered 401, as
+      // it must be; only from here on is a 401 on the API expected.
+      watch.allow(/status of 401 .*\/api\/v1\//);
       await page.click('.btn-logout');
       await page.waitForSelector('#login-user');
       assert.match(await page.textContent('.login-form .form-status'), /Signed out/);
@@ -293,6 +296,8 @@ describe('dashboard', () => {
       assert.equal(await page.isDisabled('.obs-form button[type=submit]'), true, 'no entry without the codes');
       assert.equal(await page.locator('#obs-hr').count(), 0);
       // The recorded baselines still show, under their keys; no edit form.
+      // (The baseline section renders on its own update: wait for it.)
+      await page.waitForSelector('.baseline .load-error');
       assert.match(await page.textContent('.baseline'), /could not be loaded/);
       assert.match(await page.textContent('.baseline'), /weight_kg\s*91\.5/);
       assert.equal(await page.locator('#base-weight_kg').count(), 0);
@@ -301,6 +306,7 @@ describe('dashboard', () => {
       await page.waitForSelector('#obs-hr');
       assert.equal(await page.isDisabled('.obs-form button[type=submit]'), false);
       await page.waitForSelector('#base-weight_kg', { state: 'attached' });
+      await page.waitForSelector('.baseline .load-error', { state: 'detached' });
       assert.doesNotMatch(await page.textContent('.baseline'), /could not be loaded/);
       watch.check(assert, 'catalogue failure');
     } finally { await context.close(); }

@@ -96,6 +96,7 @@ export class ConsoleWatch {
   constructor(page, absent, extraAllowed = []) {
     this.errors = [];
     this.tolerated = new Set();
+    this.allowed = [...extraAllowed];
     page.on('console', (m) => {
       if (m.type() !== 'error' && m.type() !== 'assert') return;
       const url = (m.location() && m.location().url) || '';
@@ -104,10 +105,15 @@ export class ConsoleWatch {
         const hit = absent.find((e) => e.re.test(url));
         if (hit) { this.tolerated.add(`${hit.key} (${hit.status})`); return; }
       }
-      for (const a of extraAllowed) if (a.test(`${text} ${url}`)) return;
+      for (const a of this.allowed) if (a.test(`${text} ${url}`)) return;
       this.errors.push(`console.${m.type()}: ${text}${url ? ` [${url}]` : ''}`);
     });
     page.on('pageerror', (e) => this.errors.push(`uncaught: ${e.message}`));
+  }
+
+  // From now on, console errors matching re are expected (e.g. after sign-out).
+  allow(re) {
+    this.allowed.push(re);
   }
 
   check(assert, where) {
