@@ -16,6 +16,12 @@ bool patient_id_or_reply(struct req *r, int64_t *id, enum MHD_Result *ret);
 /* patient_id_or_reply, and the patient exists (any status); else 404, or
  * 503 when the database cannot be read. */
 bool patient_or_reply(struct req *r, int64_t *id, enum MHD_Result *ret);
+/* In a write job, after `entity` (a device, a station) `id` was revoked
+ * and read back as `after`: audits "<entity>.revoke" with the row before
+ * (the same with revoked_at null) at `now` and sets r->out to {"id", "revoked_at"}.
+ * 0, or DB_STORAGE_FAILURE. */
+int audit_revoked(db_conn *c, struct req *r, const char *entity, int64_t id, json_t *after,
+                  int64_t now);
 
 /* api_alerts.c */
 enum MHD_Result api_alerts_get(struct req *r);

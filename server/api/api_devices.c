@@ -235,9 +235,8 @@ enum MHD_Result api_devices_rotate(struct req *r)
 static int devices_delete_apply(db_conn *c, struct req *r)
 {
     struct device_token *d = r->ctx;
-    char id_text[24];
+    json_t *after = NULL;
     int64_t now = timefmt_now_ms();
-    json_t *before = NULL, *after = NULL;
     int rc = store_device_revoke(c, d->id, now);
 
     if (rc == 0)
@@ -245,20 +244,10 @@ static int devices_delete_apply(db_conn *c, struct req *r)
                         "No active device %lld (unknown or already revoked).", (long long)d->id);
     if (rc < 0 || store_device_get(c, d->id, &after) != 1)
         return DB_STORAGE_FAILURE;
-    /* The row before the change differs only in revoked_at. */
-    before = json_deep_copy(after);
-    if (before)
-        json_object_set_new(before, "revoked_at", json_null());
-    snprintf(id_text, sizeof id_text, "%lld", (long long)d->id);
-    rc = before ? store_audit(c, &r->who, "device.revoke", "device", id_text, before, after, now)
-                : -1;
-    if (rc == 0)
-        r->out = json_pack("{s:I, s:O}", "id", (json_int_t)d->id, "revoked_at",
-                           json_object_get(after, "revoked_at"));
+    rc = audit_revoked(c, r, "device", d->id, after, now);
     set_event_device(d, after);
-    json_decref(before);
     json_decref(after);
-    return rc == 0 && r->out ? 0 : DB_STORAGE_FAILURE;
+    return rc;
 }
 
 enum MHD_Result api_devices_delete(struct req *r)

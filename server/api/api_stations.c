@@ -158,9 +158,8 @@ enum MHD_Result api_stations_post(struct req *r)
 static int stations_delete_apply(db_conn *c, struct req *r)
 {
     const struct station_token *s = r->ctx;
-    char id_text[24];
+    json_t *after = NULL;
     int64_t now = timefmt_now_ms();
-    json_t *before = NULL, *after = NULL;
     int rc = store_station_revoke(c, s->id, now);
 
     if (rc == 0)
@@ -168,18 +167,9 @@ static int stations_delete_apply(db_conn *c, struct req *r)
                         "No active station %lld (unknown or already revoked).", (long long)s->id);
     if (rc < 0 || store_station_get(c, s->id, &after) != 1)
         return DB_STORAGE_FAILURE;
-    before = json_deep_copy(after);
-    if (before)
-        json_object_set_new(before, "revoked_at", json_null());
-    snprintf(id_text, sizeof id_text, "%lld", (long long)s->id);
-    rc = before ? store_audit(c, &r->who, "station.revoke", "station", id_text, before, after, now)
-                : -1;
-    if (rc == 0)
-        r->out = json_pack("{s:I, s:O}", "id", (json_int_t)s->id, "revoked_at",
-                           json_object_get(after, "revoked_at"));
-    json_decref(before);
+    rc = audit_revoked(c, r, "station", s->id, after, now);
     json_decref(after);
-    return rc == 0 && r->out ? 0 : DB_STORAGE_FAILURE;
+    return rc;
 }
 
 enum MHD_Result api_stations_delete(struct req *r)

@@ -2,6 +2,7 @@
 #include "log.h"
 #include "clock.h"
 #include "store_int.h"
+#include "timefmt.h"
 #include "walbuf.h"
 
 #include <errno.h>
@@ -241,6 +242,17 @@ int db_row_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+int db_row_json_by_id(db_conn *c, const char *sql, int64_t id, json_t *(*render)(sqlite3_stmt *st),
+                      json_t **out)
+{
+    sqlite3_stmt *st = db_prep(c, sql);
+
+    if (!st)
+        return -1;
+    db_bind_int64(st, ":id", id);
+    return db_row_json(st, render, out);
+}
+
 int db_exec(db_conn *c, const char *sql)
 {
     char *err = NULL;
@@ -292,6 +304,29 @@ const char *db_col_text(sqlite3_stmt *st, int col)
     const unsigned char *t = sqlite3_column_text(st, col);
 
     return t ? (const char *)t : "";
+}
+
+json_t *db_col_json_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    return t ? json_string((const char *)t) : json_null();
+}
+
+json_t *db_col_json_int(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL
+               ? json_null()
+               : json_integer((json_int_t)sqlite3_column_int64(st, col));
+}
+
+json_t *db_col_json_time(sqlite3_stmt *st, int col)
+{
+    char buf[TIMEFMT_LEN];
+
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    return json_string(timefmt_format(sqlite3_column_int64(st, col), buf, sizeof buf));
 }
 
 int db_after_commit(db_conn *c, void (*fn)(void))

@@ -187,66 +187,38 @@ int store_alert_ack(db_conn *c, int64_t id, const principal *who, const char *no
     return rc < 0 ? -1 : rc == 0 ? ERR_CONFLICT : 0;
 }
 
-static json_t *opt_text(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-
-    return t ? json_string((const char *)t) : json_null();
-}
-
-static json_t *opt_int(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL
-               ? json_null()
-               : json_integer((json_int_t)sqlite3_column_int64(st, col));
-}
-
-static json_t *opt_time(sqlite3_stmt *st, int col)
-{
-    char when[TIMEFMT_LEN];
-
-    return sqlite3_column_type(st, col) == SQLITE_NULL
-               ? json_null()
-               : json_string(timefmt_format(sqlite3_column_int64(st, col), when, sizeof when));
-}
-
 /* The alert object of docs/clinical.md "Alerts". */
 static json_t *alert_row(sqlite3_stmt *st)
 {
     json_t *a = json_object();
 
     json_object_set_new(a, "id", json_integer((json_int_t)sqlite3_column_int64(st, 0)));
-    json_object_set_new(a, "patient_id", opt_int(st, 1));
-    json_object_set_new(a, "bed", opt_text(st, 2));
+    json_object_set_new(a, "patient_id", db_col_json_int(st, 1));
+    json_object_set_new(a, "bed", db_col_json_text(st, 2));
     json_object_set_new(a, "kind", json_string(db_col_text(st, 3)));
     json_object_set_new(a, "priority", json_string(db_col_text(st, 4)));
-    json_object_set_new(a, "term", opt_text(st, 5));
-    json_object_set_new(a, "grade", opt_int(st, 6));
+    json_object_set_new(a, "term", db_col_json_text(st, 5));
+    json_object_set_new(a, "grade", db_col_json_int(st, 6));
     json_object_set_new(a, "message", json_string(db_col_text(st, 7)));
-    json_object_set_new(a, "raised_at", opt_time(st, 8));
+    json_object_set_new(a, "raised_at", db_col_json_time(st, 8));
     json_object_set_new(a, "state", json_string(db_col_text(st, 9)));
-    json_object_set_new(a, "acked_at", opt_time(st, 10));
-    json_object_set_new(a, "acked_by", opt_text(st, 11));
-    json_object_set_new(a, "resolved_at", opt_time(st, 12));
+    json_object_set_new(a, "acked_at", db_col_json_time(st, 10));
+    json_object_set_new(a, "acked_by", db_col_json_text(st, 11));
+    json_object_set_new(a, "resolved_at", db_col_json_time(st, 12));
     json_object_set_new(a, "base_priority", json_string(db_col_text(st, 13)));
     json_object_set_new(a, "condition", json_string(db_col_text(st, 14)));
-    json_object_set_new(a, "escalated_at", opt_time(st, 15));
+    json_object_set_new(a, "escalated_at", db_col_json_time(st, 15));
     json_object_set_new(a, "escalations", json_integer(sqlite3_column_int(st, 16)));
-    json_object_set_new(a, "ack_note", opt_text(st, 17));
-    json_object_set_new(a, "resolution", opt_text(st, 18));
-    json_object_set_new(a, "device_id", opt_int(st, 19));
-    json_object_set_new(a, "activated_at", opt_time(st, 20));
+    json_object_set_new(a, "ack_note", db_col_json_text(st, 17));
+    json_object_set_new(a, "resolution", db_col_json_text(st, 18));
+    json_object_set_new(a, "device_id", db_col_json_int(st, 19));
+    json_object_set_new(a, "activated_at", db_col_json_time(st, 20));
     return a;
 }
 
 int store_alert_get(db_conn *c, int64_t id, json_t **out)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_ALERT_GET);
-
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":id", id);
-    return db_row_json(st, alert_row, out);
+    return db_row_json_by_id(c, SQL_ALERT_GET, id, alert_row, out);
 }
 
 int store_alert_list(db_conn *c, const char *state, int64_t patient_id, int limit, json_t **out)

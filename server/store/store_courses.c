@@ -92,12 +92,7 @@ int store_response_insert(db_conn *c, int64_t patient_id, const store_response *
 
 int store_response_get(db_conn *c, int64_t id, json_t **out)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_RESPONSE_GET);
-
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":id", id);
-    return db_row_json(st, response_row, out);
+    return db_row_json_by_id(c, SQL_RESPONSE_GET, id, response_row, out);
 }
 
 int store_responses(db_conn *c, int64_t patient_id, json_t **out)

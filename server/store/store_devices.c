@@ -246,32 +246,14 @@ int store_device_lookup_token(db_conn *c, const char *token_hash, principal *who
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Column `col` as a JSON string, or null when NULL. */
-static json_t *text_or_null(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-
-    return t ? json_string((const char *)t) : json_null();
-}
-
-/* Column `col` (epoch ms) as an RFC 3339 string, or null when NULL. */
-static json_t *time_or_null(sqlite3_stmt *st, int col)
-{
-    char buf[TIMEFMT_LEN];
-
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    return json_string(timefmt_format(sqlite3_column_int64(st, col), buf, sizeof buf));
-}
-
 /* One row of SQL_DEVICE_LIST / SQL_DEVICE_GET in the API's shape (docs/api.md "Beds, devices"). */
 static json_t *device_json(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "serial", db_col_text(st, 1), "model",
-                     text_or_null(st, 2), "bed", text_or_null(st, 3), "created_at",
-                     time_or_null(st, 4), "revoked_at", time_or_null(st, 5), "last_seen",
-                     time_or_null(st, 6));
+                     db_col_json_text(st, 2), "bed", db_col_json_text(st, 3), "created_at",
+                     db_col_json_time(st, 4), "revoked_at", db_col_json_time(st, 5), "last_seen",
+                     db_col_json_time(st, 6));
 }
 
 int store_device_list(db_conn *c, json_t **out)

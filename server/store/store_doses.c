@@ -55,13 +55,6 @@ int store_dose_insert(db_conn *c, const store_dose *d, const principal *who, int
     return 0;
 }
 
-static json_t *opt_text(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-
-    return t ? json_string((const char *)t) : json_null();
-}
-
 static json_t *dose_row(sqlite3_stmt *st)
 {
     char t1[TIMEFMT_LEN], t2[TIMEFMT_LEN];
@@ -70,20 +63,15 @@ static json_t *dose_row(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 0), "patient_id",
                      (json_int_t)sqlite3_column_int64(st, 1), "time",
                      timefmt_format(sqlite3_column_int64(st, 2), t1, sizeof t1), "status",
-                     db_col_text(st, 3), "reason", opt_text(st, 4), "override_reason",
-                     opt_text(st, 5), "decision", db_col_text(st, 6), "recorded_by",
+                     db_col_text(st, 3), "reason", db_col_json_text(st, 4), "override_reason",
+                     db_col_json_text(st, 5), "decision", db_col_text(st, 6), "recorded_by",
                      db_col_text(st, 7), "created_at",
                      timefmt_format(sqlite3_column_int64(st, 8), t2, sizeof t2));
 }
 
 int store_dose_get(db_conn *c, int64_t id, json_t **out)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_DOSE_GET);
-
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":id", id);
-    return db_row_json(st, dose_row, out);
+    return db_row_json_by_id(c, SQL_DOSE_GET, id, dose_row, out);
 }
 
 int store_dose_list(db_conn *c, int64_t patient_id, json_t **out)

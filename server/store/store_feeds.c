@@ -117,28 +117,6 @@ static const char SQL_TECH_ALERT_LIST[] =
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static json_t *text_or_null(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? json_string((const char *)t) : json_null();
-}
-
-static json_t *int_or_null(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL
-               ? json_null()
-               : json_integer((json_int_t)sqlite3_column_int64(st, col));
-}
-
-static json_t *time_or_null(sqlite3_stmt *st, int col)
-{
-    char buf[TIMEFMT_LEN];
-
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    return json_string(timefmt_format(sqlite3_column_int64(st, col), buf, sizeof buf));
-}
-
 static json_t *feed_render(sqlite3_stmt *st)
 {
     json_t *addr = json_loads(db_col_text(st, 5), 0, NULL);
@@ -147,17 +125,17 @@ static json_t *feed_render(sqlite3_stmt *st)
         json_decref(addr);
         addr = json_array();
     }
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, "
-                     "s:{s:I, s:I, s:I}}",
-                     "id", (json_int_t)sqlite3_column_int64(st, 0), "name", db_col_text(st, 1),
-                     "kind", db_col_text(st, 2), "sending_application", db_col_text(st, 3),
-                     "sending_facility", db_col_text(st, 4), "addresses", addr, "tls_fingerprint",
-                     text_or_null(st, 6), "enabled", sqlite3_column_int(st, 7) != 0, "created_at",
-                     time_or_null(st, 8), "updated_at", time_or_null(st, 9), "last_message_at",
-                     time_or_null(st, 10), "last_error", text_or_null(st, 11), "last_error_at",
-                     time_or_null(st, 12), "counts", "AA", (json_int_t)sqlite3_column_int64(st, 13),
-                     "AE", (json_int_t)sqlite3_column_int64(st, 14), "AR",
-                     (json_int_t)sqlite3_column_int64(st, 15));
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, "
+        "s:{s:I, s:I, s:I}}",
+        "id", (json_int_t)sqlite3_column_int64(st, 0), "name", db_col_text(st, 1), "kind",
+        db_col_text(st, 2), "sending_application", db_col_text(st, 3), "sending_facility",
+        db_col_text(st, 4), "addresses", addr, "tls_fingerprint", db_col_json_text(st, 6),
+        "enabled", sqlite3_column_int(st, 7) != 0, "created_at", db_col_json_time(st, 8),
+        "updated_at", db_col_json_time(st, 9), "last_message_at", db_col_json_time(st, 10),
+        "last_error", db_col_json_text(st, 11), "last_error_at", db_col_json_time(st, 12), "counts",
+        "AA", (json_int_t)sqlite3_column_int64(st, 13), "AE",
+        (json_int_t)sqlite3_column_int64(st, 14), "AR", (json_int_t)sqlite3_column_int64(st, 15));
 }
 
 /* Steps a change; 0, the refusal for a unique violation, or -1. */
@@ -210,12 +188,7 @@ int store_feed_insert(db_conn *c, const json_t *f, int64_t now, int64_t *id)
 
 int store_feed_get(db_conn *c, int64_t id, json_t **out)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_FEED_GET);
-
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":id", id);
-    return db_row_json(st, feed_render, out);
+    return db_row_json_by_id(c, SQL_FEED_GET, id, feed_render, out);
 }
 
 int store_feed_list(db_conn *c, json_t **out)
@@ -375,7 +348,7 @@ int store_unit_known(db_conn *c, const char *point_of_care)
 static json_t *bed_location_render(sqlite3_stmt *st)
 {
     return json_pack("{s:s, s:s, s:o}", "id", db_col_text(st, 0), "label", db_col_text(st, 1),
-                     "location", text_or_null(st, 2));
+                     "location", db_col_json_text(st, 2));
 }
 
 int store_bed_locations(db_conn *c, json_t **out)
@@ -632,10 +605,10 @@ static json_t *tech_alert_render(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:s}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "feed_id",
-                     int_or_null(st, 2), "control_id", text_or_null(st, 3), "bed",
-                     text_or_null(st, 4), "patient_id", int_or_null(st, 5), "occupant_id",
-                     int_or_null(st, 6), "message", db_col_text(st, 7), "raised_at",
-                     time_or_null(st, 8), "state", db_col_text(st, 9));
+                     db_col_json_int(st, 2), "control_id", db_col_json_text(st, 3), "bed",
+                     db_col_json_text(st, 4), "patient_id", db_col_json_int(st, 5), "occupant_id",
+                     db_col_json_int(st, 6), "message", db_col_text(st, 7), "raised_at",
+                     db_col_json_time(st, 8), "state", db_col_text(st, 9));
 }
 
 int store_technical_alert_list(db_conn *c, json_t **out)

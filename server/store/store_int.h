@@ -64,9 +64,17 @@ int db_collect_rows(sqlite3_stmt *st, size_t size, void (*fill)(sqlite3_stmt *st
 /* Steps `st` once and resets it: 1 with *out = render(st) for a row, 0 for
  * none, -1 on failure (st NULL, a failed step, or render returning NULL). */
 int db_row_json(sqlite3_stmt *st, json_t *(*render)(sqlite3_stmt *st), json_t **out);
+/* db_row_json() of `sql` (prepared on c) with :id bound to id. */
+int db_row_json_by_id(db_conn *c, const char *sql, int64_t id, json_t *(*render)(sqlite3_stmt *st),
+                      json_t **out);
 
 /* Column text or "" when NULL. */
 const char *db_col_text(sqlite3_stmt *st, int col);
+/* Column `col` as a JSON string, integer, or RFC 3339 time (the column
+ * holds epoch ms); JSON null when the column is NULL. New references. */
+json_t *db_col_json_text(sqlite3_stmt *st, int col);
+json_t *db_col_json_int(sqlite3_stmt *st, int col);
+json_t *db_col_json_time(sqlite3_stmt *st, int col);
 
 /* --- shared between store files ----------------------------------------------- */
 /* One `latest` entry {"value", "unit", "time", "age_s"} of `code` in the

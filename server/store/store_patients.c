@@ -131,22 +131,6 @@ static const char SQL_PATIENT_WEIGHT[] =
 
 /* --- helpers ----------------------------------------------------------------- */
 
-static json_t *text_or_null(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-
-    return t ? json_string((const char *)t) : json_null();
-}
-
-static json_t *time_or_null(sqlite3_stmt *st, int col)
-{
-    char buf[TIMEFMT_LEN];
-
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    return json_string(timefmt_format(sqlite3_column_int64(st, col), buf, sizeof buf));
-}
-
 /* A stored JSON object column; {} if it does not parse (never expected). */
 static json_t *object_col(sqlite3_stmt *st, int col)
 {
@@ -164,12 +148,12 @@ static json_t *patient_render(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "mrn", db_col_text(st, 1), "name",
-                     db_col_text(st, 2), "birth_date", text_or_null(st, 3), "sex",
-                     text_or_null(st, 4), "diagnosis", text_or_null(st, 5), "status",
-                     db_col_text(st, 6), "bed", text_or_null(st, 7), "admitted_at",
-                     time_or_null(st, 8), "discharged_at", time_or_null(st, 9), "news2_scale",
-                     (json_int_t)sqlite3_column_int64(st, 10), "baseline", object_col(st, 11),
-                     "reference_ranges", object_col(st, 12));
+                     db_col_text(st, 2), "birth_date", db_col_json_text(st, 3), "sex",
+                     db_col_json_text(st, 4), "diagnosis", db_col_json_text(st, 5), "status",
+                     db_col_text(st, 6), "bed", db_col_json_text(st, 7), "admitted_at",
+                     db_col_json_time(st, 8), "discharged_at", db_col_json_time(st, 9),
+                     "news2_scale", (json_int_t)sqlite3_column_int64(st, 10), "baseline",
+                     object_col(st, 11), "reference_ranges", object_col(st, 12));
 }
 
 /* The members of an object that are not null, as compact JSON text with
@@ -343,12 +327,7 @@ out:
 
 int store_patient_get(db_conn *c, int64_t id, json_t **out)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_PATIENT_GET);
-
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":id", id);
-    return db_row_json(st, patient_render, out);
+    return db_row_json_by_id(c, SQL_PATIENT_GET, id, patient_render, out);
 }
 
 int store_patient_list(db_conn *c, const char *status, json_t **out)

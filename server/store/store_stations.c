@@ -79,30 +79,14 @@ int store_station_lookup_token(db_conn *c, const char *token_hash, principal *wh
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-static json_t *text_or_null(sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-
-    return t ? json_string((const char *)t) : json_null();
-}
-
-static json_t *time_or_null(sqlite3_stmt *st, int col)
-{
-    char buf[TIMEFMT_LEN];
-
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    return json_string(timefmt_format(sqlite3_column_int64(st, col), buf, sizeof buf));
-}
-
 /* One row of STATION_COLS in the API's shape (docs/api.md "Stations"). */
 static json_t *station_json(sqlite3_stmt *st)
 {
     return json_pack("{s:I, s:s, s:o, s:o, s:s, s:o, s:o}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "name", db_col_text(st, 1),
-                     "location", text_or_null(st, 2), "created_at", time_or_null(st, 3),
-                     "created_by", db_col_text(st, 4), "revoked_at", time_or_null(st, 5),
-                     "last_seen", time_or_null(st, 6));
+                     "location", db_col_json_text(st, 2), "created_at", db_col_json_time(st, 3),
+                     "created_by", db_col_text(st, 4), "revoked_at", db_col_json_time(st, 5),
+                     "last_seen", db_col_json_time(st, 6));
 }
 
 int store_station_list(db_conn *c, json_t **out)
@@ -112,12 +96,7 @@ int store_station_list(db_conn *c, json_t **out)
 
 int store_station_get(db_conn *c, int64_t id, json_t **out)
 {
-    sqlite3_stmt *st = db_prep(c, SQL_STATION_GET);
-
-    if (!st)
-        return -1;
-    db_bind_int64(st, ":id", id);
-    return db_row_json(st, station_json, out);
+    return db_row_json_by_id(c, SQL_STATION_GET, id, station_json, out);
 }
 
 /* Runs a one-row UPDATE bound by the caller: 1 changed, 0 none, -1. */
