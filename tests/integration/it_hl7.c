@@ -6,6 +6,7 @@
 #include "hl7.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
@@ -15,16 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FIX "tests/hl7/fixtures/"
 
 static const char *const mllp_args[] = {"--mllp", "127.0.0.1:0", NULL};
-/* The ward sequence is dated March 2026; its JSON device readings would be
- * older than the default 24 h device horizon (docs/security.md), so the
- * horizon is opened to its maximum, a year. */
+/* The ward sequence is dated 2 to 8 March 2026. Its times (the fixtures'
+ * HL7 timestamps, all with a UTC offset, and the test's own) are moved by
+ * whole weeks to end a few days before today (ward_shift_ms), so that the
+ * test means the same next year; its JSON device readings are then up to
+ * three weeks old, beyond the default 24 h device horizon
+ * (docs/security.md), which is opened to 30 days. */
 static const char *const ward_args[] = {"--mllp", "127.0.0.1:0", "--device-reading-horizon",
-                                        "527040", NULL};
+                                        "43200", NULL};
 static const char *const small_frame_args[] = {"--mllp", "127.0.0.1:0", "--mllp-max-frame", "2048",
                                                NULL};
 
@@ -187,6 +192,57 @@ static void expect_ack(const ack *a, const char *code, const char *ctl)
         fail_msg("expected MSA %s|%s, got:\n%s", code, ctl ? ctl : "*", a->text);
 }
 
+#define DAY_MS  86400000LL
+#define WEEK_MS (7 * DAY_MS)
+
+/* How far the ward sequence moves: whole weeks (weekdays and times of day
+ * stay), so that its last day (8 March 2026) falls 2 to 9 days ago. */
+static int64_t ward_shift_ms(void)
+{
+    static int64_t shift = -1;
+    int64_t last_day = wd_parse_time("2026-03-08T00:00:00.000Z");
+
+    if (last_day < 0)
+        fail_msg("cannot parse the ward sequence's last day");
+    if (shift < 0) {
+        int64_t gap = wd_now_ms() - 2 * DAY_MS - last_day;
+        shift = gap > 0 ? gap / WEEK_MS * WEEK_MS : 0;
+    }
+    return shift;
+}
+
+/* Moves an HL7 date (YYYYMMDD at p) by ward_shift_ms(), in place. */
+static void shift_hl7_date(char *p)
+{
+    struct tm tm = {0};
+    char out[32];
+    time_t t;
+
+    if (sscanf(p, "%4d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        fail_msg("bad HL7 date %.8s", p);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    t = timegm(&tm) + (time_t)(ward_shift_ms() / 1000);
+    gmtime_r(&t, &tm);
+    snprintf(out, sizeof out, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    memcpy(p, out, 8);
+}
+
+/* Every timestamp of the ward fixtures (8 or more digits starting with
+ * 2026) moved by ward_shift_ms(). */
+static void shift_ward_times(char *msg)
+{
+    for (char *p = msg; *p; p++) {
+        size_t digits = strspn(p, "0123456789");
+
+        if (digits >= 8 && strncmp(p, "2026", 4) == 0 &&
+            (p == msg || !isdigit((unsigned char)p[-1])))
+            shift_hl7_date(p);
+        if (digits)
+            p += digits - 1;
+    }
+}
+
 static char *fixture(const char *name)
 {
     char path[256];
@@ -205,6 +261,8 @@ static char *fixture(const char *name)
     if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
         fail_msg("cannot read %s", path);
     fclose(f);
+    if (strncmp(name, "ward/", 5) == 0)
+        shift_ward_times(buf);
     return buf;
 }
 
@@ -297,7 +355,7 @@ static long long admitted_id(wd_fixture *f, const char *mrn, const char *bed)
 }
 
 /* Every reading of a patient (of `code` when not NULL) since 2000: the
- * ward fixtures are dated March 2026 (wd_all_readings looks 30 days back). */
+ * ward sequence is weeks old (wd_all_readings looks 30 days back). */
 static json_t *all_readings(wd_fixture *f, long long pid, const char *code)
 {
     wd_resp *r =
@@ -327,12 +385,14 @@ static int readings_of(wd_fixture *f, long long pid, const char *code, double va
     return n;
 }
 
+/* A time of the ward sequence (as dated in its README), moved as its
+ * fixtures are (ward_shift_ms). */
 static int64_t iso(const char *s)
 {
     int64_t t = wd_parse_time(s);
     if (t < 0)
         fail_msg("bad time %s", s);
-    return t;
+    return t + ward_shift_ms();
 }
 
 /* Sends a ward fixture and checks the ACK code. */
