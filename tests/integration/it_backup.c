@@ -180,7 +180,8 @@ static void test_backup_under_load(void **state)
     for (int b = 0; b < BACKUPS; b++) {
         int at_start = atomic_load(&p->done);
         snprintf(out[b], sizeof out[b], "%s/archive-%d.db", wd_dir(f->s), b);
-        if (wd_cli(f->s, NULL, &stdout_text, "backup", "--db", wd_db(f->s), out[b], NULL) != 0) {
+        if (wd_cli(f->s, NULL, &stdout_text, "backup", "--db", wd_db(f->s), out[b], (char *)NULL) !=
+            0) {
             wd_dump_log(f->s);
             fail_msg("backup %d under load failed", b);
         }
@@ -198,7 +199,7 @@ static void test_backup_under_load(void **state)
 
     /* the first archive, checked and restored: copied into place */
     expect_intact(out[0]);
-    if (wd_cli(f->s, NULL, NULL, "audit", "verify", "--db", out[0], NULL) != 0)
+    if (wd_cli(f->s, NULL, NULL, "audit", "verify", "--db", out[0], (char *)NULL) != 0)
         fail_msg("wardd audit verify rejects the archive");
     snprintf(restored, sizeof restored, "%s/restored.db", wd_dir(f->s));
     copy_file(out[0], restored);

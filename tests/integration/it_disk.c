@@ -232,13 +232,13 @@ static void test_bad_settings(void **state)
 
     snprintf(db, sizeof db, "%s/other.db", wd_dir(s));
     assert_int_not_equal(wd_cli(s, NULL, NULL, "serve", "--listen", "127.0.0.1:0", "--db", db,
-                                "--disk-warn-percent", "100", NULL),
+                                "--disk-warn-percent", "100", (char *)NULL),
                          0);
     assert_int_not_equal(wd_cli(s, NULL, NULL, "serve", "--listen", "127.0.0.1:0", "--db", db,
-                                "--disk-warn-bytes", "-1", NULL),
+                                "--disk-warn-bytes", "-1", (char *)NULL),
                          0);
     assert_int_not_equal(wd_cli(s, NULL, NULL, "serve", "--listen", "127.0.0.1:0", "--db", db,
-                                "--disk-check-interval", "0", NULL),
+                                "--disk-check-interval", "0", (char *)NULL),
                          0);
     wd_stop(s);
 }
