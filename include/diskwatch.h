@@ -68,6 +68,13 @@ void diskwatch_stop(void);
 int diskwatch_measure(diskwatch_sample *out);
 /* The last check's outcome. */
 void diskwatch_get(diskwatch_status *out);
+/* The rule, pure (tests/unit/test_diskwatch.c): free space below the
+ * result is low; the larger of percent % of size_bytes and bytes (either
+ * 0: that rule off). */
+uint64_t diskwatch_threshold(uint64_t size_bytes, int percent, int64_t bytes);
+/* The state after `prev` given free space and threshold: low below it, ok
+ * again only at threshold + threshold / 20 or more. */
+diskwatch_state_t diskwatch_next(diskwatch_state_t prev, uint64_t free_bytes, uint64_t threshold);
 /* "ok", "low" or "unknown". */
 const char *diskwatch_state_name(diskwatch_state_t s);
 

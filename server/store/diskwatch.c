@@ -78,24 +78,21 @@ int diskwatch_measure(diskwatch_sample *out)
     return 0;
 }
 
-/* The larger of percent % of the filesystem and the absolute floor: free
- * space below it is low. */
-static uint64_t threshold_for(uint64_t size_bytes)
+uint64_t diskwatch_threshold(uint64_t size_bytes, int percent, int64_t bytes)
 {
-    uint64_t by_percent = size_bytes / 100 * (uint64_t)dw.cfg.percent +
-                          size_bytes % 100 * (uint64_t)dw.cfg.percent / 100;
-    uint64_t by_bytes = (uint64_t)dw.cfg.bytes;
+    uint64_t p = percent > 0 ? (uint64_t)percent : 0;
+    uint64_t by_percent = size_bytes / 100 * p + size_bytes % 100 * p / 100;
+    uint64_t by_bytes = bytes > 0 ? (uint64_t)bytes : 0;
 
     return by_percent > by_bytes ? by_percent : by_bytes;
 }
 
-/* Low below the threshold; back to ok only 5 % above it (hysteresis). */
-static diskwatch_state_t next_state(diskwatch_state_t prev, uint64_t free_bytes, uint64_t thr)
+diskwatch_state_t diskwatch_next(diskwatch_state_t prev, uint64_t free_bytes, uint64_t threshold)
 {
-    if (free_bytes < thr)
+    if (free_bytes < threshold)
         return DISK_LOW;
-    if (prev == DISK_LOW && free_bytes - thr < thr / 20)
-        return DISK_LOW;
+    if (prev == DISK_LOW && free_bytes - threshold < threshold / 20)
+        return DISK_LOW; /* not yet 5 % clear of the line */
     return DISK_OK;
 }
 
@@ -224,8 +221,8 @@ static void check_once(void)
         s.state = DISK_UNKNOWN;
     } else {
         dw.failed_logged = false;
-        s.threshold_bytes = threshold_for(s.sample.size_bytes);
-        s.state = next_state(prev, s.sample.free_bytes, s.threshold_bytes);
+        s.threshold_bytes = diskwatch_threshold(s.sample.size_bytes, dw.cfg.percent, dw.cfg.bytes);
+        s.state = diskwatch_next(prev, s.sample.free_bytes, s.threshold_bytes);
     }
     if (s.state != prev && s.state != DISK_UNKNOWN) {
         log_change(prev, &s);

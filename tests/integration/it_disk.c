@@ -70,6 +70,26 @@ static json_t *disk_alerts(wd_fixture *f)
     return out;
 }
 
+/* Waits (bounded) until the event stream's replay from the start holds a
+ * technical_alert event of kind disk_low in `state`. */
+static void expect_disk_event(wd_fixture *f, const char *state)
+{
+    char req[1024], want[64];
+    int len = snprintf(req, sizeof req,
+                       "GET /api/v1/events?last_event_id=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Authorization: Bearer %s\r\nConnection: close\r\n\r\n",
+                       f->viewer);
+
+    snprintf(want, sizeof want, "\"state\":\"%s\"", state);
+    for (int i = 0; i < 20; i++) {
+        wd_resp *r = wd_sock(f->s, req, (size_t)len, 500);
+        const char *ev = strstr(r->body, "event: technical_alert");
+        if (ev && strstr(ev, "\"kind\":\"disk_low\"") && strstr(ev, want))
+            return;
+    }
+    fail_msg("no technical_alert event of kind disk_low, %s, on the event stream", state);
+}
+
 static uint64_t file_size(const char *path)
 {
     struct stat sb;
@@ -126,6 +146,7 @@ static void test_low_disk(void **state)
     msg = WD_STR(json_array_get(alerts, 0), "message");
     if (!strstr(msg, "free of") || !strstr(msg, "1.0 PiB"))
         fail_msg("the disk_low message does not give free space and threshold: %s", msg);
+    expect_disk_event(f, "active");
     {
         wd_resp *m = wd_req(f->s, "GET", "/metrics", NULL, NULL);
         assert_int_equal(metric(m, "wardd_db_disk_low"), 1);
@@ -170,6 +191,7 @@ static void test_recovery_resolves(void **state)
     assert_int_equal(json_array_size(alerts), 1);
     assert_int_equal(WD_INT(json_array_get(alerts, 0), "id"), id);
     assert_string_equal(WD_STR(json_array_get(alerts, 0), "state"), "resolved");
+    expect_disk_event(f, "resolved");
     wd_fixture_free(f);
     wd_stop(old); /* not running: removes its directory */
 }
