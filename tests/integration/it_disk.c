@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #define PIB "1125899906842624"
 #define GIB (1024LL * 1024 * 1024)
@@ -42,15 +43,21 @@ static long long checks(wd_server *s)
     return metric(r, "wardd_db_disk_checks_total");
 }
 
-/* Waits (bounded) until `more` further disk checks have completed. */
-static void wait_checks(wd_server *s, long long more)
+/* Waits until `more` further disk checks have completed; fails after
+ * max_ms. */
+static void wait_checks_within(wd_server *s, long long more, long max_ms)
 {
     long long want = checks(s) + more;
 
-    for (int i = 0; i < 300 && checks(s) < want; i++)
+    for (long waited = 0; waited < max_ms && checks(s) < want; waited += 50)
         wd_sleep_ms(50);
     if (checks(s) < want)
-        fail_msg("the disk check did not run %lld more times within 15 s", more);
+        fail_msg("the disk check did not run %lld more times within %ld ms", more, max_ms);
+}
+
+static void wait_checks(wd_server *s, long long more)
+{
+    wait_checks_within(s, more, 15000);
 }
 
 /* The disk_low technical alerts, newest first. */
@@ -245,6 +252,41 @@ static void test_defaults_and_gauges(void **state)
     wd_fixture_free(f);
 }
 
+/* The settings also come from the config file (README "Configuration"). */
+static void test_config_file(void **state)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], conf[600];
+    const char *args[] = {"--config", conf, NULL};
+    FILE *fp;
+    wd_server *s;
+    (void)state;
+
+    snprintf(dir, sizeof dir, "%s/wardd-disk-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(conf, sizeof conf, "%s/wardd.conf", dir);
+    fp = fopen(conf, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "# a disk that is always low\ndisk-warn-bytes = %s\ndisk-warn-percent = 0\n"
+            "disk-check-interval = 1\n",
+            PIB);
+    assert_int_equal(fclose(fp), 0);
+    wd_serve_args(args);
+    s = wd_start(NULL);
+    wd_serve_args(NULL);
+    {
+        json_t *disk = readyz_disk(s);
+        assert_string_equal(WD_STR(disk, "state"), "low");
+        assert_int_equal(WD_INT(disk, "threshold_bytes"), atoll(PIB));
+    }
+    /* the interval came from the file too: 1 s, not the default 10 */
+    wait_checks_within(s, 2, 6000);
+    wd_stop(s);
+    assert_int_equal(remove(conf), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* Out-of-range settings are refused before anything starts. */
 static void test_bad_settings(void **state)
 {
@@ -271,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_low_disk),
         cmocka_unit_test(test_recovery_resolves),
         cmocka_unit_test(test_defaults_and_gauges),
+        cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_bad_settings),
     };
 
