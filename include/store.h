@@ -581,7 +581,7 @@ int store_patient_cancel_transfer(db_conn *c, int64_t id, int64_t now);
  * again meanwhile). */
 int store_patient_cancel_discharge(db_conn *c, int64_t id, int64_t now);
 typedef struct store_tech_alert {
-    const char *kind; /* "identity_mismatch" */
+    const char *kind; /* "identity_mismatch" (disk_low: store_technical_alert_once) */
     int64_t feed_id;
     const char *control_id;
     const char *bed;
@@ -594,6 +594,14 @@ int store_technical_alert(db_conn *c, const store_tech_alert *a, int64_t now, in
 int store_technical_alert_list(db_conn *c, json_t **out);
 /* Marks an active technical alert resolved: 1 done, 0 not active, -1. */
 int store_technical_alert_resolve(db_conn *c, int64_t id);
+/* A technical alert of a kind that is active at most once (disk_low):
+ * inserted unless one of the kind is active. 0 with *id the new alert's id,
+ * or 0 when one was active already; -1 on failure. */
+int store_technical_alert_once(db_conn *c, const char *kind, const char *message, int64_t now,
+                               int64_t *id);
+/* Resolves the active alert of such a kind: 0 with *id its id, or 0 when
+ * none was active; -1 on failure. */
+int store_technical_alert_resolve_kind(db_conn *c, const char *kind, int64_t *id);
 /* --- courses (store_courses.c) ----------------------------------------------- */
 /* One admission of a person (courses group them: docs/clinical.md "Courses"). */
 typedef struct store_admission {

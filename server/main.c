@@ -5,6 +5,7 @@
  *                 [--threads N] [--port-file PATH] [--time-zone ZONE]
  *                 [--mllp ADDR:PORT] [--mllp-max-frame BYTES] [--mllp-idle-timeout S]
  *                 [--mllp-max-connections N] [--mllp-max-per-client N]
+ *                 [--disk-warn-percent P] [--disk-warn-bytes N] [--disk-check-interval S]
  *   wardd feed add   --db PATH --name N --kind adt|device_gateway
  *                    --sending-application A [--sending-facility F] --address IP[,IP]
  *   wardd user add   --db PATH --username NAME --role ROLE   (password on stdin)
@@ -21,6 +22,7 @@
 #include "cli.h"
 #include "clinical.h"
 #include "db.h"
+#include "diskwatch.h"
 #include "drift.h"
 #include "events.h"
 #include "http.h"
@@ -32,6 +34,7 @@
 #include "serve_security.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -140,10 +143,30 @@ static int drift_settings(const cli_args *a)
     return 0;
 }
 
+/* The low-disk warning (docs/deploy.md "Storage"): free space below
+ * --disk-warn-percent of the database's filesystem or below
+ * --disk-warn-bytes, checked every --disk-check-interval seconds. */
+static int disk_settings(const cli_args *a, const struct app *app, diskwatch_config *d)
+{
+    long percent = 0, bytes = 0, interval = 0;
+
+    if (cli_get_long(a, "disk-warn-percent", DISKWATCH_PERCENT_DEFAULT, 0, 99, &percent) != 0)
+        return fail("--disk-warn-percent must be a number from 0 to 99");
+    if (cli_get_long(a, "disk-warn-bytes", DISKWATCH_BYTES_DEFAULT, 0, LONG_MAX, &bytes) != 0)
+        return fail("--disk-warn-bytes must be a number of bytes from 0 to %ld", LONG_MAX);
+    if (cli_get_long(a, "disk-check-interval", DISKWATCH_INTERVAL_DEFAULT, 1, 3600, &interval) != 0)
+        return fail("--disk-check-interval must be a number of seconds from 1 to 3600");
+    d->db_path = app->db_path;
+    d->percent = (int)percent;
+    d->bytes = (int64_t)bytes;
+    d->interval_s = (int)interval;
+    return 0;
+}
+
 /* Every serve setting from the flags and the config file. 0, or 1 after
  * saying which setting is wrong. */
 static int serve_settings(const cli_args *a, struct app *app, http_options *hopt,
-                          mllp_options *mopt)
+                          mllp_options *mopt, diskwatch_config *dopt)
 {
     long threads = 0;
 
@@ -164,7 +187,7 @@ static int serve_settings(const cli_args *a, struct app *app, http_options *hopt
             return fail("--time-zone: %s", tzerr);
     }
     return drift_settings(a) != 0 || security_settings(a, app) != 0 ||
-                   mllp_flags(a, hopt, mopt) != 0
+                   mllp_flags(a, hopt, mopt) != 0 || disk_settings(a, app, dopt) != 0
                ? 1
                : 0;
 }
@@ -172,6 +195,7 @@ static int serve_settings(const cli_args *a, struct app *app, http_options *hopt
 static int serve(cli_args *a)
 {
     mllp_options mopt = {0};
+    diskwatch_config dopt = {0};
     mllp_server *mllp = NULL;
     struct app app = {0};
     http_options hopt = {0};
@@ -181,7 +205,7 @@ static int serve(cli_args *a)
     int status = 1;
     db_conn *c;
 
-    if (serve_settings(a, &app, &hopt, &mopt) != 0)
+    if (serve_settings(a, &app, &hopt, &mopt, &dopt) != 0)
         return 1;
 
     c = db_open(app.db_path, true);
@@ -213,6 +237,8 @@ static int serve(cli_args *a)
         fail("cannot start clinical evaluation (rule set above)");
         goto out;
     }
+    if (diskwatch_start(app.writer, &dopt) != 0)
+        goto out;
     if (http_start(&app, &hopt, &port) != 0)
         goto out;
     if (write_port_file(cli_get(a, "port-file", NULL), port) != 0) {
@@ -234,7 +260,8 @@ out:
     mllp_stop(mllp, 10000);
     events_shutdown(); /* ends open event streams, which http_stop would wait for */
     http_stop(&app, 10000);
-    clinical_stop(); /* before the writer: it may be storing alert transitions */
+    diskwatch_stop(); /* before the writer: it may be storing a disk_low alert */
+    clinical_stop();  /* before the writer: it may be storing alert transitions */
     db_writer_stop(app.writer);
     db_readers_close_all();
     if (status == 0)
@@ -275,6 +302,7 @@ static const char *const serve_flags[] = {
     "device-reading-horizon", "dose-backentry-margin", /* docs/security.md */
     "mllp", "mllp-max-frame", "mllp-idle-timeout", "mllp-max-connections",
     "mllp-max-per-client", /* HL7 v2 over MLLP (docs/hl7.md) */
+    "disk-warn-percent", "disk-warn-bytes", "disk-check-interval", /* docs/deploy.md */
     NULL};
 /* clang-format on */
 static const char *const feed_flags[] = {

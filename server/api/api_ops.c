@@ -2,6 +2,7 @@
  * /metrics (Prometheus text). */
 #include "api.h"
 #include "app.h"
+#include "diskwatch.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -11,6 +12,19 @@
 enum MHD_Result api_ops_healthz(struct req *r)
 {
     return reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* The disk as the last check saw it (diskwatch.h): a low disk still
+ * takes writes, so it is reported, not a reason to be unready. */
+static json_t *disk_json(void)
+{
+    diskwatch_status d;
+
+    diskwatch_get(&d);
+    return json_pack("{s:s, s:I, s:I, s:I, s:I}", "state", diskwatch_state_name(d.state),
+                     "free_bytes", (json_int_t)d.sample.free_bytes, "size_bytes",
+                     (json_int_t)d.sample.size_bytes, "threshold_bytes",
+                     (json_int_t)d.threshold_bytes, "db_bytes", (json_int_t)d.sample.db_bytes);
 }
 
 /* Ready when the writer's last transaction did not fail (it records every
@@ -24,7 +38,7 @@ enum MHD_Result api_ops_readyz(struct req *r)
 
     if (!db_writer_ready(r->app->writer) || !c || store_ready_probe(c) != 0)
         return reply_error(r, ERR_STORAGE, "The database is not ready.", NULL);
-    return reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    return reply_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "disk", disk_json()));
 }
 
 enum MHD_Result api_ops_metrics(struct req *r)

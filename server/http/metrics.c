@@ -3,6 +3,7 @@
 #include "walbuf.h"
 #include "app.h"
 #include "clinical.h"
+#include "diskwatch.h"
 #include "events.h"
 #include "http.h"
 #include "screens.h"
@@ -164,6 +165,37 @@ static void render_screens(FILE *f)
             on, off);
 }
 
+/* The database's disk (diskwatch.h): sizes measured now (stat and
+ * statvfs, no lock), the state and threshold of the last check. */
+static void render_disk(FILE *f)
+{
+    diskwatch_sample now;
+    diskwatch_status last;
+
+    diskwatch_get(&last);
+    if (diskwatch_measure(&now) == 0)
+        fprintf(f,
+                "# HELP wardd_db_bytes The database's size on disk: main file plus WAL.\n"
+                "# TYPE wardd_db_bytes gauge\nwardd_db_bytes %llu\n"
+                "# HELP wardd_db_fs_free_bytes Free space wardd may use on the database's "
+                "filesystem.\n"
+                "# TYPE wardd_db_fs_free_bytes gauge\nwardd_db_fs_free_bytes %llu\n"
+                "# HELP wardd_db_fs_size_bytes Size of the database's filesystem.\n"
+                "# TYPE wardd_db_fs_size_bytes gauge\nwardd_db_fs_size_bytes %llu\n",
+                (unsigned long long)now.db_bytes, (unsigned long long)now.free_bytes,
+                (unsigned long long)now.size_bytes);
+    fprintf(f,
+            "# HELP wardd_db_fs_threshold_bytes Free space below which the disk is low "
+            "(last check).\n"
+            "# TYPE wardd_db_fs_threshold_bytes gauge\nwardd_db_fs_threshold_bytes %llu\n"
+            "# HELP wardd_db_disk_low 1 while the last check found the disk low.\n"
+            "# TYPE wardd_db_disk_low gauge\nwardd_db_disk_low %d\n"
+            "# HELP wardd_db_disk_checks_total Disk checks completed.\n"
+            "# TYPE wardd_db_disk_checks_total counter\nwardd_db_disk_checks_total %llu\n",
+            (unsigned long long)last.threshold_bytes, last.state == DISK_LOW ? 1 : 0,
+            (unsigned long long)last.checks);
+}
+
 char *metrics_render(struct app *app)
 {
     char *buf = NULL;
@@ -220,6 +252,7 @@ char *metrics_render(struct app *app)
             (unsigned long long)commits, (unsigned long long)jobs, (double)commit_ns / 1e9,
             (unsigned long long)atomic_load(&storage_failures));
     render_walbuf(f);
+    render_disk(f);
     render_clinical(f);
     render_hl7(f);
     render_screens(f);

@@ -6,12 +6,14 @@
 #include "walbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Statement cache: open addressing on the SQL string's address. A
  * connection prepares few distinct statements (tens), so 256 slots never
@@ -716,13 +718,59 @@ int db_transaction(db_conn *c, int (*fn)(db_conn *c, void *arg), void *arg)
     return rc ? rc : DB_STORAGE_FAILURE;
 }
 
+/* A backup step that met a lock (a checkpoint, another connection's
+ * recovery) is tried again this many times, BACKUP_RETRY_MS apart, on top
+ * of the source's busy_timeout: bounded, never a loop. */
+#define BACKUP_TRIES    20
+#define BACKUP_RETRY_MS 250
+
+/* Copies every page in one step. One step reads one snapshot of the source
+ * (a WAL read transaction): the server's commits meanwhile go to the WAL
+ * and neither block the copy nor restart it. Stepping in chunks would
+ * release the snapshot between chunks, and SQLite restarts a backup whose
+ * source another process changed between steps: under continuous ingest
+ * that could restart forever. SQLITE_DONE, or the last step's code. */
+static int backup_copy(sqlite3_backup *b)
+{
+    int rc = SQLITE_BUSY;
+
+    for (int i = 0; i < BACKUP_TRIES; i++) {
+        struct timespec pause = {0, BACKUP_RETRY_MS * 1000000L};
+        rc = sqlite3_backup_step(b, -1);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            return rc;
+        nanosleep(&pause, NULL);
+    }
+    return rc;
+}
+
+/* fsync of the directory holding `path`, so the rename survives power
+ * loss. 0, or -1. */
+static int sync_dir_of(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd, rc;
+
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
 /* SQLite's online backup API: a consistent copy while the server writes. */
 int db_backup(db_conn *src, const char *out, char *err, size_t errlen)
 {
     char tmp[4096];
     sqlite3 *dst = NULL;
     sqlite3_backup *b = NULL;
-    int rc = -1;
+    int rc = -1, step;
 
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
     remove(tmp);
@@ -731,8 +779,9 @@ int db_backup(db_conn *src, const char *out, char *err, size_t errlen)
         goto out;
     }
     b = sqlite3_backup_init(dst, "main", src->db, "main");
-    if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE) {
-        snprintf(err, errlen, "backup failed: %s", sqlite3_errmsg(dst));
+    step = b ? backup_copy(b) : SQLITE_ERROR;
+    if (step != SQLITE_DONE) {
+        snprintf(err, errlen, "backup failed: %s", b ? sqlite3_errstr(step) : sqlite3_errmsg(dst));
         goto out;
     }
     if (sqlite3_backup_finish(b) != SQLITE_OK) {
@@ -741,7 +790,7 @@ int db_backup(db_conn *src, const char *out, char *err, size_t errlen)
         goto out;
     }
     b = NULL;
-    if (sqlite3_close(dst) != SQLITE_OK || rename(tmp, out) != 0) {
+    if (sqlite3_close(dst) != SQLITE_OK || rename(tmp, out) != 0 || sync_dir_of(out) != 0) {
         dst = NULL;
         snprintf(err, errlen, "cannot write %s", out);
         goto out;

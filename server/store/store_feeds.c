@@ -114,6 +114,13 @@ static const char SQL_TECH_ALERT_RESOLVE[] =
 static const char SQL_TECH_ALERT_LIST[] =
     "SELECT id, kind, feed_id, control_id, bed_id, patient_id, occupant_id, message, raised_at, "
     "state FROM technical_alerts ORDER BY id DESC LIMIT 500";
+/* Used in #store_technical_alert_once() and #store_technical_alert_resolve_kind(): alerts
+ * of which at most one may be active (disk_low; a partial unique index holds it). */
+static const char SQL_TECH_ALERT_ONCE[] =
+    "INSERT INTO technical_alerts (kind, message, raised_at) SELECT :kind, :message, :now "
+    "WHERE NOT EXISTS (SELECT 1 FROM technical_alerts WHERE kind = :kind AND state = 'active')";
+static const char SQL_TECH_ALERT_ACTIVE_KIND[] =
+    "SELECT id FROM technical_alerts WHERE kind = :kind AND state = 'active' LIMIT 1";
 
 /* --- helpers ------------------------------------------------------------------ */
 
@@ -598,6 +605,46 @@ int store_technical_alert(db_conn *c, const store_tech_alert *a, int64_t now, in
     if (db_step_done(st) != 0)
         return -1;
     *id = sqlite3_last_insert_rowid(db_handle(c));
+    return 0;
+}
+
+int store_technical_alert_once(db_conn *c, const char *kind, const char *message, int64_t now,
+                               int64_t *id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_TECH_ALERT_ONCE);
+
+    *id = 0;
+    if (!st)
+        return -1;
+    db_bind_text(st, ":kind", kind);
+    db_bind_text(st, ":message", message);
+    db_bind_int64(st, ":now", now);
+    if (db_step_done(st) != 0)
+        return -1;
+    if (sqlite3_changes(db_handle(c)) == 1)
+        *id = sqlite3_last_insert_rowid(db_handle(c));
+    return 0;
+}
+
+int store_technical_alert_resolve_kind(db_conn *c, const char *kind, int64_t *id)
+{
+    sqlite3_stmt *st = db_prep(c, SQL_TECH_ALERT_ACTIVE_KIND);
+    int64_t found = 0;
+    int rc;
+
+    *id = 0;
+    if (!st)
+        return -1;
+    db_bind_text(st, ":kind", kind);
+    rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        found = sqlite3_column_int64(st, 0);
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? 0 : -1;
+    if (store_technical_alert_resolve(c, found) < 0)
+        return -1;
+    *id = found;
     return 0;
 }
 

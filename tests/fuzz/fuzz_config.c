@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@ static const char *const allowed[] = {"listen",
                                       "threads",
                                       "device-reading-horizon",
                                       "dose-backentry-margin",
+                                      "disk-warn-percent",
+                                      "disk-warn-bytes",
+                                      "disk-check-interval",
                                       NULL};
 
 static bool is_allowed(const char *name)
@@ -58,6 +62,9 @@ static void check(const cli_args *a)
     }
     (void)cli_get_long(a, "threads", 0, 0, 256, &n);
     (void)cli_get_long(a, "device-reading-horizon", 1440, 1, 527040, &n);
+    (void)cli_get_long(a, "disk-warn-percent", 10, 0, 99, &n);
+    (void)cli_get_long(a, "disk-warn-bytes", 2147483648L, 0, LONG_MAX, &n);
+    (void)cli_get_long(a, "disk-check-interval", 10, 1, 3600, &n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
