@@ -33,6 +33,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,56 +458,84 @@ static int present(const stream *st, const entry *e, const int64_t *t, size_t nt
     return n;
 }
 
-#define PROBLEM(...)                                                                               \
-    do {                                                                                           \
-        if (plen < sizeof problems - 256)                                                          \
-            plen += (size_t)snprintf(problems + plen, sizeof problems - plen, __VA_ARGS__);        \
-        bad++;                                                                                     \
-    } while (0)
+/* Problems found by one check, over every sender, reported together. */
+typedef struct report {
+    char text[8192];
+    size_t len;
+    long n;
+} report;
+
+__attribute__((format(printf, 3, 4))) static void problem(report *rp, const stream *st,
+                                                          const char *fmt, ...)
+{
+    va_list ap;
+
+    rp->n++;
+    if (rp->len > sizeof rp->text - 300)
+        return;
+    rp->len += (size_t)snprintf(rp->text + rp->len, sizeof rp->text - rp->len,
+                                "  sender %d (%s): ", st->k, st->hl7 ? "HL7" : "JSON");
+    va_start(ap, fmt);
+    rp->len += (size_t)vsnprintf(rp->text + rp->len, sizeof rp->text - rp->len, fmt, ap);
+    va_end(ap);
+}
+
+/* Checks one entry against the number of its readings stored. */
+static void check_entry(report *rp, const stream *st, const entry *e, int p)
+{
+    if (e->outcome == OUT_ACKED && e->accepted != e->n)
+        problem(rp, st, "request %lld: 201 with accepted %ld of %d new readings\n",
+                (long long)e->first, e->accepted, e->n);
+    if (e->outcome == OUT_ACKED && p != e->n)
+        problem(rp, st, "request %lld (%d readings) was acknowledged; %d are stored\n",
+                (long long)e->first, e->n, p);
+    else if (e->outcome == OUT_UNKNOWN && p != 0 && p != e->n)
+        problem(rp, st, "request %lld got no answer: %d of %d stored (half-written)\n",
+                (long long)e->first, p, e->n);
+    else if (e->outcome == OUT_REFUSED && p != 0)
+        problem(rp, st, "request %lld was refused (storage unavailable) and %d are stored\n",
+                (long long)e->first, p);
+    else if (e->outcome == OUT_WRONG)
+        problem(rp, st, "request %lld got an answer that is neither 201/AA nor 503/AR\n",
+                (long long)e->first);
+}
 
 /* Checks the stored readings of one sender against what it was told;
- * fails the test with every problem. *found gets the number of
- * acknowledged readings found. */
-static void check_stream(wd_fixture *f, stream *st, int round, long *found)
+ * adds each problem to *rp. *found gets the number of acknowledged
+ * readings found. */
+static void check_stream(wd_fixture *f, stream *st, report *rp, long *found)
 {
     size_t nt = 0;
     int64_t *t = stored_times(f, st, &nt);
-    char problems[4096] = "";
-    size_t plen = 0;
-    long bad = 0, counted = 0;
+    long counted = 0;
 
     for (size_t i = 1; i < nt; i++)
         if (t[i] == t[i - 1])
-            PROBLEM("  a reading at %s is stored twice\n", wd_iso(t[i]));
+            problem(rp, st, "a reading at %s is stored twice\n", wd_iso(t[i]));
     for (size_t i = 0; i < st->ne; i++) {
         entry *e = &st->e[i];
         int p = present(st, e, t, nt);
         e->stored = p;
         counted += p;
-        if (e->outcome == OUT_ACKED && e->accepted != e->n)
-            PROBLEM("  request %lld: 201 with accepted %ld of %d new readings\n",
-                    (long long)e->first, e->accepted, e->n);
-        if (e->outcome == OUT_ACKED && p != e->n)
-            PROBLEM("  request %lld (%d readings) was acknowledged; %d are stored\n",
-                    (long long)e->first, e->n, p);
-        else if (e->outcome == OUT_UNKNOWN && p != 0 && p != e->n)
-            PROBLEM("  request %lld was cut off by the kill: %d of %d stored (half-written)\n",
-                    (long long)e->first, p, e->n);
-        else if (e->outcome == OUT_REFUSED && p != 0)
-            PROBLEM("  request %lld was refused (storage unavailable) and %d are stored\n",
-                    (long long)e->first, p);
-        else if (e->outcome == OUT_WRONG)
-            PROBLEM("  request %lld got an answer that is neither 201/AA nor 503/AR\n",
-                    (long long)e->first);
+        check_entry(rp, st, e, p);
         if (e->outcome == OUT_ACKED)
             *found += p;
     }
     if ((long)nt != counted)
-        PROBLEM("  %zu readings stored, %ld of them sent by this sender\n", nt, counted);
+        problem(rp, st, "%zu readings stored, %ld of them sent by this sender\n", nt, counted);
     free(t);
-    if (bad)
-        fail_msg("round %d, sender %d (%s): %ld problems after kill -9 and restart:\n%s", round,
-                 st->k, st->hl7 ? "HL7 over MLLP" : "JSON", bad, problems);
+}
+
+/* Checks every sender; fails the test with every problem found. */
+static void check_all(wd_fixture *f, stream *sts, int round, long *found)
+{
+    static report rp;
+
+    memset(&rp, 0, sizeof rp);
+    for (int k = 0; k < STREAMS; k++)
+        check_stream(f, &sts[k], &rp, found);
+    if (rp.n)
+        fail_msg("round %d: %ld problems after kill -9 and restart:\n%s", round, rp.n, rp.text);
 }
 
 /* --- resending --------------------------------------------------------------------------- */
@@ -639,8 +668,7 @@ static void run_round(wd_fixture *f, stream *sts, int round, long delay, uint64_
     /* The same lists, read again each round: the response log (make
      * api-contract) keeps the first round's copy, not hundreds. */
     wd_response_log(round == 1);
-    for (int k = 0; k < STREAMS; k++)
-        check_stream(f, &sts[k], round, &ty->checks);
+    check_all(f, sts, round, &ty->checks);
     wd_response_log(true);
     fd = mllp_open(read_mllp_port(f->s));
     assert_true(fd >= 0);
@@ -676,8 +704,8 @@ static void final_check(wd_fixture *f, stream *sts, int round, tally *ty)
     wd_restart(f->s);
     f->viewer = wd_login(f->s, WD_VIEWER, WD_PASSWORD);
     wd_response_log(false);
+    check_all(f, sts, round, &found);
     for (int k = 0; k < STREAMS; k++) {
-        check_stream(f, &sts[k], round, &found);
         for (size_t i = 0; i < sts[k].ne; i++) {
             ty->acked += sts[k].e[i].n;
             ty->hl7_msgs += sts[k].hl7;
