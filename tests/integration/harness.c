@@ -78,6 +78,7 @@ struct wd_client {
     CURL *curl;
     unsigned port;
     bool tls;
+    bool fresh; /* a new connection for every request (wd_client_fresh) */
 };
 
 static void node_free(node *n)
@@ -829,6 +830,12 @@ static bool has_header(const char *const *headers, const char *name)
  * (make api-contract). One write(2) per line on an O_APPEND descriptor,
  * under a lock: the wd_client_* threads log too. */
 static pthread_mutex_t response_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local bool response_log_off; /* wd_response_log(false) */
+
+void wd_response_log(bool on)
+{
+    response_log_off = !on;
+}
 
 static bool logged_path(const char *path)
 {
@@ -843,7 +850,7 @@ static void log_response(const wd_resp *r)
     char *text;
     int fd;
 
-    if (!file || !*file || r->status == 0 || !logged_path(r->path))
+    if (!file || !*file || r->status == 0 || !logged_path(r->path) || response_log_off)
         return;
     /* A body that is not UTF-8 (never expected from /api) is logged as null. */
     body = r->body ? json_stringn(r->body, r->body_len) : NULL;
@@ -1713,6 +1720,12 @@ long wd_client_req(wd_client *c, const char *method, const char *path, const cha
 
     if (json_out)
         *json_out = NULL;
+    if (c->fresh) { /* a new handle has no connection to reuse */
+        curl_easy_cleanup(c->curl);
+        c->curl = curl_easy_init();
+        if (!c->curl)
+            return 0;
+    }
     if (perform(c->curl, c->port, c->tls, &q, &r, err, sizeof err))
         r.status = 0;
     status = r.status;
@@ -1722,6 +1735,11 @@ long wd_client_req(wd_client *c, const char *method, const char *path, const cha
         json_decref(r.json);
     free(r.body);
     return status;
+}
+
+void wd_client_fresh(wd_client *c, bool fresh)
+{
+    c->fresh = fresh;
 }
 
 void wd_client_free(wd_client *c)

@@ -149,6 +149,12 @@ wd_resp *wd_raw_at(const char *file, int line, wd_server *s, const wd_raw_req *q
 wd_resp *wd_sock_at(const char *file, int line, wd_server *s, const char *request, size_t len,
                     int timeout_ms);
 
+/* on = false: the calling thread's responses are not appended to
+ * $WARDD_RESPONSE_LOG (make api-contract checks that log) until it is
+ * turned on again; for a test that reads the same large list hundreds of
+ * times and would otherwise add megabytes of identical shapes. Default on. */
+void wd_response_log(bool on);
+
 /* A path built with printf; lives in the arena. */
 const char *wd_path(wd_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A string, percent-encoded for a query; lives in the arena. */
@@ -301,6 +307,9 @@ wd_client *wd_client_new(const wd_server *s);
  * not NULL, gets the parsed body (caller decrefs; NULL when not JSON). */
 long wd_client_req(wd_client *c, const char *method, const char *path, const char *token,
                    const char *body, json_t **json_out);
+/* fresh: every request of this client on a new TCP connection (default:
+ * one keep-alive connection). */
+void wd_client_fresh(wd_client *c, bool fresh);
 void wd_client_free(wd_client *c);
 
 /* Sends the same request from n threads at once (a barrier releases them
