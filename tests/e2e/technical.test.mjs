@@ -248,7 +248,7 @@ describe('technical alerts: the system strip and the alerts page', () => {
       // The viewer's screen, live on the event stream, drops it too (a
       // resolution by hand publishes no event: the 15 s poll) and the alerts
       // page lists it as resolved; the mismatch stays.
-      await v.page.waitForSelector(row('disk_low'), { state: 'detached', timeout: 20000 });
+      await v.page.waitForSelector(row('disk_low'), { state: 'detached', timeout: 25000 });
       await v.page.waitForSelector(`.tech-section .tech-row[data-tech="${disk.id}"][data-state="resolved"]`);
       assert.ok(await v.page.locator(row('identity_mismatch', `[data-tech="${mm.id}"]`)).isVisible());
       assert.ok(await v.page.evaluate(() => window.__sameLoad === true), 'no reload');
@@ -264,7 +264,6 @@ describe('technical alerts: the system strip and the alerts page', () => {
       }
       await n.page.waitForSelector('#tech-strip', { state: 'hidden' });
       assert.equal(await n.page.evaluate(() => document.body.dataset.tech), '0');
-      await v.page.waitForSelector('#tech-strip', { state: 'hidden', timeout: 20000 });
       assert.equal(await n.page.evaluate(() => window.__osc), 0, 'nothing sounded');
       n.watch.check(assert, 'nurse resolving');
       v.watch.check(assert, 'viewer watching');
