@@ -2,7 +2,11 @@
 // browser, logins, and a console watcher that fails a test on any console
 // error or uncaught exception.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, openSync, closeSync, existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { markMocked, recordApiResponses } from './response-log.mjs';
 
@@ -14,7 +18,7 @@ if (!BASE) throw new Error('WARDD_URL is not set: run the browser tests with tes
 // FALLBACK_POLL_MS, overridable with ?poll=). With /api/v1/events live it
 // is not used at all.
 export const POLL_MS = 1000;
-export const app = (hash = '#/board') => `${BASE}/?poll=${POLL_MS}${hash}`;
+export const app = (hash = '#/board', base = BASE) => `${base}/?poll=${POLL_MS}${hash}`;
 
 export function devices() {
   return JSON.parse(readFileSync(process.env.WARDD_DEVICES, 'utf8'));
@@ -33,8 +37,9 @@ export async function launch() {
 }
 
 // ---- HTTP helpers (Node's fetch) --------------------------------------------------
-export async function session(role) {
-  const r = await fetch(`${BASE}/api/v1/session`, {
+// `base`: another wardd than run.sh's (startWardd below); default run.sh's.
+export async function session(role, base = BASE) {
+  const r = await fetch(`${base}/api/v1/session`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ username: role, password: `wardd-${role}-demo` }),
   });
@@ -42,8 +47,8 @@ export async function session(role) {
   return (await r.json()).token;
 }
 
-export async function apiJson(token, method, path, body) {
-  const r = await fetch(`${BASE}${path}`, {
+export async function apiJson(token, method, path, body, base = BASE) {
+  const r = await fetch(`${base}${path}`, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -55,11 +60,11 @@ export async function apiJson(token, method, path, body) {
 }
 
 // Status of an endpoint without reading a (possibly endless) body.
-export async function probe(token, path) {
+export async function probe(token, path, base = BASE) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), 3000);
   try {
-    const r = await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal });
+    const r = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal });
     const status = r.status;
     ctl.abort();
     return status;
@@ -82,10 +87,10 @@ export const ENGINE_ENDPOINTS = [
   { key: 'rules', path: '/api/v1/rules', re: /\/api\/v1\/rules(\?|$)/ },
   { key: 'rules/versions', path: '/api/v1/rules/versions', re: /\/api\/v1\/rules\/versions(\?|$)/ },
 ];
-export async function absentEngineEndpoints(token) {
+export async function absentEngineEndpoints(token, base = BASE) {
   const absent = [];
   for (const e of ENGINE_ENDPOINTS) {
-    const s = await probe(token, e.path);
+    const s = await probe(token, e.path, base);
     // A 500 or 503 is a failure, not absence: the tests must see it.
     if (s === 404 || s === 501) absent.push({ ...e, status: s });
   }
@@ -149,13 +154,54 @@ export async function login(page, role, hash = '#/board') {
 // Signs in without the login page: a session made over the API, its
 // cookie given to the browser (as the login page's POST would have set it).
 // For tests that do not sign out; the login page has its own test.
-export async function signIn(page, role, hash = '#/board') {
-  const token = await session(role);
+export async function signIn(page, role, hash = '#/board', base = BASE) {
+  const token = await session(role, base);
   const context = page.context();
-  await context.addCookies([{ name: 'wardd_session', value: token, url: BASE, httpOnly: true, sameSite: 'Strict' }]);
+  await context.addCookies([{ name: 'wardd_session', value: token, url: base, httpOnly: true, sameSite: 'Strict' }]);
   await context.addInitScript(() => { try { localStorage.setItem('wardd.signedIn', '1'); } catch (e) { /* */ } });
-  await page.goto(app(hash));
+  await page.goto(app(hash, base));
   await page.waitForSelector('#topbar:not([hidden])');
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A short-lived wardd of the test's own: its own demo ward in its own
+// temporary directory, serving this checkout's web/, started with
+// `args` added to `wardd serve` (e.g. ['--disk-warn-bytes', N]). For state
+// that would show on every page of the other tests, which share run.sh's
+// server (a technical alert's strip). WARDD_BIN is set by run.sh. Returns
+// {base, dir, mllpPort(), log(), stop()}; stop() sends SIGTERM and waits.
+export async function startWardd(args = []) {
+  const bin = process.env.WARDD_BIN;
+  if (!bin) throw new Error('WARDD_BIN is not set: run the browser tests with tests/e2e/run.sh');
+  const web = resolve(dirname(fileURLToPath(import.meta.url)), '../../web');
+  const dir = mkdtempSync(join(process.env.TMPDIR || tmpdir(), 'wardd-e2e-own.'));
+  execFileSync(bin, ['demo', '--db', join(dir, 'ward.db'), '--out', join(dir, 'devices.json')], { stdio: 'ignore' });
+  const out = openSync(join(dir, 'server.log'), 'a');
+  const child = spawn(bin, ['serve', '--db', join(dir, 'ward.db'), '--listen', '127.0.0.1:0',
+    '--port-file', join(dir, 'port'), '--web', web, ...args], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  let exited = null;
+  const done = new Promise((res) => child.on('exit', (code, sig) => { exited = { code, sig }; res(exited); }));
+  const kill = () => { if (!exited) child.kill('SIGTERM'); };
+  process.once('exit', kill); // never outlive the test file
+  const log = () => { try { return readFileSync(join(dir, 'server.log'), 'utf8'); } catch (e) { return ''; } };
+  const portOf = (file) => Number(readFileSync(join(dir, file), 'utf8').trim());
+  for (let i = 0; !existsSync(join(dir, 'port')) || !readFileSync(join(dir, 'port'), 'utf8').trim(); i++) {
+    if (exited || i > 100) { kill(); throw new Error(`own wardd did not start:\n${log()}`); }
+    await sleep(100);
+  }
+  return {
+    base: `http://127.0.0.1:${portOf('port')}`,
+    dir,
+    mllpPort: () => portOf('port.mllp'),
+    log,
+    async stop() {
+      kill();
+      const r = await done;
+      process.removeListener('exit', kill);
+      if (process.env.KEEP_TMP !== '1') rmSync(dir, { recursive: true, force: true });
+      return r;
+    },
+  };
+}

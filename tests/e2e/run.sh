@@ -41,6 +41,8 @@ mkdir -p "$shots"
 export WARDD_DEVICES="$tmp/devices.json"
 export WARDD_SHOTS="$shots"
 export WARDD_WEB_DEPS="$webdeps"
+# For tests that start a short-lived wardd of their own (lib.mjs startWardd).
+export WARDD_BIN="$wardd"
 # Every /api response the pages receive, for make api-contract (response-log.mjs).
 export WARDD_RESPONSE_LOG="$repo/build/responses-browser.jsonl"
 rm -f "$WARDD_RESPONSE_LOG"
@@ -50,7 +52,8 @@ echo "browser: wardd on $WARDD_URL (pid $pid), chromium $("$chromium" --version 
 cd "$here" || die "cd $here"
 node --test --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tmp/results.tap" \
-    unit.test.mjs dashboard.test.mjs csp.test.mjs feeds.test.mjs invalid.test.mjs screens.test.mjs
+    unit.test.mjs dashboard.test.mjs csp.test.mjs feeds.test.mjs invalid.test.mjs screens.test.mjs \
+    technical.test.mjs
 rc=$?
 # courses.test.mjs admits patients: it runs after the board's tests, which
 # count the seeded patients, not beside them (node runs files in parallel).

@@ -1,4 +1,5 @@
 // Unit tests of the dashboard's pure modules (web/js/format.js, sse.js,
+// technical.js,
 // api.js's optional() against a stubbed fetch, catalogue.js against a
 // canned GET /api/v1/catalogue),
 // checks of the vendored uPlot against its lockfile, and static checks of
@@ -17,6 +18,7 @@ import * as api from '../../web/js/api.js';
 import * as cat from '../../web/js/catalogue.js';
 import { termOptions } from '../../web/js/views/patient/observations.js';
 import * as alarm from '../../web/js/alarm.js';
+import * as tech from '../../web/js/technical.js';
 import * as fx from './fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -473,4 +475,60 @@ test('alarm player: a burst is one oscillator per pulse at the pattern\'s times;
   p.play(null);
   assert.equal(p.priority, null);
   assert.equal(p.timer, null);
+});
+
+// The messages exactly as server/store/diskwatch.c and server/hl7/pcd01.c write them.
+const DISK_MSG = 'Low disk space for the database: 1.2 GiB free of 250.0 GiB on /var/lib/wardd, below the warning ' +
+  'threshold of 25.0 GiB (disk-warn-percent 10, disk-warn-bytes 2147483648). Writes still succeed; free space or ' +
+  'move the database before the disk fills.';
+const MM_MSG = 'Feed GW message GW1-000002: PID-3 names MRN 400456 but bed B1 holds another patient; 1 readings held unassigned.';
+
+test('technical alerts: plain words for disk_low and identity_mismatch, from the server\'s messages', () => {
+  const disk = { id: 4, kind: 'disk_low', message: DISK_MSG, state: 'active', raised_at: '2026-12-07T10:00:00Z' };
+  assert.deepEqual(tech.parseDiskMessage(DISK_MSG), { free: '1.2 GiB', size: '250 GiB', dir: '/var/lib/wardd', threshold: '25 GiB' });
+  assert.equal(tech.techWords(disk).text, 'Disk nearly full: 1.2 GiB free of 250 GiB (warning below 25 GiB). Readings are ' +
+    'still stored; ask IT to free space on the wardd server or enlarge its disk before it fills (a full disk stops new readings).');
+  const mm = { id: 3, kind: 'identity_mismatch', bed: 'B1', message: MM_MSG, state: 'active' };
+  assert.equal(tech.techWords(mm).text, 'Patient identity mismatch: monitor feed GW sent readings for MRN 400456 from bed B1, ' +
+    'where another patient is admitted. The reading is on no patient\'s chart. Check the patient\'s wristband and which bed ' +
+    'the monitor is set to (message GW1-000002).');
+  const empty = { ...mm, message: MM_MSG.replace('another patient; 1 readings', 'nobody; 3 readings') };
+  assert.match(tech.techWords(empty).text, /from bed B1, which is empty, while that patient is admitted elsewhere\. The 3 readings are on no patient's chart\./);
+  // Resolved: the problem without the advice.
+  assert.equal(tech.techWords({ ...disk, state: 'resolved' }).text, 'Disk nearly full: 1.2 GiB free of 250 GiB (warning below 25 GiB).');
+  // A message of another shape: still a sentence, never the engineer's text half-parsed.
+  assert.match(tech.techWords({ ...disk, message: 'disk low' }).text, /^Disk nearly full: the database's disk has less free space than its warning threshold\. Readings are still stored/);
+  assert.match(tech.techWords({ ...mm, message: 'x' }).text, /^Patient identity mismatch: a monitor message from bed B1 names a different patient/);
+  assert.equal(tech.techWords({ id: 9, kind: 'new_kind', message: 'Something new.', state: 'active' }).text, 'System problem: Something new.');
+  // Technical alerts carry no priority: nothing sounds for them.
+  assert.equal(alarm.soundingPriority([disk, mm]), null);
+});
+
+test('technical alerts: every kind the schema allows has its own words', () => {
+  const dir = join(repo, 'schema/migrations');
+  let kinds = null;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.sql')).sort()) {
+    const sql = readFileSync(join(dir, f), 'utf8');
+    for (const m of sql.matchAll(/CREATE TABLE technical_alerts\w*\s*\(([\s\S]*?)\)\s*STRICT/g)) {
+      const c = /kind\s+TEXT[^,]*CHECK \(kind IN \(([^)]*)\)\)/.exec(m[1]);
+      if (c) kinds = [...c[1].matchAll(/'([a-z_]+)'/g)].map((x) => x[1]);
+    }
+  }
+  assert.ok(kinds && kinds.length >= 2, `the CHECK constraint's kinds: ${kinds}`);
+  for (const kind of kinds) {
+    assert.notEqual(tech.techWords({ id: 1, kind, message: 'm', state: 'active' }).title, 'System problem', `words for ${kind}`);
+  }
+});
+
+test('technical alerts: active ones oldest first, the newest resolved ones', () => {
+  const list = [
+    { id: 5, state: 'resolved', raised_at: '2026-12-07T12:00:00Z' },
+    { id: 4, state: 'active', raised_at: '2026-12-07T11:00:00Z' },
+    { id: 3, state: 'resolved', raised_at: '2026-12-07T10:00:00Z' },
+    { id: 2, state: 'active', raised_at: '2026-12-07T09:00:00Z' },
+  ];
+  assert.deepEqual(tech.activeTech(list).map((a) => a.id), [2, 4]);
+  assert.deepEqual(tech.recentResolvedTech(list, 1).map((a) => a.id), [5]);
+  assert.deepEqual(tech.recentResolvedTech(list).map((a) => a.id), [5, 3]);
+  assert.deepEqual(tech.activeTech(null), []);
 });

@@ -82,6 +82,8 @@ const ICONS = {
   arrowLeft: 'M19 12H5 M11 6l-6 6 6 6',
   drop: 'M12 2.5s6.5 7.3 6.5 12a6.5 6.5 0 0 1-13 0c0-4.7 6.5-12 6.5-12z',
   bed: 'M3 18V6 M3 14h18v4 M21 14v-2.5a3 3 0 0 0-3-3h-7v5.5 M7 11.5a1.8 1.8 0 1 0 0-.1',
+  // Two stacked server units: technical alerts (wardd itself, not a patient).
+  server: 'M4 3.5h16a1 1 0 0 1 1 1v5a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1v-5a1 1 0 0 1 1-1z M4 13.5h16a1 1 0 0 1 1 1v5a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1v-5a1 1 0 0 1 1-1z M7 7h.01 M7 17h.01 M11 7h6 M11 17h6',
 };
 
 const SVGNS = 'http://www.w3.org/2000/svg';

@@ -17,6 +17,7 @@ import * as alertsView from './views/alerts.js';
 import * as adminView from './views/admin.js';
 import * as handoverView from './views/handover.js';
 import { startAlarms, stopAlarms } from './alarmui.js';
+import { startTechAlerts, stopTechAlerts, pollTechAlerts } from './techui.js';
 import { kioskToken, forgetKiosk, kioskRefused } from './kiosk.js';
 
 const ROLE_RANK = { viewer: 1, nurse: 2, physician: 3, admin: 4 };
@@ -114,6 +115,7 @@ function signIn(user) {
   live.start();
   get('/api/v1/ward').then((w) => setWardZone(w.time_zone && w.time_zone.name), () => {});
   startAlarms(ctx);
+  startTechAlerts(ctx);
 }
 
 function signOut(reason) {
@@ -123,6 +125,7 @@ function signOut(reason) {
   delete document.body.dataset.role;
   try { localStorage.removeItem(SESSION_HINT); } catch (e) { /* */ }
   stopAlarms();
+  stopTechAlerts();
   live.stop();
   header.hide();
   if (ctx.station) { forgetKiosk(); location.hash = '#/kiosk'; kioskRefused(main); return; }
@@ -191,7 +194,13 @@ function route() {
   view = mod.mount(main, ctx, params) || {};
   document.title = `${view.title || 'wardd'} · wardd`;
   header.current(nav);
-  if (view.refresh) live.setRefresher((why) => view.refresh(why));
+  // The fallback's periodic refresh (live.js) also reads the technical
+  // alerts, whose strip is outside the views (techui.js).
+  const v = view;
+  live.setRefresher((why) => {
+    if (why && why.reason === 'poll') pollTechAlerts();
+    return v.refresh ? v.refresh(why) : undefined;
+  });
   // Move focus to the new page's heading (screen readers announce it);
   // but not on first load, where the browser's own focus start is fine.
   const heading = main.querySelector('h1');

@@ -1,9 +1,12 @@
 // Alerts (#/alerts): the ward's alerts by priority and age, escalation
 // state, acknowledge with a note (nurse and up). GET /api/v1/alerts.
+// Below them, apart, the technical alerts (wardd's storage, the feeds;
+// techui.js): active ones and the last resolved, resolve with a note.
 
 import { get, optional } from '../api.js';
 import { h, clear, setText, icon } from '../dom.js';
 import { alertList, pendingNote } from '../components.js';
+import { techSection } from '../techui.js';
 
 const STATES = [
   ['active', 'Active'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved'], ['all', 'All'],
@@ -31,11 +34,12 @@ export function mount(root, ctx, params) {
   const emptyMsg = h('span');
   const empty = h('p.empty-big', { hidden: true }, icon('check'), emptyMsg);
   const body = h('div.alerts-page-body', pending, failed, empty, ui.el);
+  const tech = techSection(ctx);
   root.append(h('section.alerts-view', { 'aria-labelledby': 'alerts-title' },
     h('div.board-bar', h('h1#alerts-title', { tabindex: '-1' }, 'Alerts'), count,
       h('div.segmented', { role: 'group', 'aria-label': 'Show alerts' }, h('span.seg-label', 'Show'), tabs)),
     ctx.can('nurse') ? null : h('p.hint', 'Read-only: acknowledging needs a nurse, physician or admin login.'),
-    body));
+    body, tech.el));
 
   async function refresh() {
     if (st.busy) { st.again = true; return; }
@@ -85,6 +89,6 @@ export function mount(root, ctx, params) {
       refresh(why);
     },
     tick() { ui.tick(); },
-    unmount() { st.alive = false; },
+    unmount() { st.alive = false; tech.unmount(); },
   };
 }
