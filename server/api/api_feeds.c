@@ -11,6 +11,7 @@
  *   POST   /api/v1/technical-alerts/{id}/resolve  (nurse) {"note"}: dealt with
  * Every change is audited. */
 #include "api.h"
+#include "events.h"
 #include "body.h"
 #include "store.h"
 #include "timefmt.h"
@@ -344,6 +345,16 @@ static int tech_resolve_apply(db_conn *c, struct req *r)
     return 0;
 }
 
+/* On the writer thread after the commit: every screen drops the line at
+ * once (docs/events.md "technical_alert"). */
+static void tech_resolved(struct req *r)
+{
+    events_publish("technical_alert",
+                   json_pack("{s:O, s:s, s:O, s:s}", "id", json_object_get(r->out, "id"), "state",
+                             "resolved", "note", json_object_get(r->out, "note"), "by",
+                             r->who.name));
+}
+
 enum MHD_Result api_technical_alerts_resolve(struct req *r)
 {
     static const field_spec specs[] = {{"note", F_STRING, false, false, 500}};
@@ -351,5 +362,6 @@ enum MHD_Result api_technical_alerts_resolve(struct req *r)
 
     if (details)
         return reply_error(r, ERR_VALIDATION, "The resolution is invalid.", details);
+    r->after_commit = tech_resolved;
     return req_write(r, tech_resolve_apply);
 }

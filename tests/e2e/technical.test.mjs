@@ -245,10 +245,10 @@ describe('technical alerts: the system strip and the alerts page', () => {
       const audit = (await api(admin, 'GET', '/api/v1/audit')).data.entries
         .find((e) => e.action === 'technical_alert.resolve' && e.entity_id === String(disk.id));
       assert.ok(audit && audit.user === 'nurse' && audit.after.note === 'E2E: IT freed 40 GiB', JSON.stringify(audit));
-      // The viewer's screen, live on the event stream, drops it too (a
-      // resolution by hand publishes no event: the 15 s poll) and the alerts
+      // The viewer's screen, live on the event stream, drops it too (the
+      // resolution is published: well before the 15 s read) and the alerts
       // page lists it as resolved; the mismatch stays.
-      await v.page.waitForSelector(row('disk_low'), { state: 'detached', timeout: 25000 });
+      await v.page.waitForSelector(row('disk_low'), { state: 'detached', timeout: 5000 });
       await v.page.waitForSelector(`.tech-section .tech-row[data-tech="${disk.id}"][data-state="resolved"]`);
       assert.ok(await v.page.locator(row('identity_mismatch', `[data-tech="${mm.id}"]`)).isVisible());
       assert.ok(await v.page.evaluate(() => window.__sameLoad === true), 'no reload');
