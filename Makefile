@@ -243,11 +243,11 @@ bench: all $(BENCH_BIN)
 # harness needs no edit here.
 #   make fuzz          fuzz each harness for FUZZ_SECONDS (default 60)
 #   make fuzz-smoke    (part of make test) replay each corpus, then fuzz each
-#                      harness for FUZZ_SMOKE_SECONDS (default 10)
+#                      harness for FUZZ_SMOKE_SECONDS (default 5)
 FUZZ_BUILD ?= build/fuzz
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIBO := $(LIB_OBJ:$(BUILD)/obj/%=$(FUZZ_BUILD)/obj/%)

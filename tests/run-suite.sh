@@ -17,15 +17,17 @@ suite=$1; shift
 passed=0; failed=0; log=$(mktemp)
 for bin in "$@"; do
     name=$(basename "$bin")
+    t0=$(date +%s%N)
     if "$bin" >"$log" 2>&1; then rc=0; else rc=$?; fi
+    secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
     if [ "$rc" != 0 ] || [ "$f" != 0 ]; then
         cat "$log"
-        echo "FAIL $suite/$name: $p passed, $f failed (exit $rc)"
+        echo "FAIL $suite/$name: $p passed, $f failed (exit $rc, ${secs} s)"
     else
-        echo "ok   $suite/$name: $p passed"
+        echo "ok   $suite/$name: $p passed (${secs} s)"
     fi
     passed=$((passed + p)); failed=$((failed + f))
 done
