@@ -121,7 +121,8 @@ $(TOOL_BIN): $(BUILD)/%: $$(wildcard tools/$$*/*.c) $(LIB_OBJ) $(BUILD)/config.m
 	$(CC) $(ALL_CFLAGS) -Itools/$* $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CURL_LIBS)
 
 # --- running --------------------------------------------------------------
-run: all
+run:
+	@$(MAKE) -j$(JOBS) --no-print-directory all
 	@mkdir -p $(dir $(DB))
 	$(BUILD)/wardd demo --db $(DB) --out $(dir $(DB))demo-devices.json
 	exec $(BUILD)/wardd serve --listen $(LISTEN) --db $(DB) --web web
@@ -144,7 +145,11 @@ demo: all
 
 # --- tests ----------------------------------------------------------------
 # check: unit + integration for one build (BUILD/SAN select which).
-check: unit integration
+# One suite after the other (never side by side, even under -j: timing
+# tests such as it_attack need the machine to themselves).
+check:
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
 
 unit: $(UNIT_BIN)
 	@tests/run-suite.sh unit $(UNIT_BIN)
@@ -192,20 +197,24 @@ lint:
 format:
 	clang-format -i $(LINT_SRC)
 
+# Builds use every core (JOBS, default nproc: a clean clone's four builds,
+# plain, ASan, TSan and the fuzzers', take half as long on 2 cores); the
+# suites still run one binary at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test:
 	@tools/deps.sh test
 	@rm -f build/.results
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -j$(JOBS) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory mutate
-	@$(MAKE) --no-print-directory sanitize
-	@$(MAKE) --no-print-directory threads
+	@$(MAKE) -j$(JOBS) --no-print-directory check
+	@$(MAKE) -j$(JOBS) --no-print-directory mutate
+	@$(MAKE) -j$(JOBS) --no-print-directory sanitize
+	@$(MAKE) -j$(JOBS) --no-print-directory threads
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory fhir-clients
 	@$(MAKE) --no-print-directory api-contract API_WARDD=$(abspath build/asan/wardd) \
 	  API_LOGS="$(BUILD)/responses-integration.jsonl $(BUILD)/responses-browser.jsonl"
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) -j$(JOBS) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory hl7-clients
 	@tests/run-suite.sh total
 
