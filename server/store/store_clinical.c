@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Used in #store_clinical_history(): index (patient_id, time_ms). */
-static const char SQL_HISTORY[] =
+/* Used in #store_clinical_history(): one range of index (patient_id, code,
+ * time_ms) per code, merged by the sort. */
+static const char SQL_HISTORY[] = STORE_PATIENT_CODES
     "SELECT code, value_num, value_text, time_ms, id FROM observations "
-    "WHERE patient_id = :patient AND time_ms <= :upto AND invalid_at IS NULL ORDER BY time_ms, id";
+    "WHERE patient_id = :patient AND code IN (SELECT code FROM pc) AND time_ms <= :upto "
+    "AND invalid_at IS NULL ORDER BY time_ms, id";
 
 /* Used in #store_clinical_history_since(). The unary + keeps SQLite off the
  * patient index, so the scan is the rowid range of rows stored since the

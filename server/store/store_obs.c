@@ -36,15 +36,20 @@ static const char SQL_OBS_PAGE_CODE[] =
     "AND (:with_invalid OR o.invalid_at IS NULL) "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
-static const char SQL_OBS_PAGE_ALL[] =
+/* Without a code: the first :limit rows of each of the patient's codes
+ * (cand), then the first :limit of those (STORE_PATIENT_CODES). */
+static const char SQL_OBS_PAGE_ALL[] = STORE_PATIENT_CODES
+    ", cand(id) AS (SELECT x.id FROM pc JOIN observations x ON x.id IN ("
+    "SELECT s.id FROM observations s WHERE s.patient_id = :patient AND s.code = pc.code "
+    "AND s.time_ms BETWEEN :from AND :to AND s.time_ms >= :after_time "
+    "AND (:with_invalid OR s.invalid_at IS NULL) "
+    "AND (s.time_ms > :after_time OR (s.time_ms = :after_time AND s.id > :after_id)) "
+    "ORDER BY s.time_ms, s.id LIMIT :limit)) "
     "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id, "
     "o.invalid_at, o.invalid_by, o.invalid_reason "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
     "LEFT JOIN users u ON u.id = o.user_id "
-    "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
-    "AND (:with_invalid OR o.invalid_at IS NULL) "
-    "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
-    "ORDER BY o.time_ms, o.id LIMIT :limit";
+    "WHERE o.id IN (SELECT id FROM cand) ORDER BY o.time_ms, o.id LIMIT :limit";
 
 /* Used in #store_obs_claim_unassigned(): device readings of the bed from :from on that
  * were filed to nobody (the bed looked empty) belong to the new occupant. */
@@ -55,8 +60,9 @@ static const char SQL_OBS_CLAIM[] =
 /* Used in #store_obs_release(): device readings of the bed the patient left
  * at :at, taken at or after :at, are no longer theirs. */
 static const char SQL_OBS_RELEASE[] =
-    "UPDATE observations SET patient_id = NULL WHERE patient_id = :patient AND bed_id = :bed "
-    "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :at";
+    STORE_PATIENT_CODES "UPDATE observations SET patient_id = NULL WHERE patient_id = :patient "
+                        "AND code IN (SELECT code FROM pc) AND bed_id = :bed "
+                        "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :at";
 
 /* Used in #store_obs_rebuild_latest(): the `latest` table (newest observation per
  * code, kept by store_obs_insert) follows re-filed readings. */

@@ -51,9 +51,10 @@ static const char SQL_ROLLUP_MERGE[] =
  * dropped, then recomputed from observations in (code, time) order. */
 static const char SQL_ROLLUP_CLEAR[] =
     "DELETE FROM obs_rollup WHERE patient_id = :patient AND block_ms >= :block";
-static const char SQL_ROLLUP_SOURCE[] =
+static const char SQL_ROLLUP_SOURCE[] = STORE_PATIENT_CODES
     "SELECT code, time_ms, value_num FROM observations "
-    "WHERE patient_id = :patient AND time_ms >= :block AND value_num IS NOT NULL "
+    "WHERE patient_id = :patient AND code IN (SELECT code FROM pc) AND time_ms >= :block "
+    "AND value_num IS NOT NULL "
     "AND invalid_at IS NULL "
     "ORDER BY code, time_ms";
 /* The same for store_series_backfill(), which runs inside migration 0003,

@@ -1,0 +1,14 @@
+-- 0010: storage layout for readings (issue 15; docs/performance.md "Storage
+-- layout (issue 15)", docs/ARCHITECTURE.md "Storage"). Append-only.
+--
+-- observations_patient_time (patient_id, time_ms) cost about 19 bytes of
+-- every reading (16 % of the database) and only duplicated what
+-- observations_patient_code_time (patient_id, code, time_ms) already orders:
+-- a patient's readings in a time range are the union of that index's
+-- per-code ranges. The queries that used it now visit the patient's codes
+-- one by one (server/store/store_int.h STORE_PATIENT_CODES), and the pages
+-- in time order take at most LIMIT readings of each code before merging,
+-- so no query reads more of the index than before by more than the number
+-- of codes. Dropping an index rewrites nothing: the migration takes
+-- milliseconds at any size (its pages go to the free list and are reused).
+DROP INDEX observations_patient_time;
