@@ -22,6 +22,11 @@
 
 sqlite3 *db_handle(db_conn *c);
 
+/* True for a reading with no invalid mark (migration 0010: the marks are
+ * rows of obs_invalid, keyed by the reading's id); `t` names the
+ * observations row ("observations", or its alias). */
+#define STORE_OBS_VALID(t) "NOT EXISTS (SELECT 1 FROM obs_invalid v WHERE v.obs_id = " t ".id) "
+
 /* A WITH clause naming pc(code): the codes patient :patient has readings
  * of (and a final NULL), found by one seek per code in
  * observations_patient_code_time. Since migration 0010 that index is the

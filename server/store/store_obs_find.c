@@ -9,7 +9,8 @@
 
 #define ROW_COLUMNS                                                                                \
     "SELECT id, patient_id, device_id, user_id, code, value_num, value_text, time_ms, "            \
-    "time_ms + received_after_ms, msg_id, invalid_at IS NOT NULL FROM observations "
+    "time_ms + received_after_ms, msg_id, NOT " STORE_OBS_VALID(                                   \
+        "observations") "FROM observations "
 
 static const char SQL_OBS_BY_ID[] = ROW_COLUMNS "WHERE id = :id";
 static const char SQL_OBS_BY_DEVICE_MSG[] =
@@ -69,8 +70,8 @@ static int find_variant(const store_obs_find_q *q)
  * `latest` table the writer keeps (one row per patient and code). */
 #define LATEST_COLUMNS                                                                             \
     "SELECT o.id, o.patient_id, o.device_id, o.user_id, o.code, o.value_num, o.value_text, "       \
-    "o.time_ms, o.time_ms + o.received_after_ms, o.msg_id, o.invalid_at IS NOT NULL "              \
-    "FROM latest l JOIN observations o ON o.id = l.obs_id "
+    "o.time_ms, o.time_ms + o.received_after_ms, o.msg_id, NOT " STORE_OBS_VALID(                  \
+        "o") "FROM latest l JOIN observations o ON o.id = l.obs_id "
 static const char SQL_LATEST_PATIENT[] =
     LATEST_COLUMNS "WHERE l.patient_id = :patient AND l." CODES_IN "ORDER BY l.code";
 static const char SQL_LATEST_WARD[] =

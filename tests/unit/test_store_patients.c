@@ -595,6 +595,50 @@ static void test_received_time_round_trip(void **state)
     }
 }
 
+/* Migration 0010 on a database at version 9: the receipt times and the
+ * invalid marks of existing rows come through exactly, and the dropped
+ * index is gone. */
+static void test_migration_0010_keeps_rows(void **state)
+{
+    db_conn *c = db_open(":memory:", true);
+    char sql[512];
+    store_obs_row row;
+    store_obs_status st;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(migrate_apply_upto(c, 9), 0);
+    exec(c, "INSERT INTO beds (id, label, created_at) VALUES ('B1', 'Bed 1', 0);"
+            "INSERT INTO devices (id, serial, bed_id, created_at) VALUES (1, 'M1', 'B1', 0)");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO observations (id, bed_id, code, value_num, time_ms, received_ms, "
+             "device_id, msg_id) VALUES (1, 'B1', 'hr', 80, %lld, %lld, 1, 'a'), "
+             "(2, 'B1', 'hr', 81, %lld, %lld, 1, 'b'); UPDATE observations SET invalid_at = "
+             "%lld, invalid_by = 'nurse1', invalid_reason = 'artefact' WHERE id = 2",
+             (long long)T0, (long long)(T0 + 250), (long long)(T0 + HOUR),
+             (long long)(T0 + HOUR - 40), (long long)(T0 + 2 * HOUR));
+    exec(c, sql);
+    assert_int_equal(migrate_apply(c), 0);
+
+    assert_int_equal(store_obs_get(c, 1, &row), 1);
+    assert_int_equal(row.received_ms, T0 + 250);
+    assert_false(row.invalid);
+    assert_int_equal(store_obs_get(c, 2, &row), 1);
+    assert_int_equal(row.received_ms, T0 + HOUR - 40);
+    assert_true(row.invalid);
+    assert_int_equal(store_obs_invalid_get(c, 2, &st), 1);
+    assert_non_null(st.invalid);
+    assert_string_equal(json_string_value(json_object_get(st.invalid, "by")), "nurse1");
+    assert_string_equal(json_string_value(json_object_get(st.invalid, "reason")), "artefact");
+    json_decref(st.invalid);
+    assert_int_equal(store_obs_invalid_get(c, 1, &st), 1);
+    assert_null(st.invalid);
+    assert_string_equal(column_text(c, "SELECT count(*) FROM sqlite_schema "
+                                       "WHERE name = 'observations_patient_time'"),
+                        "0");
+    db_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refile_readings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_received_time_round_trip, setup, teardown),
+        cmocka_unit_test(test_migration_0010_keeps_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
