@@ -8,9 +8,9 @@
 -- per-code ranges. The queries that used it now visit the patient's codes
 -- one by one (server/store/store_int.h STORE_PATIENT_CODES), and the pages
 -- in time order take at most LIMIT readings of each code before merging,
--- so no query reads more of the index than before by more than the number
--- of codes. Dropping an index rewrites nothing: the migration takes
--- milliseconds at any size (its pages go to the free list and are reused).
+-- so a page reads at most (number of codes) x LIMIT index entries. Dropping
+-- an index rewrites no row: its pages go to the free list and are reused
+-- (under a second for 3 million readings).
 DROP INDEX observations_patient_time;
 
 -- The receipt time is stored as its distance after the observation time:
