@@ -52,8 +52,8 @@ static const double SWING[N_CODES] = {12, 3, 2, 0.5, 8, 6};
 
 /* Used in #insert_obs(): observations as wardd's writer inserts device readings. */
 static const char SQL_OBS_INSERT[] =
-    "INSERT INTO observations (patient_id, bed_id, code, value_num, time_ms, received_ms, "
-    "device_id, msg_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO observations (patient_id, bed_id, code, value_num, time_ms, received_after_ms, "
+    "device_id, msg_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6 - ?5, ?7, ?8)";
 
 /* Used in #set_latest(): the newest reading per patient and code. */
 static const char SQL_LATEST[] =

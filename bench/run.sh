@@ -385,7 +385,22 @@ main() {
         all_rows=$(sqlite3 "$TMP/ingest.db" "SELECT count(*) FROM observations")
         EMPTY_MB_PER_M=$(calc "$db_bytes / 1048576 / ($all_rows / 1000000)")
         stop_pid "$FPID"
+        # InfluxDB's on-disk size after the same load: its data (TSM, index)
+        # and WAL directories, measured after a clean stop (as wardd's file).
         stop_pid "$IPID"
+        influx_bytes=$(du -sb "$TMP/influx/data" "$TMP/influx/wal" | awk '{s += $1} END {print s + 0}')
+        if [ -n "${icount:-}" ] && [ "${icount:-0}" -gt 0 ]; then
+            imbm=$(calc "$influx_bytes / 1048576 / ($icount / 1000000)")
+            emit "db_size $(calc "int($EMPTY_MB_PER_M * 10 + 0.5) / 10") MB per million readings vs influxdb_disk $(calc "int($imbm * 10 + 0.5) / 10") MB per million points = $(ratio "$EMPTY_MB_PER_M" "$imbm") (target: <= 40 MB per million readings; wardd $all_rows readings in $db_bytes bytes, InfluxDB $icount points in $influx_bytes bytes)"
+            verdict "$EMPTY_MB_PER_M" "<=" 40
+        else
+            emit "db_size $(calc "int($EMPTY_MB_PER_M * 10 + 0.5) / 10") MB per million readings vs influxdb_disk (no point count) = n/a (target: <= 40 MB per million readings)"
+            verdict "$EMPTY_MB_PER_M" "<=" 40
+        fi
+        # Where wardd's bytes are: bytes per reading of each table and index
+        # over 1 % of the file (SQLite's dbstat), largest first.
+        emit "# db_size by b-tree (bytes per reading): $(sqlite3 "$TMP/ingest.db" \
+            "SELECT group_concat(name || ' ' || b, ', ') FROM (SELECT name, printf('%.1f', SUM(pgsize) * 1.0 / $all_rows) AS b FROM dbstat GROUP BY name HAVING SUM(pgsize) * 100 > $db_bytes ORDER BY SUM(pgsize) DESC)")"
         rm -rf "$TMP/influx"
     fi
 

@@ -7,23 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Used in #store_clinical_history(): index (patient_id, time_ms). */
-static const char SQL_HISTORY[] =
+/* Used in #store_clinical_history(): one range of index (patient_id, code,
+ * time_ms) per code, merged by the sort. */
+static const char SQL_HISTORY[] = STORE_PATIENT_CODES
     "SELECT code, value_num, value_text, time_ms, id FROM observations "
-    "WHERE patient_id = :patient AND time_ms <= :upto AND invalid_at IS NULL ORDER BY time_ms, id";
+    "WHERE patient_id = :patient AND code IN (SELECT code FROM pc) AND time_ms <= :upto "
+    "AND " STORE_OBS_VALID("observations") "ORDER BY time_ms, id";
 
 /* Used in #store_clinical_history_since(). The unary + keeps SQLite off the
  * patient index, so the scan is the rowid range of rows stored since the
  * last load (a few), not the patient's whole history. */
 static const char SQL_HISTORY_SINCE[] =
     "SELECT code, value_num, value_text, time_ms, id FROM observations "
-    "WHERE id > :after AND +patient_id = :patient AND invalid_at IS NULL ORDER BY id";
+    "WHERE id > :after AND +patient_id = :patient AND " STORE_OBS_VALID(
+        "observations") "ORDER BY id";
 
 /* Used in #store_clinical_rows_since(): every row stored after :after, of
  * any patient or none, in id order (the rowid range of the table). */
 static const char SQL_ROWS_SINCE[] =
     "SELECT code, value_num, value_text, time_ms, id, patient_id FROM observations "
-    "WHERE id > :after AND invalid_at IS NULL ORDER BY id";
+    "WHERE id > :after AND " STORE_OBS_VALID("observations") "ORDER BY id";
 
 /* Used in #store_clinical_max_obs_id(). */
 static const char SQL_MAX_OBS_ID[] = "SELECT coalesce(max(id), 0) FROM observations";

@@ -7,7 +7,7 @@
 
 /* Used in #store_handover_vitals(). Numeric readings only; the first and
  * last values come from the (patient_id, code, time_ms) index. */
-static const char SQL_HANDOVER_VITALS[] =
+static const char SQL_HANDOVER_VITALS[] = STORE_PATIENT_CODES
     "SELECT o.code, count(*), min(o.value_num), max(o.value_num), "
     " (SELECT f.value_num FROM observations f WHERE f.patient_id = :patient AND f.code = o.code "
     "  AND f.time_ms >= :from AND f.time_ms <= :to AND f.value_num IS NOT NULL "
@@ -15,7 +15,8 @@ static const char SQL_HANDOVER_VITALS[] =
     " (SELECT l.value_num FROM observations l WHERE l.patient_id = :patient AND l.code = o.code "
     "  AND l.time_ms >= :from AND l.time_ms <= :to AND l.value_num IS NOT NULL "
     "  ORDER BY l.time_ms DESC, l.id DESC LIMIT 1), max(o.time_ms) "
-    "FROM observations o WHERE o.patient_id = :patient AND o.time_ms >= :from "
+    "FROM observations o WHERE o.patient_id = :patient AND o.code IN (SELECT code FROM pc) "
+    "AND o.time_ms >= :from "
     "AND o.time_ms <= :to AND o.value_num IS NOT NULL AND o.code NOT LIKE 'ctcae.%' "
     "GROUP BY o.code ORDER BY o.code";
 

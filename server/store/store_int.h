@@ -22,6 +22,24 @@
 
 sqlite3 *db_handle(db_conn *c);
 
+/* True for a reading with no invalid mark (migration 0010: the marks are
+ * rows of obs_invalid, keyed by the reading's id); `t` names the
+ * observations row ("observations", or its alias). */
+#define STORE_OBS_VALID(t) "NOT EXISTS (SELECT 1 FROM obs_invalid v WHERE v.obs_id = " t ".id) "
+
+/* A WITH clause naming pc(code): the codes patient :patient has readings
+ * of (and a final NULL), found by one seek per code in
+ * observations_patient_code_time. Since migration 0010 that index is the
+ * only one by patient: a query over a patient's readings in a time range
+ * adds `code IN (SELECT code FROM pc)` and reads one index range per code,
+ * and a page in time order takes at most LIMIT rows of each code (a
+ * correlated subquery per pc row) before the merge. */
+#define STORE_PATIENT_CODES                                                                        \
+    "WITH RECURSIVE pc(code) AS ("                                                                 \
+    "SELECT (SELECT min(code) FROM observations WHERE patient_id = :patient) UNION ALL "           \
+    "SELECT (SELECT min(code) FROM observations WHERE patient_id = :patient AND code > pc.code) "  \
+    "FROM pc WHERE pc.code IS NOT NULL) "
+
 /* The cached prepared statement for `sql`, keyed by the string's address:
  * pass a static string (docs/CONVENTIONS.md). Returns NULL (logged) when it
  * does not prepare. After use, call db_done(). */

@@ -2,8 +2,9 @@
  * (schema/migrations/0008_invalid_readings.sql, docs/api.md "Invalid
  * readings").
  *
- * A reading is never deleted: marking it invalid sets who, when and why on
- * its row, and every clinical read skips it (store_clinical.c: the engine's
+ * A reading is never deleted: marking it invalid stores who, when and why
+ * in obs_invalid, keyed by its id (migration 0010; 0008 kept them on the
+ * row), and every clinical read skips it (store_clinical.c: the engine's
  * history; store_obs.c: pages, latest; store_series.c: the rollup's
  * source). The derived rows that hold it are corrected in the same
  * transaction, exactly where it counted: the patient's `latest` row of its
@@ -18,17 +19,17 @@
 
 /* Used in #store_obs_invalid_get(). */
 static const char SQL_INVALID_GET[] =
-    "SELECT patient_id, code, time_ms, value_num, invalid_at, invalid_by, invalid_reason "
-    "FROM observations WHERE id = :id";
+    "SELECT o.patient_id, o.code, o.time_ms, o.value_num, iv.at_ms, iv.by_name, iv.reason "
+    "FROM observations o LEFT JOIN obs_invalid iv ON iv.obs_id = o.id WHERE o.id = :id";
 
-/* Used in #store_obs_set_invalid(): only a valid row is marked, so a race
- * of two nurses changes it once. */
+/* Used in #store_obs_set_invalid(): only a valid row is marked (the mark
+ * is a row of obs_invalid, migration 0010), so a race of two nurses
+ * changes it once. */
 static const char SQL_INVALID_SET[] =
-    "UPDATE observations SET invalid_at = :at, invalid_by = :by, invalid_user_id = :user, "
-    "invalid_reason = :reason WHERE id = :id AND invalid_at IS NULL";
-static const char SQL_INVALID_CLEAR[] =
-    "UPDATE observations SET invalid_at = NULL, invalid_by = NULL, invalid_user_id = NULL, "
-    "invalid_reason = NULL WHERE id = :id AND invalid_at IS NOT NULL";
+    "INSERT INTO obs_invalid (obs_id, at_ms, by_name, user_id, reason) "
+    "SELECT id, :at, :by, :user, :reason FROM observations WHERE id = :id "
+    "ON CONFLICT (obs_id) DO NOTHING";
+static const char SQL_INVALID_CLEAR[] = "DELETE FROM obs_invalid WHERE obs_id = :id";
 
 /* Used in #rebuild_latest_code(): the newest valid reading of one code
  * (index observations_patient_code_time); ties go to the later row, as
@@ -38,8 +39,8 @@ static const char SQL_LATEST_CODE_CLEAR[] =
 static const char SQL_LATEST_CODE_REBUILD[] =
     "INSERT INTO latest (patient_id, code, value_num, value_text, time_ms, obs_id) "
     "SELECT patient_id, code, value_num, value_text, time_ms, id FROM observations "
-    "WHERE patient_id = :patient AND code = :code AND invalid_at IS NULL "
-    "ORDER BY time_ms DESC, id DESC LIMIT 1";
+    "WHERE patient_id = :patient AND code = :code AND " STORE_OBS_VALID(
+        "observations") "ORDER BY time_ms DESC, id DESC LIMIT 1";
 
 /* Used in #rebuild_block(): one rollup block, dropped and refilled from the
  * valid readings of its minute. */
@@ -48,7 +49,7 @@ static const char SQL_BLOCK_CLEAR[] =
 static const char SQL_BLOCK_SOURCE[] =
     "SELECT time_ms, value_num FROM observations WHERE patient_id = :patient AND code = :code "
     "AND time_ms BETWEEN :block AND :block + :width - 1 AND value_num IS NOT NULL "
-    "AND invalid_at IS NULL ORDER BY time_ms, id";
+    "AND " STORE_OBS_VALID("observations") "ORDER BY time_ms, id";
 
 json_t *store_obs_invalid_json(sqlite3_stmt *st, int col)
 {

@@ -11,11 +11,13 @@
 #include <string.h>
 
 /* Used in #store_obs_insert(). ON CONFLICT DO NOTHING covers only the
- * unique (source, msg_id) indexes: a retried reading is a no-op. */
+ * unique (source, msg_id) indexes: a retried reading is a no-op. The
+ * receipt time is stored after the observation time (migration 0010: a
+ * few bytes instead of six). */
 static const char SQL_OBS_INSERT[] =
     "INSERT INTO observations (patient_id, bed_id, code, value_num, value_text, time_ms, "
-    "received_ms, device_id, user_id, msg_id, feed_id) VALUES (:patient, :bed, :code, :num, "
-    ":text, :time, :received, :device, :user, :msg, :feed) ON CONFLICT DO NOTHING";
+    "received_after_ms, device_id, user_id, msg_id, feed_id) VALUES (:patient, :bed, :code, :num, "
+    ":text, :time, :received - :time, :device, :user, :msg, :feed) ON CONFLICT DO NOTHING";
 
 /* Used in #store_obs_insert(): keep `latest` at the newest observation. */
 static const char SQL_LATEST_UPSERT[] =
@@ -29,22 +31,29 @@ static const char SQL_LATEST_UPSERT[] =
  * that each uses its own index). Cursor: strictly after (time, id). */
 static const char SQL_OBS_PAGE_CODE[] =
     "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id, "
-    "o.invalid_at, o.invalid_by, o.invalid_reason "
+    "iv.at_ms, iv.by_name, iv.reason "
     "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
-    "LEFT JOIN users u ON u.id = o.user_id "
+    "LEFT JOIN users u ON u.id = o.user_id LEFT JOIN obs_invalid iv ON iv.obs_id = o.id "
     "WHERE o.patient_id = :patient AND o.code = :code AND o.time_ms BETWEEN :from AND :to "
-    "AND (:with_invalid OR o.invalid_at IS NULL) "
+    "AND (:with_invalid OR iv.obs_id IS NULL) "
     "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
     "ORDER BY o.time_ms, o.id LIMIT :limit";
-static const char SQL_OBS_PAGE_ALL[] =
-    "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, o.feed_id, "
-    "o.invalid_at, o.invalid_by, o.invalid_reason "
-    "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
-    "LEFT JOIN users u ON u.id = o.user_id "
-    "WHERE o.patient_id = :patient AND o.time_ms BETWEEN :from AND :to "
-    "AND (:with_invalid OR o.invalid_at IS NULL) "
-    "AND (o.time_ms > :after_time OR (o.time_ms = :after_time AND o.id > :after_id)) "
-    "ORDER BY o.time_ms, o.id LIMIT :limit";
+/* Without a code: the first :limit rows of each of the patient's codes
+ * (cand), then the first :limit of those (STORE_PATIENT_CODES). */
+static const char SQL_OBS_PAGE_ALL[] = STORE_PATIENT_CODES
+    ", cand(id) AS (SELECT x.id FROM pc JOIN observations x ON x.id IN ("
+    "SELECT s.id FROM observations s WHERE s.patient_id = :patient AND s.code = pc.code "
+    "AND s.time_ms BETWEEN :from AND :to AND s.time_ms >= :after_time "
+    "AND (:with_invalid OR " STORE_OBS_VALID(
+        "s") ") "
+             "AND (s.time_ms > :after_time OR (s.time_ms = :after_time AND s.id > :after_id)) "
+             "ORDER BY s.time_ms, s.id LIMIT :limit)) "
+             "SELECT o.id, o.code, o.value_num, o.value_text, o.time_ms, d.serial, u.username, "
+             "o.feed_id, "
+             "iv.at_ms, iv.by_name, iv.reason "
+             "FROM observations o LEFT JOIN devices d ON d.id = o.device_id "
+             "LEFT JOIN users u ON u.id = o.user_id LEFT JOIN obs_invalid iv ON iv.obs_id = o.id "
+             "WHERE o.id IN (SELECT id FROM cand) ORDER BY o.time_ms, o.id LIMIT :limit";
 
 /* Used in #store_obs_claim_unassigned(): device readings of the bed from :from on that
  * were filed to nobody (the bed looked empty) belong to the new occupant. */
@@ -55,8 +64,9 @@ static const char SQL_OBS_CLAIM[] =
 /* Used in #store_obs_release(): device readings of the bed the patient left
  * at :at, taken at or after :at, are no longer theirs. */
 static const char SQL_OBS_RELEASE[] =
-    "UPDATE observations SET patient_id = NULL WHERE patient_id = :patient AND bed_id = :bed "
-    "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :at";
+    STORE_PATIENT_CODES "UPDATE observations SET patient_id = NULL WHERE patient_id = :patient "
+                        "AND code IN (SELECT code FROM pc) AND bed_id = :bed "
+                        "AND (device_id IS NOT NULL OR feed_id IS NOT NULL) AND time_ms >= :at";
 
 /* Used in #store_obs_rebuild_latest(): the `latest` table (newest observation per
  * code, kept by store_obs_insert) follows re-filed readings. */
@@ -68,7 +78,9 @@ static const char SQL_LATEST_REBUILD[] =
     "INSERT INTO latest (patient_id, code, value_num, value_text, time_ms, obs_id) "
     "SELECT patient_id, code, value_num, value_text, time_ms, id FROM ("
     "SELECT *, row_number() OVER (PARTITION BY code ORDER BY time_ms DESC, id DESC) AS rn "
-    "FROM observations WHERE patient_id = :patient AND invalid_at IS NULL) WHERE rn = 1";
+    "FROM observations WHERE patient_id = :patient AND " STORE_OBS_VALID(
+        "observations") ") "
+                        "WHERE rn = 1";
 
 static int bind_reading(sqlite3_stmt *st, int64_t patient_id, const obs_reading *o)
 {

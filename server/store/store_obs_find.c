@@ -9,7 +9,8 @@
 
 #define ROW_COLUMNS                                                                                \
     "SELECT id, patient_id, device_id, user_id, code, value_num, value_text, time_ms, "            \
-    "received_ms, msg_id, invalid_at IS NOT NULL FROM observations "
+    "time_ms + received_after_ms, msg_id, NOT " STORE_OBS_VALID(                                   \
+        "observations") "FROM observations "
 
 static const char SQL_OBS_BY_ID[] = ROW_COLUMNS "WHERE id = :id";
 static const char SQL_OBS_BY_DEVICE_MSG[] =
@@ -18,8 +19,9 @@ static const char SQL_OBS_BY_USER_MSG[] = ROW_COLUMNS "WHERE user_id = :user AND
 
 /* Filed readings only (an unassigned reading belongs to no patient yet).
  * Four filters, so that each can use its index: one patient's readings
- * walk observations_patient_time, one patient's codes
- * observations_patient_code_time; ward-wide searches scan. Up to
+ * take the first :limit of each of the patient's codes from
+ * observations_patient_code_time (STORE_PATIENT_CODES) and merge them, one
+ * patient's chosen codes read the same index; ward-wide searches scan. Up to
  * STORE_FIND_CODES_MAX codes; unbound slots are NULL and match nothing. */
 #define CODES_IN                                                                                   \
     "code IN (:c0, :c1, :c2, :c3, :c4, :c5, :c6, :c7, :c8, :c9, :c10, :c11, :c12, :c13, :c14, "    \
@@ -35,15 +37,29 @@ static const char SQL_OBS_BY_USER_MSG[] = ROW_COLUMNS "WHERE user_id = :user AND
     "ORDER BY time_ms DESC, id DESC LIMIT :limit"
 #define COUNT "SELECT count(*) FROM observations "
 
+/* One patient, all codes: the candidates are the first :limit rows of
+ * each code in the page's direction (index order: time_ms, then id). */
+#define CAND(cursor, order)                                                                        \
+    STORE_PATIENT_CODES ", cand(id) AS (SELECT x.id FROM pc JOIN observations x ON x.id IN ("      \
+                        "SELECT s.id FROM observations s WHERE s.patient_id = :patient "           \
+                        "AND s.code = pc.code AND s.time_ms BETWEEN :from AND :to " cursor         \
+                        " ORDER BY " order " LIMIT :limit)) "
+#define S_ASC  "AND s.time_ms >= :at AND (s.time_ms > :at OR (s.time_ms = :at AND s.id > :aid))"
+#define S_DESC "AND s.time_ms <= :at AND (s.time_ms < :at OR (s.time_ms = :at AND s.id < :aid))"
+#define W_CAND "WHERE id IN (SELECT id FROM cand) "
+
 /* [filter][descending] and the counts, indexed by find_variant(). */
 static const char *const SQL_FIND[4][2] = {
-    {ROW_COLUMNS W_PATIENT W_TIME ASC, ROW_COLUMNS W_PATIENT W_TIME DESC},
+    {CAND(S_ASC, "s.time_ms, s.id") ROW_COLUMNS W_CAND "ORDER BY time_ms, id LIMIT :limit",
+     CAND(S_DESC, "s.time_ms DESC, s.id DESC") ROW_COLUMNS W_CAND
+     "ORDER BY time_ms DESC, id DESC LIMIT :limit"},
     {ROW_COLUMNS W_PATIENT_CODES W_TIME ASC, ROW_COLUMNS W_PATIENT_CODES W_TIME DESC},
     {ROW_COLUMNS W_WARD W_TIME ASC, ROW_COLUMNS W_WARD W_TIME DESC},
     {ROW_COLUMNS W_WARD_CODES W_TIME ASC, ROW_COLUMNS W_WARD_CODES W_TIME DESC},
 };
-static const char *const SQL_FIND_COUNT[4] = {COUNT W_PATIENT W_TIME, COUNT W_PATIENT_CODES W_TIME,
-                                              COUNT W_WARD W_TIME, COUNT W_WARD_CODES W_TIME};
+static const char *const SQL_FIND_COUNT[4] = {
+    STORE_PATIENT_CODES COUNT W_PATIENT "AND code IN (SELECT code FROM pc) " W_TIME,
+    COUNT W_PATIENT_CODES W_TIME, COUNT W_WARD W_TIME, COUNT W_WARD_CODES W_TIME};
 
 static int find_variant(const store_obs_find_q *q)
 {
@@ -54,8 +70,8 @@ static int find_variant(const store_obs_find_q *q)
  * `latest` table the writer keeps (one row per patient and code). */
 #define LATEST_COLUMNS                                                                             \
     "SELECT o.id, o.patient_id, o.device_id, o.user_id, o.code, o.value_num, o.value_text, "       \
-    "o.time_ms, o.received_ms, o.msg_id, o.invalid_at IS NOT NULL "                                \
-    "FROM latest l JOIN observations o ON o.id = l.obs_id "
+    "o.time_ms, o.time_ms + o.received_after_ms, o.msg_id, NOT " STORE_OBS_VALID(                  \
+        "o") "FROM latest l JOIN observations o ON o.id = l.obs_id "
 static const char SQL_LATEST_PATIENT[] =
     LATEST_COLUMNS "WHERE l.patient_id = :patient AND l." CODES_IN "ORDER BY l.code";
 static const char SQL_LATEST_WARD[] =

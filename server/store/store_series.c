@@ -51,11 +51,11 @@ static const char SQL_ROLLUP_MERGE[] =
  * dropped, then recomputed from observations in (code, time) order. */
 static const char SQL_ROLLUP_CLEAR[] =
     "DELETE FROM obs_rollup WHERE patient_id = :patient AND block_ms >= :block";
-static const char SQL_ROLLUP_SOURCE[] =
+static const char SQL_ROLLUP_SOURCE[] = STORE_PATIENT_CODES
     "SELECT code, time_ms, value_num FROM observations "
-    "WHERE patient_id = :patient AND time_ms >= :block AND value_num IS NOT NULL "
-    "AND invalid_at IS NULL "
-    "ORDER BY code, time_ms";
+    "WHERE patient_id = :patient AND code IN (SELECT code FROM pc) AND time_ms >= :block "
+    "AND value_num IS NOT NULL "
+    "AND " STORE_OBS_VALID("observations") "ORDER BY code, time_ms";
 /* The same for store_series_backfill(), which runs inside migration 0003,
  * before 0008 adds invalid_at (nothing can be marked invalid yet). */
 static const char SQL_ROLLUP_SOURCE_0003[] =
@@ -70,7 +70,8 @@ static const char SQL_PATIENT_IDS[] = "SELECT id FROM patients ORDER BY id";
  * (index observations_patient_code_time). */
 static const char SQL_SERIES_RAW[] =
     "SELECT time_ms, value_num FROM observations WHERE patient_id = :patient AND code = :code "
-    "AND time_ms BETWEEN :lo AND :hi AND value_num IS NOT NULL AND invalid_at IS NULL";
+    "AND time_ms BETWEEN :lo AND :hi AND value_num IS NOT NULL AND " STORE_OBS_VALID(
+        "observations");
 
 /* Used in #store_series_buckets(): the blocks overlapping [from, to], in
  * time order (primary key). */

@@ -494,8 +494,8 @@ static void add_reading(db_conn *c, int64_t device, const char *bed, int64_t pat
                         const char *msg_id)
 {
     static const char sql[] =
-        "INSERT INTO observations (patient_id, bed_id, code, value_num, time_ms, received_ms,"
-        " device_id, msg_id) VALUES (nullif(?1, 0), ?2, 'hr', 80, ?3, ?3, ?4, ?5)";
+        "INSERT INTO observations (patient_id, bed_id, code, value_num, time_ms, received_after_ms,"
+        " device_id, msg_id) VALUES (nullif(?1, 0), ?2, 'hr', 80, ?3, 0, ?4, ?5)";
     sqlite3_stmt *st = NULL;
 
     assert_int_equal(sqlite3_prepare_v2(db_handle(c), sql, -1, &st, NULL), SQLITE_OK);
@@ -570,6 +570,75 @@ static void test_refile_readings(void **state)
     assert_string_equal(latest_msg(c, p1, "hr"), "d");
 }
 
+/* Migration 0010 stores the receipt time as its distance after the
+ * observation time: it reads back exactly, also when the device clock runs
+ * ahead (received before "taken") and for a reading years old. */
+static void test_received_time_round_trip(void **state)
+{
+    db_conn *c = *state;
+    static const int64_t after[] = {0, 1, 250, -1500, 10 * 365 * 24 * HOUR};
+    obs_source src = {.device_id = 1, .bed = "B1"};
+    obs_reading o = {.code = obs_code_lookup("hr"), .value = 80};
+    store_obs_row row;
+    int64_t id;
+
+    exec(c, "INSERT INTO devices (id, serial, bed_id, created_at) VALUES (1, 'M1', 'B1', 0)");
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        o.time_ms = T0 - (int64_t)i * HOUR;
+        snprintf(o.id, sizeof o.id, "m%zu", i);
+        assert_int_equal(store_obs_insert(c, &src, 0, &o, o.time_ms + after[i], &id), 0);
+        assert_int_equal(store_obs_get(c, id, &row), 1);
+        assert_int_equal(row.time_ms, o.time_ms);
+        assert_int_equal(row.received_ms, o.time_ms + after[i]);
+        assert_int_equal(store_obs_by_msg(c, 1, 0, o.id, &row), 1);
+        assert_int_equal(row.received_ms, o.time_ms + after[i]);
+    }
+}
+
+/* Migration 0010 on a database at version 9: the receipt times and the
+ * invalid marks of existing rows come through exactly, and the dropped
+ * index is gone. */
+static void test_migration_0010_keeps_rows(void **state)
+{
+    db_conn *c = db_open(":memory:", true);
+    char sql[512];
+    store_obs_row row;
+    store_obs_status st;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(migrate_apply_upto(c, 9), 0);
+    exec(c, "INSERT INTO beds (id, label, created_at) VALUES ('B1', 'Bed 1', 0);"
+            "INSERT INTO devices (id, serial, bed_id, created_at) VALUES (1, 'M1', 'B1', 0)");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO observations (id, bed_id, code, value_num, time_ms, received_ms, "
+             "device_id, msg_id) VALUES (1, 'B1', 'hr', 80, %lld, %lld, 1, 'a'), "
+             "(2, 'B1', 'hr', 81, %lld, %lld, 1, 'b'); UPDATE observations SET invalid_at = "
+             "%lld, invalid_by = 'nurse1', invalid_reason = 'artefact' WHERE id = 2",
+             (long long)T0, (long long)(T0 + 250), (long long)(T0 + HOUR),
+             (long long)(T0 + HOUR - 40), (long long)(T0 + 2 * HOUR));
+    exec(c, sql);
+    assert_int_equal(migrate_apply(c), 0);
+
+    assert_int_equal(store_obs_get(c, 1, &row), 1);
+    assert_int_equal(row.received_ms, T0 + 250);
+    assert_false(row.invalid);
+    assert_int_equal(store_obs_get(c, 2, &row), 1);
+    assert_int_equal(row.received_ms, T0 + HOUR - 40);
+    assert_true(row.invalid);
+    assert_int_equal(store_obs_invalid_get(c, 2, &st), 1);
+    assert_non_null(st.invalid);
+    assert_string_equal(json_string_value(json_object_get(st.invalid, "by")), "nurse1");
+    assert_string_equal(json_string_value(json_object_get(st.invalid, "reason")), "artefact");
+    json_decref(st.invalid);
+    assert_int_equal(store_obs_invalid_get(c, 1, &st), 1);
+    assert_null(st.invalid);
+    assert_string_equal(column_text(c, "SELECT count(*) FROM sqlite_schema "
+                                       "WHERE name = 'observations_patient_time'"),
+                        "0");
+    db_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +653,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_patch_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refile_readings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_received_time_round_trip, setup, teardown),
+        cmocka_unit_test(test_migration_0010_keeps_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
