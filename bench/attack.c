@@ -16,6 +16,8 @@
  *            again a second later (a persistent attacker).
  * Prints one line: "posts=N failed=N p50_ms=X p99_ms=X max_ms=X attack=..."
  * (failed: not 201, or no answer within 10 s). */
+#include "attack_client.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -40,56 +42,18 @@ static int seconds = 10, nsockets = 1100;
 static atomic_bool stop;
 static atomic_long flood_answers;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static size_t sink(char *d, size_t size, size_t n, void *arg)
-{
-    (void)d;
-    (void)arg;
-    return size * n;
-}
-
 /* --- the device --------------------------------------------------------------------- */
 
 static long device_post(long seq, double *ms)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char u[512], auth[256], body[256], when[32];
+    char id[96], when[32];
     time_t t = time(NULL);
     struct tm tm;
-    long status = 0;
-    double t0 = now_ms();
 
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(u, sizeof u, "%s/api/v1/readings", url);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    snprintf(body, sizeof body,
-             "{\"readings\":[{\"id\":\"atk-%s-%d-%ld\",\"code\":\"hr\",\"value\":80,"
-             "\"time\":\"%s\"}]}",
-             mode, (int)getpid(), seq, when);
-    h = curl_slist_append(h, auth);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, u);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    *ms = now_ms() - t0;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return status;
+    snprintf(id, sizeof id, "atk-%s-%d-%ld", mode, (int)getpid(), seq);
+    return attack_device_post(url, token, id, when, ms);
 }
 
 /* --- flood ----------------------------------------------------------------------------- */
@@ -98,23 +62,13 @@ static void *flood_main(void *arg)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char u[512], body[256];
+    char u[512];
     unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u;
 
     snprintf(u, sizeof u, "%s/api/v1/session", url);
-    while (!atomic_load(&stop)) {
-        snprintf(body, sizeof body, "{\"username\":\"u%u\",\"password\":\"wrong-%u\"}",
-                 (unsigned)rand_r(&seed), (unsigned)rand_r(&seed));
-        curl_easy_setopt(c, CURLOPT_URL, u);
-        curl_easy_setopt(c, CURLOPT_PROXY, "");
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-        if (curl_easy_perform(c) == CURLE_OK)
+    while (!atomic_load(&stop))
+        if (attack_wrong_login(c, h, u, &seed, 30000L) != 0)
             atomic_fetch_add(&flood_answers, 1);
-    }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     return NULL;
@@ -127,36 +81,8 @@ struct sock {
     double next_ms; /* next line, or re-open */
 };
 
-static int sock_open(const struct sockaddr_in *dst)
-{
-    struct sockaddr_in src = {.sin_family = AF_INET};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-
-    if (fd < 0)
-        return -1;
-    inet_pton(AF_INET, source, &src.sin_addr);
-    if (bind(fd, (const struct sockaddr *)&src, sizeof src) != 0 ||
-        (connect(fd, (const struct sockaddr *)dst, sizeof *dst) != 0 && errno != EINPROGRESS)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static bool sock_dead(int fd, const char *line)
-{
-    char buf[256];
-    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN))
-        return true;
-    return line && send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-           errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN;
-}
-
 static void *trickle_main(void *arg)
 {
-    struct sockaddr_in dst = {.sin_family = AF_INET};
     struct sock *s = calloc((size_t)nsockets, sizeof *s);
     const char *p = strstr(url, "://");
     unsigned port = 0;
@@ -164,27 +90,25 @@ static void *trickle_main(void *arg)
 
     if (!s || !p || sscanf(strrchr(p + 3, ':') + 1, "%u", &port) != 1)
         return NULL;
-    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    dst.sin_port = htons((uint16_t)port);
     for (int i = 0; i < nsockets; i++) {
-        s[i].fd = sock_open(&dst);
+        s[i].fd = attack_sock_open(source, port);
         if (s[i].fd >= 0)
-            (void)sock_dead(s[i].fd, "GET / HTTP/1.1\r\n");
-        s[i].next_ms = now_ms() + 5000;
+            (void)attack_sock_closed(s[i].fd, "GET / HTTP/1.1\r\n");
+        s[i].next_ms = attack_now_ms() + 5000;
     }
     while (!atomic_load(&stop)) {
-        double t = now_ms();
+        double t = attack_now_ms();
         for (int i = 0; i < nsockets; i++) {
             if (s[i].fd < 0) {
                 if (t >= s[i].next_ms) {
-                    s[i].fd = sock_open(&dst);
+                    s[i].fd = attack_sock_open(source, port);
                     if (s[i].fd >= 0)
-                        (void)sock_dead(s[i].fd, "GET / HTTP/1.1\r\n");
+                        (void)attack_sock_closed(s[i].fd, "GET / HTTP/1.1\r\n");
                     s[i].next_ms = t + 5000;
                 }
                 continue;
             }
-            if (sock_dead(s[i].fd, t >= s[i].next_ms ? "X-Trickle: 1\r\n" : NULL)) {
+            if (attack_sock_closed(s[i].fd, t >= s[i].next_ms ? "X-Trickle: 1\r\n" : NULL)) {
                 close(s[i].fd);
                 s[i].fd = -1;
                 s[i].next_ms = t + 1000;
@@ -256,14 +180,14 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "trickle") == 0 && pthread_create(&th[0], NULL, trickle_main, NULL) == 0)
         nth = 1;
     sleep(1); /* the attack is on */
-    end = now_ms() + seconds * 1000.0;
-    while (now_ms() < end && posts < POSTS_MAX) {
-        double t0 = now_ms();
+    end = attack_now_ms() + seconds * 1000.0;
+    while (attack_now_ms() < end && posts < POSTS_MAX) {
+        double t0 = attack_now_ms();
         if (device_post(posts, &lat[posts]) != 201)
             failed++;
         posts++;
-        if (now_ms() - t0 < 100)
-            usleep((useconds_t)((100 - (now_ms() - t0)) * 1000));
+        if (attack_now_ms() - t0 < 100)
+            usleep((useconds_t)((100 - (attack_now_ms() - t0)) * 1000));
     }
     atomic_store(&stop, true);
     for (int i = 0; i < nth; i++)

@@ -1443,6 +1443,33 @@ static int run_cli(wd_server *s, const char *input, char **out, const char *cons
     return exit_code(status);
 }
 
+int wd_wardd_run(char **out, const char *fmt, ...)
+{
+    char args[1800], cmd[2048], line[4096];
+    size_t len = 0;
+    FILE *p;
+    va_list ap;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", getenv("WARDD_BIN"), args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    *out = calloc(1, 1);
+    assert_non_null(*out);
+    while (fgets(line, sizeof line, p)) {
+        char *np = realloc(*out, len + strlen(line) + 1);
+        assert_non_null(np);
+        *out = np;
+        memcpy(*out + len, line, strlen(line) + 1);
+        len += strlen(line);
+    }
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
 int wd_cli(wd_server *s, const char *input, char **out, ...)
 {
     const char *args[CLI_MAX_ARGS + 1];

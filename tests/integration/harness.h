@@ -217,6 +217,11 @@ void wd_sleep_ms(long ms);
  * out may be NULL), stderr is appended to the server's log. Returns the
  * exit status (128 + signal when killed). */
 int wd_cli(wd_server *s, const char *input, char **out, ...) __attribute__((sentinel));
+/* Runs `'$WARDD_BIN' ARGS 2>&1` through the shell (ARGS printf-style,
+ * quoted by the caller), without a server: the exit status (128 when
+ * killed), and stdout and stderr together in *out (malloc'd; the caller
+ * frees), for the command line's refusals, which go to stderr. */
+int wd_wardd_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* `wardd user add` on the server's database; asserts success. */
 #define wd_user_add(s, name, role, pw) wd_user_add_at(__FILE__, __LINE__, (s), (name), (role), (pw))
 void wd_user_add_at(const char *file, int line, wd_server *s, const char *name, const char *role,

@@ -11,6 +11,7 @@
  *    fast (p99 bounded) and none fails; the flood is answered 401, 429 or
  *    503 (busy), never anything else. */
 #include "harness.h"
+#include "../../bench/attack_client.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -40,14 +41,6 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static double mono_ms_f(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Enough descriptors for the sockets (the soft limit may be 1024). */
 static void raise_fd_limit(void)
 {
@@ -63,42 +56,13 @@ static void raise_fd_limit(void)
                  TRICKLERS);
 }
 
-static size_t sink(char *d, size_t size, size_t n, void *arg)
-{
-    (void)d;
-    (void)arg;
-    return size * n;
-}
-
 /* One device post on a new connection; its status, *ms its duration. */
 static long device_post(unsigned port, const char *token, const char *id, double *ms)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char url[128], auth[256], body[256];
-    long status = 0;
-    double t0 = mono_ms_f();
+    char base[64];
 
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/readings", port);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    snprintf(body, sizeof body,
-             "{\"readings\":[{\"id\":\"%s\",\"code\":\"hr\",\"value\":80,\"time\":\"%s\"}]}", id,
-             wd_iso(wd_now_ms()));
-    h = curl_slist_append(h, auth);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    *ms = mono_ms_f() - t0;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return status;
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    return attack_device_post(base, token, id, wd_iso(wd_now_ms()), ms);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -123,34 +87,7 @@ struct trickler {
 
 static int trickle_open(unsigned port)
 {
-    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-
-    if (fd < 0)
-        return -1;
-    inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
-    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    dst.sin_port = htons((uint16_t)port);
-    if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0 ||
-        (connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0 && errno != EINPROGRESS)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Whether the server closed the socket (EOF or reset). */
-static bool trickle_closed(int fd, const char *line)
-{
-    char buf[256];
-    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN))
-        return true;
-    if (line && send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN &&
-        errno != EWOULDBLOCK && errno != ENOTCONN)
-        return true;
-    return false;
+    return attack_sock_open("127.0.0.2", port);
 }
 
 static void test_trickling_sockets(void **state)
@@ -178,7 +115,7 @@ static void test_trickling_sockets(void **state)
         for (int i = 0; i < TRICKLERS; i++) {
             if (t[i].closed_ms)
                 continue;
-            if (trickle_closed(t[i].fd, line_due ? line : NULL))
+            if (attack_sock_closed(t[i].fd, line_due ? line : NULL))
                 t[i].closed_ms = mono_ms();
             else
                 open_now++;
@@ -236,7 +173,7 @@ static void test_reserve_for_requests(void **state)
         t[i].fd = trickle_open(wd_port(f->s));
         t[i].closed_ms = t[i].fd < 0 ? 1 : 0;
         if (t[i].fd >= 0)
-            (void)trickle_closed(t[i].fd, "GET / HTTP/1.1\r\n");
+            (void)attack_sock_closed(t[i].fd, "GET / HTTP/1.1\r\n");
     }
     start = mono_ms();
     for (int i = 0; i < DEVICE_POSTS / 2; i++) {
@@ -247,7 +184,7 @@ static void test_reserve_for_requests(void **state)
         wd_sleep_ms(100);
     }
     for (int i = 0; i < TRICKLERS; i++) {
-        if (t[i].closed_ms || trickle_closed(t[i].fd, NULL))
+        if (t[i].closed_ms || attack_sock_closed(t[i].fd, NULL))
             closed++;
         if (t[i].fd >= 0)
             close(t[i].fd);
@@ -277,23 +214,12 @@ static void *flood_main(void *arg)
     struct flood *fl = arg;
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char url[128], body[256];
+    char url[128];
     unsigned seed = (unsigned)(uintptr_t)&c;
 
     snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/session", fl->port);
     while (!atomic_load(&fl->stop)) {
-        long status = 0;
-        snprintf(body, sizeof body, "{\"username\":\"user%u\",\"password\":\"wrong-%u\"}",
-                 (unsigned)rand_r(&seed), (unsigned)rand_r(&seed));
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_PROXY, "");
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-        if (curl_easy_perform(c) == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        long status = attack_wrong_login(c, h, url, &seed, 10000L);
         if (status == 401)
             atomic_fetch_add(&fl->n401, 1);
         else if (status == 429)

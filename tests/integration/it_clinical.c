@@ -611,30 +611,6 @@ static int run_cases_group(void)
 
 /* --- wardd rules check -------------------------------------------------------------- */
 
-/* Runs `$WARDD_BIN rules check path`, stdout and stderr into *out (caller
- * frees); returns the exit status. */
-static int rules_check(const char *path, char **out)
-{
-    char cmd[2048], buf[4096];
-    size_t len = 0;
-    FILE *p;
-    int st;
-
-    snprintf(cmd, sizeof cmd, "'%s' rules check '%s' 2>&1", getenv("WARDD_BIN"), path);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    *out = calloc(1, 1);
-    while (fgets(buf, sizeof buf, p)) {
-        char *np = realloc(*out, len + strlen(buf) + 1);
-        assert_non_null(np);
-        *out = np;
-        memcpy(*out + len, buf, strlen(buf) + 1);
-        len += strlen(buf);
-    }
-    st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void test_rules_check_cli(void **state)
 {
     char path[1200], *out = NULL;
@@ -644,7 +620,7 @@ static void test_rules_check_cli(void **state)
 
     (void)state;
     snprintf(path, sizeof path, "%s/schema/rules/il2-default.json", root());
-    assert_int_equal(rules_check(path, &out), 0);
+    assert_int_equal(wd_wardd_run(&out, "rules check '%s'", path), 0);
     assert_string_equal(out, "ok: 48 rules, 28 terms\n");
     free(out);
     /* a deliberately broken copy: SpO2 hold resumes on a string */
@@ -657,7 +633,7 @@ static void test_rules_check_cli(void **state)
     snprintf(path, sizeof path, "%s/broken-rules.json",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_int_equal(json_dump_file(doc, path, JSON_INDENT(2)), 0);
-    assert_int_equal(rules_check(path, &out), 1);
+    assert_int_equal(wd_wardd_run(&out, "rules check '%s'", path), 1);
     if (strcmp(out, "broken-rules.json: rule L24-RS-1: field 'resume.when.gt': expected a number "
                     "or an operand object\n") != 0)
         fail_msg("rules check printed: %s", out);

@@ -100,29 +100,6 @@ static void test_default_zone_and_dst(void **state)
     assert_string_equal(WD_STR(s, "next_dose_at"), "2026-03-08T15:00:00.000Z");
 }
 
-/* Runs `WARDD_BIN ARGS 2>&1`; the exit status, the output in *out. */
-static int run(const char *args, char **out)
-{
-    char cmd[2048], buf[4096];
-    size_t len = 0;
-    FILE *p;
-    int st;
-
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", getenv("WARDD_BIN"), args);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    *out = calloc(1, 1);
-    while (fgets(buf, sizeof buf, p)) {
-        char *np = realloc(*out, len + strlen(buf) + 1);
-        assert_non_null(np);
-        *out = np;
-        memcpy(*out + len, buf, strlen(buf) + 1);
-        len += strlen(buf);
-    }
-    st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void test_cli_refusals(void **state)
 {
     wd_fixture *f = *state;
@@ -132,7 +109,7 @@ static void test_cli_refusals(void **state)
 
     snprintf(args, sizeof args,
              "serve --db '%s/other.db' --listen 127.0.0.1:0 --time-zone Mars/Base", wd_dir(f->s));
-    rc = run(args, &out);
+    rc = wd_wardd_run(&out, "%s", args);
     assert_int_not_equal(rc, 0);
     assert_non_null(strstr(out, "--time-zone"));
     assert_non_null(strstr(out, "unknown time zone"));
@@ -142,7 +119,7 @@ static void test_cli_refusals(void **state)
     json_decref(doc);
     free(out);
     snprintf(args, sizeof args, "rules check '%s'", path);
-    rc = run(args, &out);
+    rc = wd_wardd_run(&out, "%s", args);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "offset-rules.json: schedule: field 'utc_offset_minutes': no "
                                 "longer supported"));
