@@ -396,9 +396,10 @@ int store_series_backfill(db_conn *c);
  * categorical values as the index into the code's values). */
 typedef int (*store_obs_visit)(void *arg, int code_id, int64_t t_ms, double v, int64_t obs_id);
 
-/* Every observation of a patient with time <= upto, in time order (ties by
- * id), to `visit` (a non-zero return stops with that value). Unknown codes
- * and values are skipped. Returns 0 or -1. */
+/* Every observation of a patient with time <= upto, to `visit` (a non-zero
+ * return stops with that value): code by code (ascending code id), each
+ * code's readings in time order, ties by id. Unknown codes and values are
+ * skipped. Returns 0, -1, or visit's non-zero value. */
 int store_clinical_history(db_conn *c, int64_t patient_id, int64_t upto, store_obs_visit visit,
                            void *arg);
 /* The observations of a patient stored after obs id `after_id`, in id

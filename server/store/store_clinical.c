@@ -7,12 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Used in #store_clinical_history(): one range of index (patient_id, code,
- * time_ms) per code, merged by the sort. */
+/* Used in #store_clinical_history(): the patient's ids from index
+ * (patient_id, code, time_ms), one range per code, then their rows in id
+ * order, which is the table's own order: one pass over its pages. Reading
+ * each code's range in time order instead visits every table page of the
+ * stay once per code; since migration 0010 dropped the (patient, time)
+ * index that made a whole-stay load 2.5x slower, this form 2.2x faster
+ * again (docs/performance.md, "A whole stay, read once"). The rows are put
+ * in (code, time, id) order in memory (store_clinical_history). */
 static const char SQL_HISTORY[] = STORE_PATIENT_CODES
-    "SELECT code, value_num, value_text, time_ms, id FROM observations "
-    "WHERE patient_id = :patient AND code IN (SELECT code FROM pc) AND time_ms <= :upto "
-    "AND " STORE_OBS_VALID("observations") "ORDER BY time_ms, id";
+    "SELECT code, value_num, value_text, time_ms, id FROM observations WHERE id IN "
+    "(SELECT id FROM observations WHERE patient_id = :patient "
+    "AND code IN (SELECT code FROM pc) AND time_ms <= :upto) "
+    "AND " STORE_OBS_VALID("observations") "ORDER BY id";
 
 /* Used in #store_clinical_history_since(). The unary + keeps SQLite off the
  * patient index, so the scan is the rowid range of rows stored since the
@@ -91,18 +98,57 @@ static int visit_rows(sqlite3_stmt *st, store_obs_visit visit, void *arg, int64_
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* One row of store_clinical_history in the engine's form; code -1 when
+ * row_value does not know it. */
+struct hist_row {
+    int code;
+    double v;
+    int64_t t_ms, id;
+};
+
+static void fill_hist_row(sqlite3_stmt *st, void *elem)
+{
+    struct hist_row *r = elem;
+
+    r->code = -1;
+    r->v = 0;
+    if (row_value(st, &r->code, &r->v) != 0)
+        r->code = -1;
+    r->t_ms = sqlite3_column_int64(st, 3);
+    r->id = sqlite3_column_int64(st, 4);
+}
+
+static int cmp_hist_row(const void *a, const void *b)
+{
+    const struct hist_row *x = a, *y = b;
+
+    if (x->code != y->code)
+        return x->code < y->code ? -1 : 1;
+    if (x->t_ms != y->t_ms)
+        return x->t_ms < y->t_ms ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
 int store_clinical_history(db_conn *c, int64_t patient_id, int64_t upto, store_obs_visit visit,
                            void *arg)
 {
     sqlite3_stmt *st = db_prep(c, SQL_HISTORY);
-    int rc;
+    struct hist_row *rows = NULL;
+    size_t n = 0;
+    int rc = 0;
 
     if (!st)
         return -1;
     db_bind_int64(st, ":patient", patient_id);
     db_bind_int64(st, ":upto", upto);
-    rc = visit_rows(st, visit, arg, NULL);
-    db_done(st);
+    if (db_collect_rows(st, sizeof *rows, fill_hist_row, (void **)&rows, &n) != 0)
+        return -1;
+    if (n > 1)
+        qsort(rows, n, sizeof *rows, cmp_hist_row);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (rows[i].code >= 0)
+            rc = visit(arg, rows[i].code, rows[i].t_ms, rows[i].v, rows[i].id);
+    free(rows);
     return rc;
 }
 

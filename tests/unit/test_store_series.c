@@ -556,6 +556,127 @@ static void test_migration_backfills(void **state)
 
 /* store_series_real writes a real exactly as jansson does in every other
  * reply (json_dumps with JSON_REAL_PRECISION(15)). */
+/* --- store_clinical_history: what the clinical cache and as-of loads read -- */
+
+typedef struct hist_seen {
+    int code;
+    int64_t t_ms, id;
+    double v;
+} hist_seen;
+
+typedef struct hist_list {
+    hist_seen *r;
+    size_t n, cap;
+} hist_list;
+
+static void hist_push(hist_list *l, hist_seen h)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->r = realloc(l->r, l->cap * sizeof *l->r);
+        assert_non_null(l->r);
+    }
+    l->r[l->n++] = h;
+}
+
+static int hist_visit(void *arg, int code_id, int64_t t_ms, double v, int64_t obs_id)
+{
+    hist_push(arg, (hist_seen){code_id, t_ms, obs_id, v});
+    return 0;
+}
+
+/* The oracle: the patient's valid rows up to `upto` in time order (ties by
+ * id), as store_clinical_history read them before it read by id; then
+ * taken code by code (ascending code id), keeping that order in each. */
+static void hist_oracle(world *w, int64_t patient, int64_t upto, hist_list *out)
+{
+    static const char sql[] =
+        "SELECT code, time_ms, id, value_num, value_text FROM observations "
+        "WHERE patient_id = :p AND time_ms <= :upto AND NOT EXISTS "
+        "(SELECT 1 FROM obs_invalid v WHERE v.obs_id = observations.id) ORDER BY time_ms, id";
+    sqlite3_stmt *st = db_prep(w->c, sql);
+    hist_list all = {0};
+
+    assert_non_null(st);
+    db_bind_int64(st, ":p", patient);
+    db_bind_int64(st, ":upto", upto);
+    while (db_step(st) == SQLITE_ROW) {
+        const obs_code *oc = obs_code_lookup((const char *)sqlite3_column_text(st, 0));
+        double v = sqlite3_column_double(st, 3);
+        assert_non_null(oc);
+        if (oc->kind == OBS_CATEGORICAL) {
+            const char *text = (const char *)sqlite3_column_text(st, 4);
+            v = -1;
+            for (int k = 0; oc->values[k]; k++)
+                if (strcmp(oc->values[k], text) == 0)
+                    v = k;
+        }
+        hist_push(&all,
+                  (hist_seen){oc->id, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2), v});
+    }
+    db_done(st);
+    for (int code = 0; code < 64; code++)
+        for (size_t i = 0; i < all.n; i++)
+            if (all.r[i].code == code)
+                hist_push(out, all.r[i]);
+    assert_int_equal(out->n, all.n);
+    free(all.r);
+}
+
+/* Random readings of four codes for several patients (retries, bursts,
+ * equal times across codes and within a code, re-filing), some marked
+ * invalid: for each patient and several cut-off times, what
+ * store_clinical_history visits equals the oracle, reading for reading. */
+static void test_clinical_history_matches_oracle(void **state)
+{
+    world *w = *state;
+    int64_t ids[3];
+
+    ids[0] = admit(w, "B1", T0 - 3 * HOUR);
+    ids[1] = admit(w, "B2", T0 - 3 * HOUR);
+    insert_readings(w, 2500, T0 - HOUR, T0 + 2 * HOUR);
+    insert_bursts(w, 8, T0 - HOUR, T0 + 2 * HOUR);
+    ids[2] = admit(w, "B3", T0); /* back-dated: claims B3's readings from T0 on */
+    /* equal times: the same millisecond for every code, and twice in one code */
+    for (size_t k = 0; k < N_CODES; k++) {
+        obs_source src = {w->device[0], 0, "B1", 0};
+        obs_reading o = {0};
+        int64_t patient = 0;
+        o.code = obs_code_lookup(CODES[k]);
+        o.time_ms = T0 + HOUR;
+        o.value = 1;
+        o.text = o.code->kind == OBS_CATEGORICAL ? o.code->values[1] : NULL;
+        assert_true(store_stay_at(w->c, "B1", o.time_ms, &patient) >= 0);
+        for (int twice = 0; twice < 2; twice++) {
+            snprintf(o.id, sizeof o.id, "eq%zu-%d", k, twice);
+            assert_int_equal(put(w, &src, patient, &o), 0);
+        }
+    }
+    flush_batch(w);
+    assert_int_equal(db_exec(w->c, "INSERT INTO obs_invalid (obs_id, at_ms) "
+                                   "SELECT id, 0 FROM observations WHERE id % 17 = 0"),
+                     0);
+    for (int p = 0; p < 3; p++) {
+        static const int64_t cut[] = {T0 - 2 * HOUR, T0, T0 + HOUR, T0 + HOUR + 1, INT64_MAX};
+        for (size_t k = 0; k < sizeof cut / sizeof cut[0]; k++) {
+            hist_list got = {0}, want = {0};
+            assert_int_equal(store_clinical_history(w->c, ids[p], cut[k], hist_visit, &got), 0);
+            hist_oracle(w, ids[p], cut[k], &want);
+            assert_int_equal(got.n, want.n);
+            for (size_t i = 0; i < got.n; i++) {
+                assert_int_equal(got.r[i].code, want.r[i].code);
+                assert_int_equal(got.r[i].t_ms, want.r[i].t_ms);
+                assert_int_equal(got.r[i].id, want.r[i].id);
+                assert_true(got.r[i].v == want.r[i].v);
+            }
+            if (cut[k] == INT64_MAX)
+                assert_true(got.n > 100); /* the test saw data */
+            free(got.r);
+            free(want.r);
+        }
+    }
+}
+
 static void test_real_format_is_janssons(void **state)
 {
     world *w = *state;
@@ -641,6 +762,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_single_inserts_keep_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_holds_only_filed_numeric, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clinical_history_matches_oracle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_format_is_janssons, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_text, setup, teardown),
     };
