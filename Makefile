@@ -240,7 +240,12 @@ $(BENCH_BIN): $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(BUILD)/config.
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(PKG_LIBS) $(CURL_LIBS)
 
-bench: all $(BENCH_BIN)
+# bench/preload/nofsync.c: the LD_PRELOAD shim of the fsync A/B run only.
+$(BUILD)/bench/nofsync.so: bench/preload/nofsync.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $<
+
+bench: all $(BENCH_BIN) $(BUILD)/bench/nofsync.so
 	@tools/deps.sh bench
 	@BUILD=$(BUILD) bench/run.sh
 

@@ -40,8 +40,9 @@ PW="bench-password-1"
 CONNS=64
 WRK_THREADS=2
 
+[ -f "$BB/nofsync.so" ] || { echo "bench: $BB/nofsync.so is missing (run make bench)" >&2; exit 1; }
 for b in "$WARDD" "$BB/mhd_floor" "$BB/loadgen" "$BB/sse_probe" "$BB/engine_cost" "$BB/bulkload" \
-    "$BB/mllp_load" "$BB/attack"; do
+    "$BB/mllp_load" "$BB/attack" "$BB/fsync_floor"; do
     [ -x "$b" ] || { echo "bench: $b is missing (run make bench)" >&2; exit 1; }
 done
 for t in wrk influxd curl sqlite3; do
@@ -94,9 +95,11 @@ wait_port_file() { # FILE PID
 }
 
 # start_wardd DB NAME: sets WPID and WPORT.
+# start_wardd DB NAME [PRELOAD]: PRELOAD is an LD_PRELOAD library (the
+# fsync A/B run's bench/preload/nofsync.c only).
 start_wardd() {
     rm -f "$TMP/$2.port"
-    "$WARDD" serve --listen 127.0.0.1:0 --port-file "$TMP/$2.port" --db "$1" \
+    LD_PRELOAD="${3:-}" "$WARDD" serve --listen 127.0.0.1:0 --port-file "$TMP/$2.port" --db "$1" \
         >>"$TMP/$2.log" 2>&1 &
     WPID=$!
     PIDS+=("$WPID")
@@ -257,6 +260,81 @@ engine_metrics() {
         END {printf "%d %d %f\n", j, r, s}'
 }
 
+# thread_cpu PID: the process's CPU ticks so far by thread group, as "user
+# sys" pairs for http (libmicrohttpd's workers), writer, clinical, events
+# and rest (the process total minus those four: the main thread, the
+# timers, the hashing pool, and threads that have ended). wardd names its
+# threads (include/threadname.h); any other process is all "rest".
+thread_cpu() {
+    awk -v total="$(awk '{print $14, $15}' "/proc/$1/stat")" '
+        { n = $2; gsub(/[()]/, "", n); g = ""
+          if (n ~ /^MHD-/) g = "http"; else if (n == "wd-writer") g = "writer"
+          else if (n == "wd-clinical") g = "clinical"; else if (n == "wd-events") g = "events"
+          if (g != "") { u[g] += $14; k[g] += $15 } }
+        END { split(total, t, " "); ru = t[1]; rk = t[2]
+              for (g in u) { ru -= u[g]; rk -= k[g] }
+              printf "%d %d %d %d %d %d %d %d %d %d\n", u["http"], k["http"], u["writer"], k["writer"],
+                  u["clinical"], k["clinical"], u["events"], k["events"], ru, rk }' "/proc/$1"/task/*/stat
+}
+# vec_add ACC_NAME "A..." "B...": ACC += B - A, element-wise (space-separated).
+vec_add() {
+    local -n acc=$1
+    acc=$(awk -v acc="${acc:-}" -v a="$2" -v b="$3" 'BEGIN {
+        n = split(b, vb, " "); split(a, va, " "); split(acc, vc, " ")
+        for (i = 1; i <= n; i++) printf "%s%.6f", (i > 1 ? " " : ""), vc[i] + vb[i] - va[i] }')
+}
+# machine_cpu: "BUSY IDLE" ticks of the whole machine so far (/proc/stat;
+# iowait counts as idle).
+machine_cpu() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+# writer_metrics PORT: the writer's split from /metrics: "COMMITS JOBS
+# TXN_S JOB_S COMMIT_STEP_S WAL_WRITE_S SYNCS SYNC_S".
+writer_metrics() {
+    curl -s --max-time 10 "http://127.0.0.1:$1/metrics" | awk '
+        /^wardd_db_commits_total / {c = $2} /^wardd_db_jobs_total / {j = $2}
+        /^wardd_db_commit_seconds_total / {t = $2} /^wardd_db_job_seconds_total / {js = $2}
+        /^wardd_db_commit_step_seconds_total / {cs = $2} /^wardd_db_wal_write_seconds_total / {ws = $2}
+        /^wardd_db_wal_syncs_total / {sy = $2} /^wardd_db_wal_sync_seconds_total / {ss = $2}
+        END {printf "%d %d %f %f %f %f %d %f\n", c, j, t, js, cs, ws, sy, ss}'
+}
+# split_line LABEL UNIT COUNT "THREAD_TICKS" "WRITER" "MACHINE" SECONDS: one
+# "#" line of where the runs' time went, per UNIT (COUNT of them in all).
+split_line() {
+    awk -v label="$1" -v unit="$2" -v per="$3" -v th="$4" -v wr="$5" -v mc="$6" -v secs="$7" -v tck="$TCK" 'BEGIN {
+        split(th, t, " "); split(wr, w, " "); split(mc, m, " ")
+        us = 1000000 / tck / per; tu = 0; tk = 0
+        for (i = 1; i <= 10; i += 2) { tu += t[i]; tk += t[i + 1] }
+        printf "# %s, us per %s: server CPU %.1f (user %.1f, kernel %.1f): http %.1f+%.1f, writer %.1f+%.1f, clinical %.1f+%.1f, events %.1f+%.1f, rest %.1f+%.1f (user+kernel)", \
+            label, unit, (tu + tk) * us, tu * us, tk * us, t[1] * us, t[2] * us, t[3] * us, t[4] * us, \
+            t[5] * us, t[6] * us, t[7] * us, t[8] * us, (t[9] > 0 ? t[9] : 0) * us, (t[10] > 0 ? t[10] : 0) * us
+        if (w[1] > 0)
+            printf "; writer wall: jobs %.1f, WAL writes %.1f, WAL fsync %.1f, rest of COMMIT %.1f; %.1f per commit, writer busy %.0f %%", \
+                w[4] * 1e6 / per, w[6] * 1e6 / per, w[8] * 1e6 / per, (w[5] - w[6] - w[8]) * 1e6 / per, \
+                per / w[1], 100 * w[3] / secs
+        if (m[1] + m[2] > 0)
+            printf "; the rest of the machine (load generator, others) %.1f; machine idle %.0f %%", \
+                (m[1] - tu - tk) * us, 100 * m[2] / (m[1] + m[2])
+        printf "\n" }'
+}
+
+# ingest_gap_split: the "#" lines of where ingest's time goes (CPU by
+# thread, user against kernel; the writer's wall time; fsync on and off;
+# the disk's own fsync pace), from the accumulators the ingest runs filled
+# (main's `measured`). docs/performance.md "Where the ingest gap is" reads them.
+ingest_gap_split() {
+    local fs
+    fs=$("$BB/fsync_floor" --dir "$TMP" --seconds 3 2>>"$TMP/fsync_floor.log" || echo "(failed)")
+    emit "# ingest gap split (docs/performance.md \"Where the ingest gap is\"): the runs above, summed"
+    emit "$(split_line "ingest_single wardd" request "$REQ_S" "$TH_S" "$WR_S" "$MC_S" "$SEC_S")"
+    emit "$(split_line "ingest_single wardd with fsync a no-op" request "$REQ_N" "$TH_N" "$WR_N" "$MC_N" "$SEC_N")"
+    emit "$(split_line "ingest_single mhd_floor" request "$REQ_F" "$TH_F" "" "$MC_F" "$SEC_F")"
+    emit "$(split_line "ingest_single influxdb" request "$REQ_I" "$TH_I" "" "$MC_I" "$SEC_I")"
+    emit "$(split_line "ingest_batch wardd" reading "$((REQ_B * 100))" "$TH_B" "$WR_B" "$MC_B" "$SEC_B")"
+    emit "$(split_line "ingest_batch wardd with fsync a no-op" reading "$((REQ_NB * 100))" "$TH_NB" "$WR_NB" "$MC_NB" "$SEC_NB")"
+    emit "$(split_line "ingest_batch influxdb" reading "$((REQ_IB * 100))" "$TH_IB" "" "$MC_IB" "$SEC_IB")"
+    emit "# fsync A/B (the same wardd, the same runs): single $(calc "int($(median "${S[@]}") + 0.5)") -> $(calc "int($(median "${NS[@]}") + 0.5)") req/s without fsync = $(ratio "$(median "${NS[@]}")" "$(median "${S[@]}")"); batch $(calc "int($(median "${B[@]}") + 0.5)") -> $(calc "int($(median "${NBT[@]}") + 0.5)") readings/s = $(ratio "$(median "${NBT[@]}")" "$(median "${B[@]}")"); runs without fsync: single ${NS[*]}, batch ${NBT[*]}"
+    emit "# fsync_floor (this disk, one thread, 8 KiB append + fdatasync, 3 s): $fs"
+}
+
 login() { # PORT -> token
     curl -s --max-time 30 -H 'Content-Type: application/json' \
         -d "{\"username\":\"bench\",\"password\":\"$PW\"}" "http://127.0.0.1:$1/api/v1/session" |
@@ -321,12 +399,39 @@ main() {
         copy_template "$TMP/ingest.db"
         start_wardd "$TMP/ingest.db" ingest
         INGEST_PID=$WPID INGEST_PORT=$WPORT
+        # The gap split's A/B: the same binary on its own copy of the ward,
+        # with fsync and fdatasync made no-ops (bench/preload/nofsync.c).
+        copy_template "$TMP/nofsync.db"
+        start_wardd "$TMP/nofsync.db" nofsync "$BB/nofsync.so"
+        NOSYNC_PID=$WPID NOSYNC_PORT=$WPORT
         start_floor
         start_influx
         WURL="http://127.0.0.1:$INGEST_PORT" FURL="http://127.0.0.1:$FPORT" IURL="http://127.0.0.1:$IPORT"
+        NURL="http://127.0.0.1:$NOSYNC_PORT"
+        # The split's accumulators (thread ticks, writer metrics, machine
+        # ticks; requests; seconds), per server and run kind.
+        for k in S F I N B IB NB; do
+            eval "TH_$k='' WR_$k='' MC_$k='' REQ_$k=0 SEC_$k=0"
+        done
+        # measured PID PORT KIND WRK...: one wrk_ingest run, its CPU by
+        # thread, writer split (PORT "-": none) and machine ticks added to
+        # KIND's accumulators.
+        measured() {
+            local pid=$1 port=$2 kind=$3 th0 th1 wm0="" wm1="" mc0 mc1
+            shift 3
+            th0=$(thread_cpu "$pid"); mc0=$(machine_cpu)
+            [ "$port" = - ] || wm0=$(writer_metrics "$port")
+            wrk_ingest "$@"
+            th1=$(thread_cpu "$pid"); mc1=$(machine_cpu)
+            [ "$port" = - ] || { wm1=$(writer_metrics "$port"); vec_add "WR_$kind" "$wm0" "$wm1"; }
+            vec_add "TH_$kind" "$th0" "$th1"
+            vec_add "MC_$kind" "$mc0" "$mc1"
+            eval "REQ_$kind=\$((REQ_$kind + W_REQS)); SEC_$kind=\$((SEC_$kind + DUR))"
+        }
         # Reading times: each wrk run starts its device clocks one minute later
-        # than the previous one, from 20 min ago (they advance ~1 ms per sample).
-        T0=$(( $(now_ms) - 1200000 ))
+        # than the previous one, from 40 min ago (they advance ~1 ms per
+        # sample; 26 runs here, all in the past, which wardd requires).
+        T0=$(( $(now_ms) - 2400000 ))
         tag=0
         next_start() { tag=$((tag + 1)); START=$((T0 + tag * 60000)); }
         sent_wardd=0 sent_influx=0 errs=0
@@ -336,30 +441,36 @@ main() {
         sent_wardd=$((sent_wardd + W_REQS))
         next_start; DUR=3 wrk_ingest "$IURL" influx 64 1 "$tag" "$START"
         sent_influx=$((sent_influx + W_REQS))
-        F=() S=() IS=() CPU=() B=() IB=() BL=() SL=()
+        next_start; DUR=3 wrk_ingest "$NURL" wardd "$TMP/nofsync.db.beds" 1 "$tag" "$START"
+        F=() S=() IS=() CPU=() B=() IB=() BL=() SL=() NS=() NBT=()
         read -r e_jobs0 e_rd0 e_sec0 <<<"$(engine_metrics "$INGEST_PORT")"
         for r in $(seq $RUNS); do
-            next_start; wrk_ingest "$FURL" floor "$TMP/ingest.db.beds" 1 "$tag" "$START"
+            next_start; measured "$FPID" - F "$FURL" floor "$TMP/ingest.db.beds" 1 "$tag" "$START"
             F+=("$W_RATE"); errs=$((errs + W_ERRS))
             c0=$(cpu_ticks "$INGEST_PID")
-            next_start; wrk_ingest "$WURL" wardd "$TMP/ingest.db.beds" 1 "$tag" "$START"
+            next_start; measured "$INGEST_PID" "$INGEST_PORT" S "$WURL" wardd "$TMP/ingest.db.beds" 1 "$tag" "$START"
             c1=$(cpu_ticks "$INGEST_PID")
             S+=("$W_RATE"); SL+=("$W_P99_MS"); errs=$((errs + W_ERRS)); sent_wardd=$((sent_wardd + W_REQS))
             CPU+=("$(calc "($c1 - $c0) * 1000000 / $TCK / $W_REQS")")
-            next_start; wrk_ingest "$IURL" influx 64 1 "$tag" "$START"
+            next_start; measured "$IPID" - I "$IURL" influx 64 1 "$tag" "$START"
             IS+=("$W_RATE"); errs=$((errs + W_ERRS)); sent_influx=$((sent_influx + W_REQS))
+            next_start; measured "$NOSYNC_PID" "$NOSYNC_PORT" N "$NURL" wardd "$TMP/nofsync.db.beds" 1 "$tag" "$START"
+            NS+=("$W_RATE"); errs=$((errs + W_ERRS))
         done
         read -r e_jobs1 e_rd1 e_sec1 <<<"$(engine_metrics "$INGEST_PORT")"
         next_start; DUR=3 wrk_ingest "$WURL" wardd "$TMP/ingest.db.beds" 100 "$tag" "$START"
         sent_wardd=$((sent_wardd + W_REQS * 100))
         next_start; DUR=3 wrk_ingest "$IURL" influx 64 100 "$tag" "$START"
         sent_influx=$((sent_influx + W_REQS * 100))
+        next_start; DUR=3 wrk_ingest "$NURL" wardd "$TMP/nofsync.db.beds" 100 "$tag" "$START"
         for r in $(seq $RUNS); do
-            next_start; wrk_ingest "$WURL" wardd "$TMP/ingest.db.beds" 100 "$tag" "$START"
+            next_start; measured "$INGEST_PID" "$INGEST_PORT" B "$WURL" wardd "$TMP/ingest.db.beds" 100 "$tag" "$START"
             B+=("$(calc "$W_RATE * 100")"); BL+=("$W_P99_MS"); errs=$((errs + W_ERRS))
             sent_wardd=$((sent_wardd + W_REQS * 100))
-            next_start; wrk_ingest "$IURL" influx 64 100 "$tag" "$START"
+            next_start; measured "$IPID" - IB "$IURL" influx 64 100 "$tag" "$START"
             IB+=("$(calc "$W_RATE * 100")"); errs=$((errs + W_ERRS)); sent_influx=$((sent_influx + W_REQS * 100))
+            next_start; measured "$NOSYNC_PID" "$NOSYNC_PORT" NB "$NURL" wardd "$TMP/nofsync.db.beds" 100 "$tag" "$START"
+            NBT+=("$(calc "$W_RATE * 100")"); errs=$((errs + W_ERRS))
         done
         SINGLE_RATE=$(median "${S[@]}") FLOOR_RATE=$(median "${F[@]}") ISINGLE=$(median "${IS[@]}")
         BATCH_RATE=$(median "${B[@]}") IBATCH=$(median "${IB[@]}")
@@ -375,6 +486,8 @@ main() {
             emit "# in-server clinical live path during the single-reading runs (/metrics): $(fmt_ms "$(calc "($e_sec1 - $e_sec0) * 1000000 / ($e_rd1 - $e_rd0)")") us (wall) per reading, $(fmt_ms "$(calc "($e_rd1 - $e_rd0) / ($e_jobs1 - $e_jobs0 + 0.000001)")") readings per job (a job is a full evaluation only when its readings changed something)"
         fi
         [ "$errs" = 0 ] || emit "# warning: $errs failed requests during the ingest runs"
+        ingest_gap_split
+        stop_pid "$NOSYNC_PID"
         # Check that what was acknowledged was stored.
         stop_pid "$INGEST_PID"
         stored=$(sqlite3 "$TMP/ingest.db" "SELECT count(*) FROM observations WHERE msg_id LIKE 'r%'")
@@ -401,6 +514,11 @@ main() {
         # over 1 % of the file (SQLite's dbstat), largest first.
         emit "# db_size by b-tree (bytes per reading): $(sqlite3 "$TMP/ingest.db" \
             "SELECT group_concat(name || ' ' || b, ', ') FROM (SELECT name, printf('%.1f', SUM(pgsize) * 1.0 / $all_rows) AS b FROM dbstat GROUP BY name HAVING SUM(pgsize) * 100 > $db_bytes ORDER BY SUM(pgsize) DESC)")"
+        # The same bytes split into what wardd stores (the records: column
+        # values and their header), SQLite's structure (cell pointers, rowid
+        # and length varints, page headers) and free space left in pages.
+        emit "# db_size by kind (bytes per reading): $(sqlite3 "$TMP/ingest.db" \
+            "SELECT printf('records %.1f, b-tree structure %.1f, free space in pages %.1f', SUM(payload) * 1.0 / $all_rows, SUM(pgsize - payload - unused) * 1.0 / $all_rows, SUM(unused) * 1.0 / $all_rows) FROM dbstat")"
         rm -rf "$TMP/influx"
     fi
 

@@ -82,6 +82,10 @@ int db_writer_submit(db_writer *w, db_apply_fn apply, db_done_fn done, void *arg
 int db_writer_run(db_writer *w, db_apply_fn apply, void *arg);
 /* Commits so far and jobs so far (for /metrics). */
 void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *commit_ns_total);
+/* Where the writer's transaction time went (for /metrics): in the jobs'
+ * SQL (BEGIN included), and in the COMMIT step (the WAL's writes and sync,
+ * and a checkpoint when one is due). */
+void db_writer_time_split(db_writer *w, uint64_t *jobs_ns, uint64_t *commit_step_ns);
 /* Readiness as the writer last saw it, without queueing a job (/readyz):
  * false while stopping or when its last transaction (BEGIN, a statement
  * or COMMIT) failed; true before the first one. Any thread. */

@@ -34,11 +34,17 @@
 /* Registers the VFS (once; thread-safe). SQLITE_OK or an SQLite error code. */
 int walbuf_register(void);
 
-/* Counters since start: WAL writes SQLite asked for, and the write calls
- * walbuf made for them. */
+/* Counters since start: WAL writes SQLite asked for, the write calls
+ * walbuf made for them and the time they took, and the WAL syncs (fsync or
+ * fdatasync, one per commit) and the time they took. The times are the
+ * part of a commit that is the disk's and the kernel's, not SQLite's
+ * (docs/performance.md, "Where the ingest gap is"). */
 typedef struct walbuf_stats {
     uint64_t writes;
     uint64_t flushes;
+    uint64_t flush_ns;
+    uint64_t syncs;
+    uint64_t sync_ns;
 } walbuf_stats;
 void walbuf_get_stats(walbuf_stats *out);
 

@@ -2,6 +2,7 @@
  * each up to date and evaluates it, and runs the timer (everyone at once,
  * devices, escalation). */
 #include "clinical_int.h"
+#include "threadname.h"
 #include "clock.h"
 #include "envnum.h"
 
@@ -261,6 +262,7 @@ void *clin_worker_main(void *unused)
     db_conn *c = db_reader();
 
     (void)unused;
+    thread_name("wd-clinical");
     if (!c) {
         log_error("clinical worker: no read connection; evaluation is stopped");
         return NULL;

@@ -12,6 +12,7 @@
  * A parked stream's transport is suspended, so nothing else touches it
  * until its wake(); the chain's next pointer is read before wake(). */
 #include "clock.h"
+#include "threadname.h"
 #include "envnum.h"
 #include "events.h"
 #include "log.h"
@@ -132,6 +133,7 @@ static void *timer_main(void *unused)
 {
     int64_t next_recheck = clock_mono_ms() + bus.recheck_ms;
     (void)unused;
+    thread_name("wd-events-timer");
     pthread_mutex_lock(&bus.mu);
     while (bus.running) {
         int64_t now = clock_mono_ms();
@@ -203,6 +205,7 @@ static struct {
 static void *pub_main(void *unused)
 {
     (void)unused;
+    thread_name("wd-events");
     pthread_mutex_lock(&pub.mu);
     for (;;) {
         pub_item *it;

@@ -14,6 +14,7 @@
  * so SIGTERM ends idle connections at once; a message being processed is
  * finished and acknowledged first (mllp_stop waits for it). */
 #include "mllp.h"
+#include "threadname.h"
 #include "app.h"
 #include "hl7.h"
 #include "hl7_int.h"
@@ -242,6 +243,7 @@ static void *conn_main(void *arg)
     mllp_framer f;
     char buf[16384];
 
+    thread_name("wd-mllp-conn");
     if (mllp_init(&f, cn->s->o.max_frame) != 0)
         goto out;
     if (cn->s->cred && tls_handshake(cn) != 0) {
@@ -332,6 +334,7 @@ static void *accept_main(void *arg)
 {
     mllp_server *s = arg;
 
+    thread_name("wd-mllp-accept");
     while (!atomic_load(&s->stopping)) {
         struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
                               {.fd = s->wake[0], .events = POLLIN}};

@@ -1,5 +1,6 @@
 /* hashpool: see hashpool.h. */
 #include "hashpool.h"
+#include "threadname.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -31,6 +32,7 @@ static struct {
 static void *pool_main(void *unused)
 {
     (void)unused;
+    thread_name("wd-hash");
     /* Linux: nice is per thread. Ingest keeps the CPU first. */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
         log_debug("hashpool: cannot lower the thread's priority");
@@ -86,6 +88,7 @@ static int64_t mono_ms(void)
 static void *holds_main(void *unused)
 {
     (void)unused;
+    thread_name("wd-hash-holds");
     pthread_mutex_lock(&holds.mu);
     for (;;) {
         int64_t now = mono_ms(), next = now + 1000;

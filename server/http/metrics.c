@@ -118,8 +118,15 @@ static void render_walbuf(FILE *f)
         "# HELP wardd_db_wal_writes_total WAL writes asked for by SQLite (writer connections).\n"
         "# TYPE wardd_db_wal_writes_total counter\nwardd_db_wal_writes_total %llu\n"
         "# HELP wardd_db_wal_write_calls_total Write calls that carried them (walbuf).\n"
-        "# TYPE wardd_db_wal_write_calls_total counter\nwardd_db_wal_write_calls_total %llu\n",
-        (unsigned long long)w.writes, (unsigned long long)w.flushes);
+        "# TYPE wardd_db_wal_write_calls_total counter\nwardd_db_wal_write_calls_total %llu\n"
+        "# HELP wardd_db_wal_write_seconds_total Time in those write calls.\n"
+        "# TYPE wardd_db_wal_write_seconds_total counter\nwardd_db_wal_write_seconds_total %.6f\n"
+        "# HELP wardd_db_wal_syncs_total WAL syncs (one per commit: the fsync behind a 201).\n"
+        "# TYPE wardd_db_wal_syncs_total counter\nwardd_db_wal_syncs_total %llu\n"
+        "# HELP wardd_db_wal_sync_seconds_total Time in those syncs.\n"
+        "# TYPE wardd_db_wal_sync_seconds_total counter\nwardd_db_wal_sync_seconds_total %.6f\n",
+        (unsigned long long)w.writes, (unsigned long long)w.flushes, (double)w.flush_ns / 1e9,
+        (unsigned long long)w.syncs, (double)w.sync_ns / 1e9);
 }
 
 static void render_clinical(FILE *f)
@@ -201,7 +208,7 @@ char *metrics_render(struct app *app)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    uint64_t commits = 0, jobs = 0, commit_ns = 0;
+    uint64_t commits = 0, jobs = 0, commit_ns = 0, jobs_ns = 0, commit_step_ns = 0;
 
     if (!f)
         return NULL;
@@ -237,8 +244,10 @@ char *metrics_render(struct app *app)
             (unsigned long long)atomic_load(&readings_accepted),
             (unsigned long long)atomic_load(&readings_duplicate),
             (unsigned long long)atomic_load(&readings_rejected));
-    if (app && app->writer)
+    if (app && app->writer) {
         db_writer_stats(app->writer, &commits, &jobs, &commit_ns);
+        db_writer_time_split(app->writer, &jobs_ns, &commit_step_ns);
+    }
     fprintf(f,
             "# HELP wardd_db_commits_total Group commits (one fsync each).\n"
             "# TYPE wardd_db_commits_total counter\nwardd_db_commits_total %llu\n"
@@ -246,10 +255,17 @@ char *metrics_render(struct app *app)
             "# TYPE wardd_db_jobs_total counter\nwardd_db_jobs_total %llu\n"
             "# HELP wardd_db_commit_seconds_total Time spent in write transactions.\n"
             "# TYPE wardd_db_commit_seconds_total counter\nwardd_db_commit_seconds_total %.6f\n"
+            "# HELP wardd_db_job_seconds_total Of that, time in the jobs' SQL.\n"
+            "# TYPE wardd_db_job_seconds_total counter\nwardd_db_job_seconds_total %.6f\n"
+            "# HELP wardd_db_commit_step_seconds_total Of that, time in COMMIT (WAL writes, "
+            "sync, checkpoints).\n"
+            "# TYPE wardd_db_commit_step_seconds_total counter\n"
+            "wardd_db_commit_step_seconds_total %.6f\n"
             "# HELP wardd_db_storage_failures_total Requests answered 503 for storage.\n"
             "# TYPE wardd_db_storage_failures_total counter\n"
             "wardd_db_storage_failures_total %llu\n",
             (unsigned long long)commits, (unsigned long long)jobs, (double)commit_ns / 1e9,
+            (double)jobs_ns / 1e9, (double)commit_step_ns / 1e9,
             (unsigned long long)atomic_load(&storage_failures));
     render_walbuf(f);
     render_disk(f);

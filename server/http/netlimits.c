@@ -6,6 +6,7 @@
  * reports the connection closed (which takes it out of the list) before it
  * closes the fd, so a shut-down never reaches a reused descriptor. */
 #include "netlimits.h"
+#include "threadname.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -356,6 +357,7 @@ static void *timer_main(void *unused)
 {
     struct timespec until;
     (void)unused;
+    thread_name("wd-netlimits");
 
     pthread_mutex_lock(&nl.mu);
     while (nl.running) {

@@ -1,5 +1,6 @@
 /* db: see db.h. */
 #include "log.h"
+#include "threadname.h"
 #include "clock.h"
 #include "store_int.h"
 #include "timefmt.h"
@@ -417,7 +418,8 @@ struct db_writer {
     struct job *head, *tail;
     bool stopping;
     uint64_t commits, jobs, commit_ns;
-    atomic_bool last_failed; /* the last transaction failed (db_writer_ready) */
+    uint64_t jobs_ns, commit_step_ns; /* parts of commit_ns (db_writer_time_split) */
+    atomic_bool last_failed;          /* the last transaction failed (db_writer_ready) */
 };
 
 /* Transaction control on the writer connection: prepared once (db_prep's
@@ -497,11 +499,13 @@ static void run_after_hooks(db_conn *c)
         c->after[i]();
 }
 
-/* Runs one batch in one transaction; returns its duration in ns. */
+/* Runs one batch in one transaction; returns its duration in ns and adds
+ * the time in the jobs and in the COMMIT step to the writer's split (only
+ * this thread writes those two; readers take w->lock). */
 static uint64_t run_batch(db_writer *w, struct job *batch)
 {
     db_conn *c = w->conn;
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = clock_mono_ns(), t_jobs, t_commit;
     bool ok = begin_immediate(c) == 0;
 
     c->in_batch = true;
@@ -519,10 +523,16 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
             ok = false;
         }
     }
+    t_jobs = clock_mono_ns();
     if (ok && control(c, SQL_COMMIT) != SQLITE_OK) {
         log_error("COMMIT failed: %s", sqlite3_errmsg(c->db));
         ok = false;
     }
+    t_commit = clock_mono_ns();
+    pthread_mutex_lock(&w->lock);
+    w->jobs_ns += t_jobs - t0;
+    w->commit_step_ns += t_commit - t_jobs;
+    pthread_mutex_unlock(&w->lock);
     if (!ok) {
         if (!sqlite3_get_autocommit(c->db))
             control(c, SQL_ROLLBACK);
@@ -538,6 +548,7 @@ static void *writer_main(void *arg)
 {
     db_writer *w = arg;
 
+    thread_name("wd-writer");
     for (;;) {
         struct job *batch = NULL, **tailp = &batch;
         int n = 0;
@@ -700,6 +711,14 @@ void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *
     *commits = w->commits;
     *jobs = w->jobs;
     *commit_ns_total = w->commit_ns;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void db_writer_time_split(db_writer *w, uint64_t *jobs_ns, uint64_t *commit_step_ns)
+{
+    pthread_mutex_lock(&w->lock);
+    *jobs_ns = w->jobs_ns;
+    *commit_step_ns = w->commit_step_ns;
     pthread_mutex_unlock(&w->lock);
 }
 

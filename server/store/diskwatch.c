@@ -1,5 +1,6 @@
 /* diskwatch: see diskwatch.h. */
 #include "diskwatch.h"
+#include "threadname.h"
 #include "clock.h"
 #include "events.h"
 #include "log.h"
@@ -242,6 +243,7 @@ static void check_once(void)
 static void *watch_main(void *unused)
 {
     (void)unused;
+    thread_name("wd-diskwatch");
     pthread_mutex_lock(&dw.mu);
     while (dw.running) {
         struct timespec until = clock_mono_after((int64_t)dw.cfg.interval_s * 1000);

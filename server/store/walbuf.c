@@ -5,6 +5,8 @@
  * space SQLite gives us, so it never passes through this code. */
 #include "walbuf.h"
 
+#include "clock.h"
+
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -22,7 +24,7 @@ typedef struct wal_file {
 /* The default VFS's file follows ours, aligned as SQLite aligns its own. */
 #define WAL_FILE_SIZE ((sizeof(wal_file) + 7) & ~(size_t)7)
 
-static _Atomic uint64_t stat_writes, stat_flushes;
+static _Atomic uint64_t stat_writes, stat_flushes, stat_flush_ns, stat_syncs, stat_sync_ns;
 
 static wal_file *wal_of(sqlite3_file *f)
 {
@@ -37,7 +39,9 @@ static int flush(wal_file *w)
 
     if (w->len == 0)
         return SQLITE_OK;
+    uint64_t t0 = clock_mono_ns();
     rc = w->real->pMethods->xWrite(w->real, w->buf, (int)w->len, w->off);
+    atomic_fetch_add_explicit(&stat_flush_ns, clock_mono_ns() - t0, memory_order_relaxed);
     atomic_fetch_add_explicit(&stat_flushes, 1, memory_order_relaxed);
     w->len = 0;
     return rc;
@@ -98,8 +102,15 @@ static int wal_sync(sqlite3_file *f, int flags)
 {
     wal_file *w = wal_of(f);
     int rc = flush(w);
+    uint64_t t0;
 
-    return rc != SQLITE_OK ? rc : w->real->pMethods->xSync(w->real, flags);
+    if (rc != SQLITE_OK)
+        return rc;
+    t0 = clock_mono_ns();
+    rc = w->real->pMethods->xSync(w->real, flags);
+    atomic_fetch_add_explicit(&stat_sync_ns, clock_mono_ns() - t0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stat_syncs, 1, memory_order_relaxed);
+    return rc;
 }
 
 static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size)
@@ -329,4 +340,7 @@ void walbuf_get_stats(walbuf_stats *out)
 {
     out->writes = atomic_load_explicit(&stat_writes, memory_order_relaxed);
     out->flushes = atomic_load_explicit(&stat_flushes, memory_order_relaxed);
+    out->flush_ns = atomic_load_explicit(&stat_flush_ns, memory_order_relaxed);
+    out->syncs = atomic_load_explicit(&stat_syncs, memory_order_relaxed);
+    out->sync_ns = atomic_load_explicit(&stat_sync_ns, memory_order_relaxed);
 }

@@ -682,6 +682,11 @@ unsigned wd_port(const wd_server *s)
     return s->port;
 }
 
+long wd_pid(const wd_server *s)
+{
+    return (long)s->pid;
+}
+
 /* --- HTTP ------------------------------------------------------------------------- */
 
 typedef struct buf {

@@ -99,10 +99,12 @@ void wd_signal(wd_server *s, int sig);
  * 128 + signal when killed by one, or -1 on timeout (it keeps running). */
 int wd_wait_exit(wd_server *s, int timeout_ms);
 
-/* The temporary directory, the database path, the port. */
+/* The temporary directory, the database path, the port, the process id
+ * (0 when not running). */
 const char *wd_dir(const wd_server *s);
 const char *wd_db(const wd_server *s);
 unsigned wd_port(const wd_server *s);
+long wd_pid(const wd_server *s);
 /* Prints the tail of the server's stderr (and of its CLI runs). */
 void wd_dump_log(const wd_server *s);
 /* Frees the responses and strings made so far. */

@@ -6,6 +6,7 @@
  * private --web directory next to a file that must never be served. */
 #include "harness.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,50 @@ static void test_metrics(void **state)
         if (writes <= 0 || calls <= 0 || calls >= writes)
             fail_msg("WAL writes %lld in %lld calls: not gathered", writes, calls);
     }
+    /* where the writer's time goes (docs/performance.md "Where the ingest
+     * gap is"): its jobs, its COMMIT step, and the disk's syncs and writes */
+    {
+        static const char *const split[] = {
+            "\nwardd_db_job_seconds_total ", "\nwardd_db_commit_step_seconds_total ",
+            "\nwardd_db_wal_syncs_total ", "\nwardd_db_wal_sync_seconds_total ",
+            "\nwardd_db_wal_write_seconds_total "};
+        for (size_t i = 0; i < sizeof split / sizeof split[0]; i++) {
+            const char *m = strstr(r->body, split[i]);
+            if (!m)
+                fail_msg("/metrics lacks%s", split[i]);
+            else if (strtod(m + strlen(split[i]), NULL) <= 0)
+                fail_msg("%s is not above 0 after the server's writes", split[i] + 1);
+        }
+    }
+}
+
+/* wardd names its threads (include/threadname.h): an operator's `top -H`
+ * and the benchmark's CPU split by thread read these names. */
+static void test_thread_names(void **state)
+{
+    ops_state *st = *state;
+    static const char *const want[] = {"wd-writer", "wd-clinical", "wd-events", "MHD-worker"};
+    bool seen[sizeof want / sizeof want[0]] = {false};
+    char path[64];
+    glob_t g;
+
+    snprintf(path, sizeof path, "/proc/%ld/task/*/comm", wd_pid(st->f->s));
+    assert_int_equal(glob(path, 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char name[32] = "";
+        FILE *f = fopen(g.gl_pathv[i], "r");
+        if (!f)
+            continue; /* a thread that ended meanwhile */
+        if (fgets(name, sizeof name, f))
+            name[strcspn(name, "\n")] = '\0';
+        fclose(f);
+        for (size_t j = 0; j < sizeof want / sizeof want[0]; j++)
+            seen[j] = seen[j] || strcmp(name, want[j]) == 0;
+    }
+    globfree(&g);
+    for (size_t j = 0; j < sizeof want / sizeof want[0]; j++)
+        if (!seen[j])
+            fail_msg("no thread named %s in wardd (pid %ld)", want[j], wd_pid(st->f->s));
 }
 
 /* --- static files ------------------------------------------------------------------- */
@@ -555,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_healthz),
         cmocka_unit_test(test_readyz),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_thread_names),
         cmocka_unit_test(test_static_index),
         cmocka_unit_test(test_static_types),
         cmocka_unit_test(test_static_missing),

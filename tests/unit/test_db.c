@@ -218,6 +218,13 @@ static void test_commits_fewer_than_jobs(void **state)
     assert_int_equal(jobs, JOBS);
     /* Jobs queued while a commit is in flight join the next one. */
     assert_true(commits < JOBS);
+    /* The transaction time splits into the jobs and the COMMIT step,
+     * both measured, together no more than the whole. */
+    uint64_t jobs_ns = 0, commit_step_ns = 0;
+    db_writer_time_split(w, &jobs_ns, &commit_step_ns);
+    assert_true(jobs_ns > 0);
+    assert_true(commit_step_ns > 0);
+    assert_true(jobs_ns + commit_step_ns <= ns);
     db_writer_stop(w);
     pthread_mutex_destroy(&res.lock);
 }
