@@ -316,6 +316,28 @@ split_line() {
         printf "\n" }'
 }
 
+# The split's accumulators (thread ticks, writer metrics, machine ticks;
+# requests; seconds), per server and run kind: S F I N single (wardd, floor,
+# InfluxDB, wardd without fsync), B IB NB batches, SC the scale batches.
+for k in S F I N B IB NB SC; do
+    eval "TH_$k='' WR_$k='' MC_$k='' REQ_$k=0 SEC_$k=0"
+done
+# measured PID PORT KIND WRK...: one wrk_ingest run, its CPU by thread,
+# writer split (PORT "-": none) and machine ticks added to KIND's
+# accumulators.
+measured() {
+    local pid=$1 port=$2 kind=$3 th0 th1 wm0="" wm1="" mc0 mc1
+    shift 3
+    th0=$(thread_cpu "$pid"); mc0=$(machine_cpu)
+    [ "$port" = - ] || wm0=$(writer_metrics "$port")
+    wrk_ingest "$@"
+    th1=$(thread_cpu "$pid"); mc1=$(machine_cpu)
+    [ "$port" = - ] || { wm1=$(writer_metrics "$port"); vec_add "WR_$kind" "$wm0" "$wm1"; }
+    vec_add "TH_$kind" "$th0" "$th1"
+    vec_add "MC_$kind" "$mc0" "$mc1"
+    eval "REQ_$kind=\$((REQ_$kind + W_REQS)); SEC_$kind=\$((SEC_$kind + DUR))"
+}
+
 # ingest_gap_split: the "#" lines of where ingest's time goes (CPU by
 # thread, user against kernel; the writer's wall time; fsync on and off;
 # the disk's own fsync pace), from the accumulators the ingest runs filled
@@ -408,26 +430,6 @@ main() {
         start_influx
         WURL="http://127.0.0.1:$INGEST_PORT" FURL="http://127.0.0.1:$FPORT" IURL="http://127.0.0.1:$IPORT"
         NURL="http://127.0.0.1:$NOSYNC_PORT"
-        # The split's accumulators (thread ticks, writer metrics, machine
-        # ticks; requests; seconds), per server and run kind.
-        for k in S F I N B IB NB; do
-            eval "TH_$k='' WR_$k='' MC_$k='' REQ_$k=0 SEC_$k=0"
-        done
-        # measured PID PORT KIND WRK...: one wrk_ingest run, its CPU by
-        # thread, writer split (PORT "-": none) and machine ticks added to
-        # KIND's accumulators.
-        measured() {
-            local pid=$1 port=$2 kind=$3 th0 th1 wm0="" wm1="" mc0 mc1
-            shift 3
-            th0=$(thread_cpu "$pid"); mc0=$(machine_cpu)
-            [ "$port" = - ] || wm0=$(writer_metrics "$port")
-            wrk_ingest "$@"
-            th1=$(thread_cpu "$pid"); mc1=$(machine_cpu)
-            [ "$port" = - ] || { wm1=$(writer_metrics "$port"); vec_add "WR_$kind" "$wm0" "$wm1"; }
-            vec_add "TH_$kind" "$th0" "$th1"
-            vec_add "MC_$kind" "$mc0" "$mc1"
-            eval "REQ_$kind=\$((REQ_$kind + W_REQS)); SEC_$kind=\$((SEC_$kind + DUR))"
-        }
         # Reading times: each wrk run starts its device clocks one minute later
         # than the previous one, from 40 min ago (they advance ~1 ms per
         # sample; 26 runs here, all in the past, which wardd requires).
@@ -738,12 +740,13 @@ main() {
         SB=()
         DUR=3 wrk_ingest "http://127.0.0.1:$WPORT" wardd "$TMP/scale.db.beds" 100 s0 "$T0"
         for r in $(seq $RUNS); do
-            wrk_ingest "http://127.0.0.1:$WPORT" wardd "$TMP/scale.db.beds" 100 "s$r" $((T0 + r * 60000))
+            measured "$WPID" "$WPORT" SC "http://127.0.0.1:$WPORT" wardd "$TMP/scale.db.beds" 100 "s$r" $((T0 + r * 60000))
             SB+=("$(calc "$W_RATE * 100")")
         done
         stop_pid "$WPID"
         sb=$(median "${SB[@]}")
         emit "# scale ingest_batch runs: ${SB[*]} readings/s"
+        emit "$(split_line "scale_ingest_batch wardd" reading "$((REQ_SC * 100))" "$TH_SC" "$WR_SC" "$MC_SC" "$SEC_SC")"
         if [ -n "$BATCH_RATE" ]; then
             emit "scale_ingest_batch $(calc "int($sb + 0.5)") readings/s vs ingest_batch $(calc "int($BATCH_RATE + 0.5)") readings/s = $(ratio "$sb" "$BATCH_RATE") (target >= 0.80)"
             verdict "$(ratio "$sb" "$BATCH_RATE")" ">=" 0.80
