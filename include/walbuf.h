@@ -36,7 +36,7 @@ int walbuf_register(void);
 
 /* Counters since start: WAL writes SQLite asked for, the write calls
  * walbuf made for them and the time they took, and the WAL syncs (fsync or
- * fdatasync, one per commit) and the time they took. The times are the
+ * fdatasync, about one per commit) and the time they took. The times are the
  * part of a commit that is the disk's and the kernel's, not SQLite's
  * (docs/performance.md, "Where the ingest gap is"). */
 typedef struct walbuf_stats {

@@ -121,7 +121,8 @@ static void render_walbuf(FILE *f)
         "# TYPE wardd_db_wal_write_calls_total counter\nwardd_db_wal_write_calls_total %llu\n"
         "# HELP wardd_db_wal_write_seconds_total Time in those write calls.\n"
         "# TYPE wardd_db_wal_write_seconds_total counter\nwardd_db_wal_write_seconds_total %.6f\n"
-        "# HELP wardd_db_wal_syncs_total WAL syncs (one per commit: the fsync behind a 201).\n"
+        "# HELP wardd_db_wal_syncs_total WAL syncs (about one per commit: the fsync behind a "
+        "201).\n"
         "# TYPE wardd_db_wal_syncs_total counter\nwardd_db_wal_syncs_total %llu\n"
         "# HELP wardd_db_wal_sync_seconds_total Time in those syncs.\n"
         "# TYPE wardd_db_wal_sync_seconds_total counter\nwardd_db_wal_sync_seconds_total %.6f\n",

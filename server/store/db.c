@@ -499,10 +499,14 @@ static void run_after_hooks(db_conn *c)
         c->after[i]();
 }
 
-/* Runs one batch in one transaction; returns its duration in ns and adds
- * the time in the jobs and in the COMMIT step to the writer's split (only
- * this thread writes those two; readers take w->lock). */
-static uint64_t run_batch(db_writer *w, struct job *batch)
+/* Where one batch's time went (ns): all of it, its jobs (BEGIN
+ * included), its COMMIT step. */
+struct batch_time {
+    uint64_t total, jobs, commit;
+};
+
+/* Runs one batch in one transaction; fills *bt. */
+static void run_batch(db_writer *w, struct job *batch, struct batch_time *bt)
 {
     db_conn *c = w->conn;
     uint64_t t0 = clock_mono_ns(), t_jobs, t_commit;
@@ -529,10 +533,6 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
         ok = false;
     }
     t_commit = clock_mono_ns();
-    pthread_mutex_lock(&w->lock);
-    w->jobs_ns += t_jobs - t0;
-    w->commit_step_ns += t_commit - t_jobs;
-    pthread_mutex_unlock(&w->lock);
     if (!ok) {
         if (!sqlite3_get_autocommit(c->db))
             control(c, SQL_ROLLBACK);
@@ -541,7 +541,9 @@ static uint64_t run_batch(db_writer *w, struct job *batch)
     }
     atomic_store(&w->last_failed, !ok);
     run_after_hooks(c);
-    return clock_mono_ns() - t0;
+    bt->jobs = t_jobs - t0;
+    bt->commit = t_commit - t_jobs;
+    bt->total = clock_mono_ns() - t0;
 }
 
 static void *writer_main(void *arg)
@@ -573,10 +575,13 @@ static void *writer_main(void *arg)
         w->jobs += (uint64_t)n;
         pthread_mutex_unlock(&w->lock);
 
-        uint64_t ns = run_batch(w, batch);
+        struct batch_time bt;
+        run_batch(w, batch, &bt);
         pthread_mutex_lock(&w->lock);
         w->commits++;
-        w->commit_ns += ns;
+        w->commit_ns += bt.total;
+        w->jobs_ns += bt.jobs;
+        w->commit_step_ns += bt.commit;
         pthread_mutex_unlock(&w->lock);
         while (batch) {
             struct job *next = batch->next;

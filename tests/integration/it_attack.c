@@ -27,9 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TRICKLERS       1100
-#define FLOOD_CLIENTS   32
-#define DEVICE_POSTS    40
+#define TRICKLERS     1100
+#define FLOOD_CLIENTS 32
+#define DEVICE_POSTS  40
+/* Trickling lasts 13 s whatever the posts: a post every 80 ms gives 100
+ * samples, so its p99 is the second-slowest post, not the slowest. One
+ * post of 40 once took 914 ms on a cold CI-like run (the rest 2-6 ms; not
+ * reproduced warm, cold or with dropped caches): one stall is printed,
+ * two fail. */
+#define TRICKLE_POSTS   100
 #define DEVICE_BOUND_MS 2000 /* any single post (a loaded 2-core test machine) */
 #define DEVICE_P99_MS   500
 
@@ -93,10 +99,10 @@ static int trickle_open(unsigned port)
 static void test_trickling_sockets(void **state)
 {
     static struct trickler t[TRICKLERS];
-    double lat[DEVICE_POSTS];
+    double lat[TRICKLE_POSTS], slowest = 0;
     wd_fixture *f;
-    int64_t start, last_line = 0;
-    int posts = 0, open_now, late = 0, by_deadline = 0;
+    int64_t start, last_line = 0, slowest_at = 0;
+    int posts = 0, open_now, late = 0, by_deadline = 0, slowest_i = -1;
     (void)state;
 
     raise_fd_limit();
@@ -107,7 +113,7 @@ static void test_trickling_sockets(void **state)
         t[i].closed_ms = t[i].fd < 0 ? 1 : 0;
     }
     start = mono_ms();
-    /* 13 s: trickle a line every second, post every 300 ms. */
+    /* 13 s: trickle a line every second, post every 80 ms. */
     while (mono_ms() - start < 13000) {
         bool line_due = mono_ms() - last_line >= 1000;
         const char *line = last_line == 0 ? "GET / HTTP/1.1\r\n" : "X-Trickle: 1\r\n";
@@ -122,15 +128,20 @@ static void test_trickling_sockets(void **state)
         }
         if (line_due)
             last_line = mono_ms();
-        if (posts < DEVICE_POSTS) {
+        if (posts < TRICKLE_POSTS) {
             long st = device_post(wd_port(f->s), f->device, wd_uniq(f->s, "trickle-"), &lat[posts]);
             if (st != 201 || lat[posts] > DEVICE_BOUND_MS)
                 fail_msg("device post %d during trickling: status %ld after %.0f ms (%d sockets "
                          "open)",
                          posts, st, lat[posts], open_now);
+            if (lat[posts] > slowest) {
+                slowest = lat[posts];
+                slowest_i = posts;
+                slowest_at = mono_ms() - start;
+            }
             posts++;
         }
-        wd_sleep_ms(300);
+        wd_sleep_ms(80);
     }
     for (int i = 0; i < TRICKLERS; i++) {
         if (!t[i].closed_ms)
@@ -140,9 +151,10 @@ static void test_trickling_sockets(void **state)
         if (t[i].fd >= 0)
             close(t[i].fd);
     }
-    print_message("trickling: device p99 %.1f ms over %d posts; %d sockets closed by the "
-                  "deadline, %d still open after 13 s\n",
-                  p99(lat, posts), posts, by_deadline, late);
+    print_message("trickling: device p99 %.1f ms over %d posts (slowest: post %d, %.1f ms, "
+                  "%lld ms in); %d sockets closed by the deadline, %d still open after 13 s\n",
+                  p99(lat, posts), posts, slowest_i, slowest, (long long)slowest_at, by_deadline,
+                  late);
     if (late)
         fail_msg("%d trickling sockets still open 13 s in (header deadline 10 s)", late);
     if (by_deadline == 0)
