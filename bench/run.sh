@@ -266,7 +266,10 @@ engine_metrics() {
 # timers, the hashing pool, and threads that have ended). wardd names its
 # threads (include/threadname.h); any other process is all "rest".
 thread_cpu() {
-    awk -v total="$(awk '{print $14, $15}' "/proc/$1/stat")" '
+    # cat, not awk's own file list: a thread that ends between the glob and
+    # the read must not stop the run (mawk exits on a file it cannot open).
+    { cat "/proc/$1"/task/*/stat 2>/dev/null || true; } |
+        awk -v total="$(awk '{print $14, $15}' "/proc/$1/stat")" '
         { n = $2; gsub(/[()]/, "", n); g = ""
           if (n ~ /^MHD-/) g = "http"; else if (n == "wd-writer") g = "writer"
           else if (n == "wd-clinical") g = "clinical"; else if (n == "wd-events") g = "events"
@@ -274,7 +277,7 @@ thread_cpu() {
         END { split(total, t, " "); ru = t[1]; rk = t[2]
               for (g in u) { ru -= u[g]; rk -= k[g] }
               printf "%d %d %d %d %d %d %d %d %d %d\n", u["http"], k["http"], u["writer"], k["writer"],
-                  u["clinical"], k["clinical"], u["events"], k["events"], ru, rk }' "/proc/$1"/task/*/stat
+                  u["clinical"], k["clinical"], u["events"], k["events"], ru, rk }'
 }
 # vec_add ACC_NAME "A..." "B...": ACC += B - A, element-wise (space-separated).
 vec_add() {
