@@ -3,7 +3,7 @@
  *
  * 1. Trickling: 1,100 sockets from 127.0.0.2 each send "GET / HTTP/1.1"
  *    and one more header line every second. The per-address limit refuses
- *    most at once; the header deadline (here 3 s) closes the rest. A
+ *    most at once; the header deadline (the default, 10 s) closes the rest. A
  *    bedside device on 127.0.0.1, opening a new connection for every post
  *    as monitors do, keeps getting 201 quickly throughout.
  * 2. Log-in flood: 32 clients post log-ins with random user names and
