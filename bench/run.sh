@@ -193,7 +193,6 @@ calc() { awk "BEGIN {printf \"%s\", $1}"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 fmt_ms() { awk -v v="$1" 'BEGIN {printf "%.2f", v}'; }
 now_ms() { date +%s%3N; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
 emit() { echo "$*" | tee -a "$RESULTS"; }
@@ -327,7 +326,7 @@ for k in S F I N B IB NB SC; do
 done
 # measured PID PORT KIND WRK...: one wrk_ingest run, its CPU by thread,
 # writer split (PORT "-": none) and machine ticks added to KIND's
-# accumulators.
+# accumulators; sets M_CPU_US, the server's CPU per request of this run.
 measured() {
     local pid=$1 port=$2 kind=$3 th0 th1 wm0="" wm1="" mc0 mc1
     shift 3
@@ -337,6 +336,10 @@ measured() {
     th1=$(thread_cpu "$pid"); mc1=$(machine_cpu)
     [ "$port" = - ] || { wm1=$(writer_metrics "$port"); vec_add "WR_$kind" "$wm0" "$wm1"; }
     vec_add "TH_$kind" "$th0" "$th1"
+    M_CPU_US=$(awk -v a="$th0" -v b="$th1" -v tck="$TCK" -v n="$W_REQS" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); s = 0
+        for (i = 1; i <= 10; i++) s += y[i] - x[i]
+        printf "%.3f", (n > 0 ? s * 1000000 / tck / n : 0) }')
     vec_add "MC_$kind" "$mc0" "$mc1"
     eval "REQ_$kind=\$((REQ_$kind + W_REQS)); SEC_$kind=\$((SEC_$kind + DUR))"
 }
@@ -356,7 +359,10 @@ ingest_gap_split() {
     emit "$(split_line "ingest_batch wardd" reading "$((REQ_B * 100))" "$TH_B" "$WR_B" "$MC_B" "$SEC_B")"
     emit "$(split_line "ingest_batch wardd with fsync a no-op" reading "$((REQ_NB * 100))" "$TH_NB" "$WR_NB" "$MC_NB" "$SEC_NB")"
     emit "$(split_line "ingest_batch influxdb" reading "$((REQ_IB * 100))" "$TH_IB" "" "$MC_IB" "$SEC_IB")"
-    emit "# fsync A/B (the same wardd, the same runs): single $(calc "int($(median "${S[@]}") + 0.5)") -> $(calc "int($(median "${NS[@]}") + 0.5)") req/s without fsync = $(ratio "$(median "${NS[@]}")" "$(median "${S[@]}")"); batch $(calc "int($(median "${B[@]}") + 0.5)") -> $(calc "int($(median "${NBT[@]}") + 0.5)") readings/s = $(ratio "$(median "${NBT[@]}")" "$(median "${B[@]}")"); runs without fsync: single ${NS[*]}, batch ${NBT[*]}"
+    # SINGLE_RATE, BATCH_RATE: the medians the ingest figures printed
+    local ns nb
+    ns=$(median "${NS[@]}") nb=$(median "${NBT[@]}")
+    emit "# fsync A/B (the same wardd, the same runs): single $(calc "int($SINGLE_RATE + 0.5)") -> $(calc "int($ns + 0.5)") req/s without fsync = $(ratio "$ns" "$SINGLE_RATE"); batch $(calc "int($BATCH_RATE + 0.5)") -> $(calc "int($nb + 0.5)") readings/s = $(ratio "$nb" "$BATCH_RATE"); runs without fsync: single ${NS[*]}, batch ${NBT[*]}"
     emit "# fsync_floor (this disk, one thread, 8 KiB append + fdatasync, 3 s): $fs"
 }
 
@@ -452,11 +458,9 @@ main() {
         for r in $(seq $RUNS); do
             next_start; measured "$FPID" - F "$FURL" floor "$TMP/ingest.db.beds" 1 "$tag" "$START"
             F+=("$W_RATE"); errs=$((errs + W_ERRS))
-            c0=$(cpu_ticks "$INGEST_PID")
             next_start; measured "$INGEST_PID" "$INGEST_PORT" S "$WURL" wardd "$TMP/ingest.db.beds" 1 "$tag" "$START"
-            c1=$(cpu_ticks "$INGEST_PID")
             S+=("$W_RATE"); SL+=("$W_P99_MS"); errs=$((errs + W_ERRS)); sent_wardd=$((sent_wardd + W_REQS))
-            CPU+=("$(calc "($c1 - $c0) * 1000000 / $TCK / $W_REQS")")
+            CPU+=("$M_CPU_US")
             next_start; measured "$IPID" - I "$IURL" influx 64 1 "$tag" "$START"
             IS+=("$W_RATE"); errs=$((errs + W_ERRS)); sent_influx=$((sent_influx + W_REQS))
             next_start; measured "$NOSYNC_PID" "$NOSYNC_PORT" N "$NURL" wardd "$TMP/nofsync.db.beds" 1 "$tag" "$START"

@@ -80,12 +80,15 @@ int db_writer_submit(db_writer *w, db_apply_fn apply, db_done_fn done, void *arg
 /* Queues a job and waits for its status (0, an error code, or
  * DB_STORAGE_FAILURE; also DB_STORAGE_FAILURE when stopping). */
 int db_writer_run(db_writer *w, db_apply_fn apply, void *arg);
-/* Commits so far and jobs so far (for /metrics). */
-void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *commit_ns_total);
-/* Where the writer's transaction time went (for /metrics): in the jobs'
- * SQL (BEGIN included), and in the COMMIT step (the WAL's writes and sync,
- * and a checkpoint when one is due). */
-void db_writer_time_split(db_writer *w, uint64_t *jobs_ns, uint64_t *commit_step_ns);
+/* The writer's counters since start (for /metrics): group commits, jobs,
+ * and the time in transactions (ns), of which in the jobs' SQL (BEGIN
+ * included) and in the COMMIT step (the WAL's writes and sync, and a
+ * checkpoint when one is due). */
+typedef struct db_writer_counters {
+    uint64_t commits, jobs;
+    uint64_t txn_ns, jobs_ns, commit_step_ns;
+} db_writer_counters;
+void db_writer_stats(db_writer *w, db_writer_counters *out);
 /* Readiness as the writer last saw it, without queueing a job (/readyz):
  * false while stopping or when its last transaction (BEGIN, a statement
  * or COMMIT) failed; true before the first one. Any thread. */

@@ -209,7 +209,7 @@ char *metrics_render(struct app *app)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    uint64_t commits = 0, jobs = 0, commit_ns = 0, jobs_ns = 0, commit_step_ns = 0;
+    db_writer_counters wc = {0};
 
     if (!f)
         return NULL;
@@ -245,10 +245,8 @@ char *metrics_render(struct app *app)
             (unsigned long long)atomic_load(&readings_accepted),
             (unsigned long long)atomic_load(&readings_duplicate),
             (unsigned long long)atomic_load(&readings_rejected));
-    if (app && app->writer) {
-        db_writer_stats(app->writer, &commits, &jobs, &commit_ns);
-        db_writer_time_split(app->writer, &jobs_ns, &commit_step_ns);
-    }
+    if (app && app->writer)
+        db_writer_stats(app->writer, &wc);
     fprintf(f,
             "# HELP wardd_db_commits_total Group commits (one fsync each).\n"
             "# TYPE wardd_db_commits_total counter\nwardd_db_commits_total %llu\n"
@@ -265,8 +263,8 @@ char *metrics_render(struct app *app)
             "# HELP wardd_db_storage_failures_total Requests answered 503 for storage.\n"
             "# TYPE wardd_db_storage_failures_total counter\n"
             "wardd_db_storage_failures_total %llu\n",
-            (unsigned long long)commits, (unsigned long long)jobs, (double)commit_ns / 1e9,
-            (double)jobs_ns / 1e9, (double)commit_step_ns / 1e9,
+            (unsigned long long)wc.commits, (unsigned long long)wc.jobs, (double)wc.txn_ns / 1e9,
+            (double)wc.jobs_ns / 1e9, (double)wc.commit_step_ns / 1e9,
             (unsigned long long)atomic_load(&storage_failures));
     render_walbuf(f);
     render_disk(f);

@@ -417,9 +417,8 @@ struct db_writer {
     pthread_cond_t wake;
     struct job *head, *tail;
     bool stopping;
-    uint64_t commits, jobs, commit_ns;
-    uint64_t jobs_ns, commit_step_ns; /* parts of commit_ns (db_writer_time_split) */
-    atomic_bool last_failed;          /* the last transaction failed (db_writer_ready) */
+    db_writer_counters n;    /* under lock (db_writer_stats) */
+    atomic_bool last_failed; /* the last transaction failed (db_writer_ready) */
 };
 
 /* Transaction control on the writer connection: prepared once (db_prep's
@@ -499,14 +498,9 @@ static void run_after_hooks(db_conn *c)
         c->after[i]();
 }
 
-/* Where one batch's time went (ns): all of it, its jobs (BEGIN
- * included), its COMMIT step. */
-struct batch_time {
-    uint64_t total, jobs, commit;
-};
-
-/* Runs one batch in one transaction; fills *bt. */
-static void run_batch(db_writer *w, struct job *batch, struct batch_time *bt)
+/* Runs one batch in one transaction; fills *bt with its times (commits,
+ * jobs: 0; the writer adds it to its counters under the lock). */
+static void run_batch(db_writer *w, struct job *batch, db_writer_counters *bt)
 {
     db_conn *c = w->conn;
     uint64_t t0 = clock_mono_ns(), t_jobs, t_commit;
@@ -541,9 +535,9 @@ static void run_batch(db_writer *w, struct job *batch, struct batch_time *bt)
     }
     atomic_store(&w->last_failed, !ok);
     run_after_hooks(c);
-    bt->jobs = t_jobs - t0;
-    bt->commit = t_commit - t_jobs;
-    bt->total = clock_mono_ns() - t0;
+    *bt = (db_writer_counters){.jobs_ns = t_jobs - t0,
+                               .commit_step_ns = t_commit - t_jobs,
+                               .txn_ns = clock_mono_ns() - t0};
 }
 
 static void *writer_main(void *arg)
@@ -572,16 +566,16 @@ static void *writer_main(void *arg)
         }
         if (!w->head)
             w->tail = NULL;
-        w->jobs += (uint64_t)n;
+        w->n.jobs += (uint64_t)n;
         pthread_mutex_unlock(&w->lock);
 
-        struct batch_time bt;
+        db_writer_counters bt;
         run_batch(w, batch, &bt);
         pthread_mutex_lock(&w->lock);
-        w->commits++;
-        w->commit_ns += bt.total;
-        w->jobs_ns += bt.jobs;
-        w->commit_step_ns += bt.commit;
+        w->n.commits++;
+        w->n.txn_ns += bt.txn_ns;
+        w->n.jobs_ns += bt.jobs_ns;
+        w->n.commit_step_ns += bt.commit_step_ns;
         pthread_mutex_unlock(&w->lock);
         while (batch) {
             struct job *next = batch->next;
@@ -710,20 +704,10 @@ out:
     return status;
 }
 
-void db_writer_stats(db_writer *w, uint64_t *commits, uint64_t *jobs, uint64_t *commit_ns_total)
+void db_writer_stats(db_writer *w, db_writer_counters *out)
 {
     pthread_mutex_lock(&w->lock);
-    *commits = w->commits;
-    *jobs = w->jobs;
-    *commit_ns_total = w->commit_ns;
-    pthread_mutex_unlock(&w->lock);
-}
-
-void db_writer_time_split(db_writer *w, uint64_t *jobs_ns, uint64_t *commit_step_ns)
-{
-    pthread_mutex_lock(&w->lock);
-    *jobs_ns = w->jobs_ns;
-    *commit_step_ns = w->commit_step_ns;
+    *out = w->n;
     pthread_mutex_unlock(&w->lock);
 }
 

@@ -110,10 +110,9 @@ static void fill_hist_row(sqlite3_stmt *st, void *elem)
 {
     struct hist_row *r = elem;
 
-    r->code = -1;
     r->v = 0;
     if (row_value(st, &r->code, &r->v) != 0)
-        r->code = -1;
+        r->code = -1; /* also when it had set the code: an unknown value */
     r->t_ms = sqlite3_column_int64(st, 3);
     r->id = sqlite3_column_int64(st, 4);
 }

@@ -176,7 +176,6 @@ static void test_group_commit(void **state)
     static struct job_arg args[JOBS];
     struct result res = {.done = 0};
     db_writer *w = db_writer_start(path);
-    uint64_t commits = 0, jobs = 0, ns = 0;
     int64_t n = 0, sum = 0, want_sum = 0;
     (void)state;
 
@@ -188,7 +187,6 @@ static void test_group_commit(void **state)
             want_sum += args[i].value;
         assert_int_equal(db_writer_submit(w, insert_job, on_done, &args[i]), 0);
     }
-    db_writer_stats(w, &commits, &jobs, &ns);
     db_writer_stop(w);
     assert_int_equal(res.done, JOBS);
     assert_int_equal(res.failed, JOBS / 10);
@@ -204,7 +202,7 @@ static void test_commits_fewer_than_jobs(void **state)
     static struct job_arg args[JOBS];
     struct result res = {.done = 0};
     db_writer *w = db_writer_start(path);
-    uint64_t commits = 0, jobs = 0, ns = 0;
+    db_writer_counters wc;
     (void)state;
 
     pthread_mutex_init(&res.lock, NULL);
@@ -214,17 +212,15 @@ static void test_commits_fewer_than_jobs(void **state)
     }
     /* Wait for completion, then read the counters. */
     wait_done(&res, JOBS);
-    db_writer_stats(w, &commits, &jobs, &ns);
-    assert_int_equal(jobs, JOBS);
+    db_writer_stats(w, &wc);
+    assert_int_equal(wc.jobs, JOBS);
     /* Jobs queued while a commit is in flight join the next one. */
-    assert_true(commits < JOBS);
+    assert_true(wc.commits < JOBS);
     /* The transaction time splits into the jobs and the COMMIT step,
      * both measured, together no more than the whole. */
-    uint64_t jobs_ns = 0, commit_step_ns = 0;
-    db_writer_time_split(w, &jobs_ns, &commit_step_ns);
-    assert_true(jobs_ns > 0);
-    assert_true(commit_step_ns > 0);
-    assert_true(jobs_ns + commit_step_ns <= ns);
+    assert_true(wc.jobs_ns > 0);
+    assert_true(wc.commit_step_ns > 0);
+    assert_true(wc.jobs_ns + wc.commit_step_ns <= wc.txn_ns);
     db_writer_stop(w);
     pthread_mutex_destroy(&res.lock);
 }
@@ -296,7 +292,7 @@ static void test_after_commit(void **state)
     struct result res = {.done = 0};
     db_writer *w = db_writer_start(path);
     db_conn *plain = db_open(path, false);
-    uint64_t commits = 0, commits0 = 0, jobs = 0, ns = 0;
+    db_writer_counters before, after;
     int good = 3, bad = -3;
     (void)state;
 
@@ -319,18 +315,18 @@ static void test_after_commit(void **state)
     /* Many jobs share few transactions: one hook run per transaction. */
     hook_runs = 0;
     pthread_mutex_init(&res.lock, NULL);
-    db_writer_stats(w, &commits0, &jobs, &ns);
+    db_writer_stats(w, &before);
     for (int i = 0; i < JOBS; i++) {
         args[i] = (struct job_arg){.value = 1, .res = &res};
         assert_int_equal(db_writer_submit(w, insert_job_with_hook, on_done_hooked, &args[i]), 0);
     }
     wait_done(&res, JOBS);
-    db_writer_stats(w, &commits, &jobs, &ns);
+    db_writer_stats(w, &after);
     db_writer_stop(w);
     assert_int_equal(res.done, JOBS);
     assert_int_equal(res.ok, JOBS);
     assert_int_equal(done_before_hook, 0);
-    assert_int_equal(hook_runs_now(), (int)(commits - commits0));
+    assert_int_equal(hook_runs_now(), (int)(after.commits - before.commits));
     pthread_mutex_destroy(&res.lock);
 }
 

@@ -9,9 +9,9 @@
 // One list per screen, GET /api/v1/technical-alerts, read again on every
 // `technical_alert` event and on each new connection of the event stream,
 // on the fallback's periodic refresh while the stream is not live
-// (main.js calls pollTechAlerts), and every TECH_POLL_MS in any case: a
-// resolution by hand publishes no event, so other screens learn of it
-// from that poll. Nurses and up resolve one with a note
+// (main.js calls pollTechAlerts), and every TECH_POLL_MS in any case (a
+// missed event, a clock-skewed server: the poll bounds how stale a list
+// can get; raising, resolving and resolving by hand all publish the event). Nurses and up resolve one with a note
 // (POST /api/v1/technical-alerts/{id}/resolve); viewers and stations read.
 // The alerts page shows the same list, with recent resolved ones, through
 // techSection().
