@@ -145,8 +145,16 @@ demo: all
 
 # --- tests ----------------------------------------------------------------
 # check: unit + integration for one build (BUILD/SAN select which).
-# One suite after the other (never side by side, even under -j: timing
-# tests such as it_attack need the machine to themselves).
+# One suite after the other (never side by side, even under -j). Within
+# the integration suite IT_JOBS binaries run side by side (each has its own
+# wardd, port and database; the suite spends most of its time waiting on
+# servers, restarts and clocks), except IT_ALONE, which measure latency or
+# time limits and run afterwards with the machine to themselves: it_attack
+# (device p99 under attack), it_events (event within 2 s), it_stream_auth
+# (stream ends within a bound), it_netsec (idle timeout, per-address
+# limits), it_proxy (nginx on a port it picks before binding).
+IT_JOBS  ?= 2
+IT_ALONE ?= it_attack it_events it_stream_auth it_netsec it_proxy
 check:
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
@@ -158,7 +166,7 @@ integration: $(IT_BIN) $(BUILD)/wardd
 	@rm -f $(BUILD)/responses-integration.jsonl
 	@WARDD_BIN=$(abspath $(BUILD)/wardd) WARDD_WEB=$(abspath web) \
 	  WARDD_RESPONSE_LOG=$(abspath $(BUILD))/responses-integration.jsonl \
-	  tests/run-suite.sh integration $(IT_BIN)
+	  SUITE_JOBS=$(IT_JOBS) SUITE_ALONE="$(IT_ALONE)" tests/run-suite.sh integration $(IT_BIN)
 
 sanitize:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 check
