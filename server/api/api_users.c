@@ -3,14 +3,16 @@
  *   POST  /api/v1/users              {"username", "password", "role"} -> 201 the user
  *   PATCH /api/v1/users/{username}   any of role, password, disabled -> the user
  *
- * Passwords are hashed (argon2id, ~0.1 s) here on the HTTP worker before
- * req_write(), so the writer thread never waits for one. A new password or
- * disabling a user ends the user's sessions (store_user_update). The last
- * enabled admin can be neither disabled nor demoted: the check runs in the
- * apply function, inside the write transaction, so two concurrent requests
- * cannot both pass it. */
+ * Passwords are hashed (argon2id, ~0.1 s) on the hashing pool
+ * (hashpool.h) before req_write(), as log-ins are: neither the HTTP
+ * workers, which serve the devices' posts, nor the writer thread ever wait
+ * for one. A new password or disabling a user ends the user's sessions
+ * (store_user_update). The last enabled admin can be neither disabled nor
+ * demoted: the check runs in the apply function, inside the write
+ * transaction, so two concurrent requests cannot both pass it. */
 #include "api.h"
 #include "body.h"
+#include "hashpool.h"
 #include "secret.h"
 #include "store.h"
 #include "timefmt.h"
@@ -50,7 +52,9 @@ struct user_change {
     role role;
     bool set_disabled;
     bool disabled;
+    const char *password;            /* the new password (in r->json), or NULL */
     char pw_hash[SECRET_PWHASH_LEN]; /* "" = unchanged */
+    int (*apply)(db_conn *c, struct req *r);
 };
 
 static void user_change_free(void *p)
@@ -61,9 +65,9 @@ static void user_change_free(void *p)
 }
 
 /* Checks the role and password fields the body has (already type-checked
- * by body_check), fills u->role/set_role, and hashes the password into
- * u->pw_hash. Appends problems to details. Returns -1 when hashing failed. */
-static int user_change_prepare(const json_t *body, struct user_change *u, json_t *details)
+ * by body_check), fills u->role/set_role and u->password. Appends problems
+ * to details. */
+static void user_change_check(const json_t *body, struct user_change *u, json_t *details)
 {
     const char *role_text = body_str(body, "role", NULL);
     const char *password = body_str(body, "password", NULL);
@@ -78,9 +82,40 @@ static int user_change_prepare(const json_t *body, struct user_change *u, json_t
     }
     if (password && secret_password_acceptable(password, &why) != 0)
         json_array_append_new(details, reply_field_detail("password", why));
-    if (!password || json_array_size(details) > 0)
-        return 0;
-    return secret_password_hash(password, u->pw_hash);
+    u->password = password;
+}
+
+/* On a hashing pool thread. */
+static void user_change_hash(struct req *r)
+{
+    struct user_change *u = r->ctx;
+
+    if (secret_password_hash(u->password, u->pw_hash) != 0)
+        u->pw_hash[0] = '\0';
+}
+
+/* Back on an HTTP worker once the pool hashed the password. */
+static enum MHD_Result user_change_hashed(struct req *r)
+{
+    const struct user_change *u = r->ctx;
+
+    if (!u->pw_hash[0])
+        return reply_error(r, ERR_INTERNAL, "The password could not be hashed.", NULL);
+    return req_write(r, u->apply);
+}
+
+/* Writes the checked change with apply, the password hashed first on the
+ * pool when it has one (503 with Retry-After when the pool's queue is
+ * full: a shift's log-ins come first). */
+static enum MHD_Result user_change_write(struct req *r, struct user_change *u,
+                                         int (*apply)(db_conn *c, struct req *r))
+{
+    u->apply = apply;
+    if (!u->password)
+        return req_write(r, apply);
+    if (hashpool_submit(r, user_change_hash, user_change_hashed))
+        return MHD_YES;
+    return reply_error(r, ERR_BUSY, "Too many passwords to hash at once; retry in a second.", NULL);
 }
 
 /* --- GET /api/v1/users ----------------------------------------------------- */
@@ -140,14 +175,11 @@ enum MHD_Result api_users_post(struct req *r)
         json_array_append_new(
             details,
             reply_field_detail("username", "must be 1-64 letters, digits, '.', '_' or '-'"));
-    if (user_change_prepare(r->json, u, details) != 0) {
-        json_decref(details);
-        return reply_error(r, ERR_INTERNAL, "The password could not be hashed.", NULL);
-    }
+    user_change_check(r->json, u, details);
     if (json_array_size(details) > 0)
         return reply_error(r, ERR_VALIDATION, "The user is invalid.", details);
     json_decref(details);
-    return req_write(r, users_post_apply);
+    return user_change_write(r, u, users_post_apply);
 }
 
 /* --- PATCH /api/v1/users/{username} ---------------------------------------- */
@@ -263,12 +295,9 @@ enum MHD_Result api_users_patch(struct req *r)
         u->set_disabled = true;
         u->disabled = json_is_true(disabled);
     }
-    if (user_change_prepare(r->json, u, details) != 0) {
-        json_decref(details);
-        return reply_error(r, ERR_INTERNAL, "The password could not be hashed.", NULL);
-    }
+    user_change_check(r->json, u, details);
     if (json_array_size(details) > 0)
         return reply_error(r, ERR_VALIDATION, "The change is invalid.", details);
     json_decref(details);
-    return req_write(r, users_patch_apply);
+    return user_change_write(r, u, users_patch_apply);
 }
