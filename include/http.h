@@ -69,6 +69,7 @@ struct req {
      * connection is resumed (hashpool.h). */
     enum MHD_Result (*on_resume)(struct req *r);
     char retry_after[24]; /* Retry-After for a 429/503 ("" = the registry's) */
+    bool body_complete;   /* netlimits told: the body deadline no longer applies */
 
     bool streaming; /* a long-lived stream (SSE): kept out of latency metrics */
     unsigned status_sent;
@@ -113,6 +114,7 @@ typedef struct http_options {
     const char *behind_proxy;
     unsigned per_ip_connections;
     unsigned header_timeout_ms;
+    unsigned body_timeout_ms; /* 0: 30 s */
     bool insecure;
 } http_options;
 

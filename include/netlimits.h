@@ -13,6 +13,12 @@
  *   restarts with every byte, so a client sending a header line every few
  *   seconds would otherwise hold a connection forever. A timer thread
  *   checks the deadline four times a second.
+ * - Body deadline: once its header is complete, a request must have sent
+ *   its whole body within `body_timeout_ms`; otherwise the connection is
+ *   shut down. A client trickling a body a byte at a time would otherwise
+ *   hold its connection (and its request's memory) forever too. A request
+ *   whose body is complete is never cut: an event stream, a write waiting
+ *   for the writer, a held refusal.
  * - Reserve: connections that have not completed a header (anonymous: no
  *   credential seen yet) may hold at most `pending_max` places; beyond
  *   that the oldest of them is shut down, so a flood of idle sockets
@@ -34,6 +40,7 @@ typedef struct netlimits_config {
     unsigned per_ip_max;         /* 0: no per-address limit */
     unsigned pending_max;        /* 0: no reserve */
     unsigned header_timeout_ms;  /* 0: no header deadline */
+    unsigned body_timeout_ms;    /* 0: no body deadline */
     const char *trusted_proxies; /* comma-separated addresses, or NULL */
 } netlimits_config;
 
@@ -52,6 +59,8 @@ void netlimits_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
  * request is over (completion callback): the deadline stops / restarts. */
 void netlimits_request_begin(struct MHD_Connection *conn);
 void netlimits_request_end(struct MHD_Connection *conn);
+/* The request's body has all arrived: its body deadline stops. */
+void netlimits_body_complete(struct MHD_Connection *conn);
 
 /* Whether any trusted proxy is configured. */
 bool netlimits_behind_proxy(void);

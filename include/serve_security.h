@@ -5,6 +5,7 @@
  *   insecure              yes: allow plain HTTP on a non-loopback address
  *   session-idle-timeout  seconds without use before a session ends (1800)
  *   header-timeout        seconds to send a whole request header (10)
+ *   body-timeout          seconds to send a whole request body, once the header is in (30)
  *   per-ip-connections    connections one client address may hold (128)
  *   sse-max               open event streams in total (512)
  *   sse-max-per-session   open event streams per session (64) */
@@ -16,8 +17,8 @@
 #include "http.h"
 
 #define SERVE_SECURITY_FLAGS                                                                       \
-    "behind-proxy", "insecure", "session-idle-timeout", "header-timeout", "per-ip-connections",    \
-        "sse-max", "sse-max-per-session"
+    "behind-proxy", "insecure", "session-idle-timeout", "header-timeout", "body-timeout",          \
+        "per-ip-connections", "sse-max", "sse-max-per-session"
 
 /* Fills app->session_idle_ms and the hopt fields; 0, or -1 after one line
  * on stderr. */

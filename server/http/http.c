@@ -342,6 +342,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (!r->body_complete) { /* the first call after the whole body */
+        r->body_complete = true;
+        netlimits_body_complete(conn);
+    }
     if (r->on_resume) {
         enum MHD_Result (*cont)(struct req * r) = r->on_resume;
         r->on_resume = NULL;
@@ -498,6 +502,7 @@ static int limits_start(struct app *app, const http_options *opt, unsigned max_c
         .per_ip_max = opt->per_ip_connections ? opt->per_ip_connections : 128u,
         .pending_max = max_conn / 2,
         .header_timeout_ms = opt->header_timeout_ms ? opt->header_timeout_ms : 10000u,
+        .body_timeout_ms = opt->body_timeout_ms ? opt->body_timeout_ms : 30000u,
         .trusted_proxies = opt->behind_proxy,
     };
 

@@ -275,7 +275,7 @@ char *metrics_render(struct app *app)
             "# HELP wardd_http_connections Open connections.\n"
             "# TYPE wardd_http_connections gauge\nwardd_http_connections %zu\n"
             "# HELP wardd_http_connections_shut_total Connections shut for missing the header "
-            "deadline or over the reserve (docs/security.md).\n"
+            "or body deadline, or over the reserve (docs/security.md).\n"
             "# TYPE wardd_http_connections_shut_total counter\n"
             "wardd_http_connections_shut_total %lu\n",
             netlimits_open(), netlimits_shut_total());

@@ -25,8 +25,10 @@
 struct tracked {
     int fd;
     char addr[NET_ADDR_LEN];
-    int64_t since_ms; /* accepted, or the previous request ended (monotonic) */
-    bool in_request;  /* a header is complete and its request not over */
+    int64_t since_ms;   /* accepted, or the previous request ended (monotonic) */
+    bool in_request;    /* a header is complete and its request not over */
+    bool body_complete; /* ... and its body has all arrived */
+    int64_t begun_ms;   /* its header completed (monotonic) */
     bool shut;
     struct tracked *prev, *next;
 };
@@ -331,8 +333,21 @@ void netlimits_request_begin(struct MHD_Connection *conn)
     pthread_mutex_lock(&nl.mu);
     if (!t->in_request) {
         t->in_request = true;
+        t->body_complete = false;
+        t->begun_ms = mono_ms();
         nl.pending--;
     }
+    pthread_mutex_unlock(&nl.mu);
+}
+
+void netlimits_body_complete(struct MHD_Connection *conn)
+{
+    struct tracked *t = tracked_of(conn);
+
+    if (!t)
+        return;
+    pthread_mutex_lock(&nl.mu);
+    t->body_complete = true;
     pthread_mutex_unlock(&nl.mu);
 }
 
@@ -353,6 +368,17 @@ void netlimits_request_end(struct MHD_Connection *conn)
 
 /* --- the deadline timer -------------------------------------------------------------- */
 
+/* Whether t has missed its header or body deadline at now. Locked. */
+static bool past_deadline(const struct tracked *t, int64_t now)
+{
+    if (t->shut)
+        return false;
+    if (!t->in_request)
+        return nl.cfg.header_timeout_ms && now - t->since_ms >= nl.cfg.header_timeout_ms;
+    return !t->body_complete && nl.cfg.body_timeout_ms &&
+           now - t->begun_ms >= nl.cfg.body_timeout_ms;
+}
+
 static void *timer_main(void *unused)
 {
     struct timespec until;
@@ -363,7 +389,7 @@ static void *timer_main(void *unused)
     while (nl.running) {
         int64_t now = mono_ms();
         for (struct tracked *t = nl.head; t; t = t->next)
-            if (!t->in_request && !t->shut && now - t->since_ms >= nl.cfg.header_timeout_ms)
+            if (past_deadline(t, now))
                 shut(t);
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += TICK_MS * 1000000L;
@@ -404,7 +430,7 @@ int netlimits_start(const netlimits_config *cfg)
     if (parse_proxies(cfg->trusted_proxies) != 0)
         return -1;
     nl.cfg = *cfg;
-    if (cfg->header_timeout_ms == 0)
+    if (cfg->header_timeout_ms == 0 && cfg->body_timeout_ms == 0)
         return 0;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -413,7 +439,7 @@ int netlimits_start(const netlimits_config *cfg)
     nl.running = true;
     if (pthread_create(&nl.timer, NULL, timer_main, NULL) != 0) {
         nl.running = false;
-        log_error("cannot start the header-deadline timer");
+        log_error("cannot start the header- and body-deadline timer");
         return -1;
     }
     return 0;
