@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +26,15 @@
 struct tracked {
     int fd;
     char addr[NET_ADDR_LEN];
-    int64_t since_ms;   /* accepted, or the previous request ended (monotonic) */
-    bool in_request;    /* a header is complete and its request not over */
-    bool body_complete; /* ... and its body has all arrived */
-    int64_t begun_ms;   /* its header completed (monotonic) */
+    /* When the phase the deadlines time began (monotonic): waiting for a
+     * header since accept or the previous request's end; in a request
+     * since its header completed. */
+    int64_t since_ms;
+    bool in_request; /* a header is complete and its request not over */
+    /* ... and its body has all arrived. Set by the connection's own
+     * worker without nl.mu (once per request, on the ingest path); the
+     * timer reads it under nl.mu. */
+    atomic_bool body_complete;
     bool shut;
     struct tracked *prev, *next;
 };
@@ -333,8 +339,8 @@ void netlimits_request_begin(struct MHD_Connection *conn)
     pthread_mutex_lock(&nl.mu);
     if (!t->in_request) {
         t->in_request = true;
-        t->body_complete = false;
-        t->begun_ms = mono_ms();
+        atomic_store(&t->body_complete, false);
+        t->since_ms = mono_ms();
         nl.pending--;
     }
     pthread_mutex_unlock(&nl.mu);
@@ -344,11 +350,8 @@ void netlimits_body_complete(struct MHD_Connection *conn)
 {
     struct tracked *t = tracked_of(conn);
 
-    if (!t)
-        return;
-    pthread_mutex_lock(&nl.mu);
-    t->body_complete = true;
-    pthread_mutex_unlock(&nl.mu);
+    if (t)
+        atomic_store(&t->body_complete, true);
 }
 
 void netlimits_request_end(struct MHD_Connection *conn)
@@ -369,14 +372,13 @@ void netlimits_request_end(struct MHD_Connection *conn)
 /* --- the deadline timer -------------------------------------------------------------- */
 
 /* Whether t has missed its header or body deadline at now. Locked. */
-static bool past_deadline(const struct tracked *t, int64_t now)
+static bool past_deadline(struct tracked *t, int64_t now)
 {
-    if (t->shut)
+    unsigned limit_ms = t->in_request ? nl.cfg.body_timeout_ms : nl.cfg.header_timeout_ms;
+
+    if (t->shut || limit_ms == 0 || (t->in_request && atomic_load(&t->body_complete)))
         return false;
-    if (!t->in_request)
-        return nl.cfg.header_timeout_ms && now - t->since_ms >= nl.cfg.header_timeout_ms;
-    return !t->body_complete && nl.cfg.body_timeout_ms &&
-           now - t->begun_ms >= nl.cfg.body_timeout_ms;
+    return now - t->since_ms >= limit_ms;
 }
 
 static void *timer_main(void *unused)

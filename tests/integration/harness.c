@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -226,7 +228,7 @@ int64_t wd_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t mono_ms(void)
+int64_t wd_mono_ms(void)
 {
     struct timespec ts;
 
@@ -376,7 +378,7 @@ static int exit_code(int status)
 
 int wd_wait_exit(wd_server *s, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = wd_mono_ms() + timeout_ms;
     int status = 0;
 
     if (s->pid <= 0)
@@ -391,7 +393,7 @@ int wd_wait_exit(wd_server *s, int timeout_ms)
             s->pid = 0;
             return -1;
         }
-        if (mono_ms() > deadline)
+        if (wd_mono_ms() > deadline)
             return -1;
         wd_sleep_ms(10);
     }
@@ -484,7 +486,7 @@ static const char *launch(wd_server *s)
         _exit(127);
     }
     s->pid = pid;
-    deadline = mono_ms() + START_MS;
+    deadline = wd_mono_ms() + START_MS;
     while (s->port == 0) {
         FILE *f;
         unsigned port = 0;
@@ -500,7 +502,7 @@ static const char *launch(wd_server *s)
         }
         if (s->port)
             break;
-        if (mono_ms() > deadline)
+        if (wd_mono_ms() > deadline)
             goto timeout;
         wd_sleep_ms(20);
     }
@@ -509,7 +511,7 @@ static const char *launch(wd_server *s)
             s->pid = 0;
             return "wardd serve exited before /healthz answered";
         }
-        if (mono_ms() > deadline)
+        if (wd_mono_ms() > deadline)
             goto timeout;
         wd_sleep_ms(20);
     }
@@ -685,6 +687,40 @@ unsigned wd_port(const wd_server *s)
 long wd_pid(const wd_server *s)
 {
     return (long)s->pid;
+}
+
+long wd_thread_ticks(const wd_server *s, const char *name)
+{
+    char path[64];
+    long ticks = -1;
+    glob_t g;
+
+    snprintf(path, sizeof path, "/proc/%ld/task/*/stat", wd_pid(s));
+    assert_int_equal(glob(path, 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char line[1024] = "", comm[32] = "";
+        const char *open, *close;
+        long utime = 0, stime = 0;
+        FILE *f = fopen(g.gl_pathv[i], "r");
+        if (!f)
+            continue; /* a thread that ended meanwhile */
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+        /* "tid (name) state ...": utime and stime are fields 14 and 15,
+         * counted after the name's closing parenthesis */
+        open = strchr(line, '(');
+        close = strrchr(line, ')');
+        if (!open || !close || close <= open || (size_t)(close - open - 1) >= sizeof comm)
+            continue;
+        memcpy(comm, open + 1, (size_t)(close - open - 1));
+        if (strcmp(comm, name) == 0 &&
+            sscanf(close + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+                   &stime) == 2)
+            ticks = (ticks < 0 ? 0 : ticks) + utime + stime;
+    }
+    globfree(&g);
+    return ticks;
 }
 
 /* --- HTTP ------------------------------------------------------------------------- */
@@ -1128,13 +1164,63 @@ static void parse_raw_response(wd_resp *r, char *data, size_t len)
     finish_body(r, &b);
 }
 
+/* A socket connected to 127.0.0.1:port, or -1 (errno set). */
+static int loopback_connect(unsigned port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        fd = -1;
+    }
+    return fd;
+}
+
+int wd_raw_open(const wd_server *s, const char *head)
+{
+    size_t n = strlen(head);
+    int fd = loopback_connect(s->port);
+
+    if (fd < 0)
+        fail_msg("connect to 127.0.0.1:%u: %s", s->port, strerror(errno));
+    if (send(fd, head, n, MSG_NOSIGNAL) != (ssize_t)n)
+        fail_msg("send to 127.0.0.1:%u: %s", s->port, strerror(errno));
+    return fd;
+}
+
+bool wd_raw_read(int fd, long ms, char *out, size_t size)
+{
+    int64_t until = wd_mono_ms() + ms;
+    size_t len = strlen(out);
+
+    for (;;) {
+        int64_t left = until - wd_mono_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        char chunk[4096];
+        ssize_t n;
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return false;
+        n = recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0)
+            return true;
+        if (len + (size_t)n < size) {
+            memcpy(out + len, chunk, (size_t)n);
+            len += (size_t)n;
+            out[len] = '\0';
+        }
+    }
+}
+
 wd_resp *wd_sock_at(const char *file, int line, wd_server *s, const char *request, size_t len,
                     int timeout_ms)
 {
-    struct sockaddr_in sa = {0};
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     wd_resp *r = resp_new(s);
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = wd_mono_ms() + timeout_ms;
     buf in = {0};
     size_t sent = 0;
     int fd;
@@ -1148,25 +1234,18 @@ wd_resp *wd_sock_at(const char *file, int line, wd_server *s, const char *reques
         snprintf(r->method, sizeof r->method, "%.*s", (int)(sp1 - request), request);
         snprintf(r->path, sizeof r->path, "%.*s", (int)(sp2 - sp1 - 1), sp1 + 1);
     }
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = loopback_connect(s->port);
     if (fd < 0)
-        report(file, line, s, r, "socket: %s", strerror(errno));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)s->port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        report(file, line, s, r, "connect: %s", strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        report(file, line, s, r, "connect: %s", strerror(errno));
-    }
     while (sent < len) {
         ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
         if (n <= 0)
             break; /* the server may answer early and close */
         sent += (size_t)n;
     }
-    while (mono_ms() < deadline) {
+    while (wd_mono_ms() < deadline) {
         char chunk[16384];
         ssize_t n = recv(fd, chunk, sizeof chunk, 0);
         if (n <= 0)

@@ -105,6 +105,10 @@ const char *wd_dir(const wd_server *s);
 const char *wd_db(const wd_server *s);
 unsigned wd_port(const wd_server *s);
 long wd_pid(const wd_server *s);
+/* CPU time (clock ticks, user + system) of the server's threads named
+ * `name` (thread names: include/threadname.h), from /proc; -1 when it has
+ * no such thread. */
+long wd_thread_ticks(const wd_server *s, const char *name);
 /* Prints the tail of the server's stderr (and of its CLI runs). */
 void wd_dump_log(const wd_server *s);
 /* Frees the responses and strings made so far. */
@@ -150,6 +154,15 @@ wd_resp *wd_raw_at(const char *file, int line, wd_server *s, const wd_raw_req *q
     wd_sock_at(__FILE__, __LINE__, (s), (request), (len), (timeout_ms))
 wd_resp *wd_sock_at(const char *file, int line, wd_server *s, const char *request, size_t len,
                     int timeout_ms);
+
+/* A TCP connection to s that has sent `head` as it is, for a test that
+ * keeps the connection open (an event stream, a body sent slowly); the
+ * caller closes it. Fails the test when it cannot connect or send. */
+int wd_raw_open(const wd_server *s, const char *head);
+/* Reads what fd receives for up to ms, appending to out (size bytes, kept
+ * NUL-terminated; what does not fit is dropped); true once the server has
+ * closed the connection (then at once). */
+bool wd_raw_read(int fd, long ms, char *out, size_t size);
 
 /* on = false: the calling thread's responses are not appended to
  * $WARDD_RESPONSE_LOG (make api-contract checks that log) until it is
@@ -201,6 +214,8 @@ void wd_near_at(const char *file, int line, double a, double b, double eps);
 /* --- time ------------------------------------------------------------------------ */
 
 int64_t wd_now_ms(void);
+/* The monotonic clock, for durations. */
+int64_t wd_mono_ms(void);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" for ms; from a small rotating set of
  * thread-local buffers (valid for the next 15 calls). */
 const char *wd_iso(int64_t ms);

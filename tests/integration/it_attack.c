@@ -39,14 +39,6 @@
 #define DEVICE_BOUND_MS 2000 /* any single post (a loaded 2-core test machine) */
 #define DEVICE_P99_MS   500
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Enough descriptors for the sockets (the soft limit may be 1024). */
 static void raise_fd_limit(void)
 {
@@ -112,22 +104,22 @@ static void test_trickling_sockets(void **state)
         t[i].fd = trickle_open(wd_port(f->s));
         t[i].closed_ms = t[i].fd < 0 ? 1 : 0;
     }
-    start = mono_ms();
+    start = wd_mono_ms();
     /* 13 s: trickle a line every second, post every 80 ms. */
-    while (mono_ms() - start < 13000) {
-        bool line_due = mono_ms() - last_line >= 1000;
+    while (wd_mono_ms() - start < 13000) {
+        bool line_due = wd_mono_ms() - last_line >= 1000;
         const char *line = last_line == 0 ? "GET / HTTP/1.1\r\n" : "X-Trickle: 1\r\n";
         open_now = 0;
         for (int i = 0; i < TRICKLERS; i++) {
             if (t[i].closed_ms)
                 continue;
             if (attack_sock_closed(t[i].fd, line_due ? line : NULL))
-                t[i].closed_ms = mono_ms();
+                t[i].closed_ms = wd_mono_ms();
             else
                 open_now++;
         }
         if (line_due)
-            last_line = mono_ms();
+            last_line = wd_mono_ms();
         if (posts < TRICKLE_POSTS) {
             long st = device_post(wd_port(f->s), f->device, wd_uniq(f->s, "trickle-"), &lat[posts]);
             if (st != 201 || lat[posts] > DEVICE_BOUND_MS)
@@ -137,7 +129,7 @@ static void test_trickling_sockets(void **state)
             if (lat[posts] > slowest) {
                 slowest = lat[posts];
                 slowest_i = posts;
-                slowest_at = mono_ms() - start;
+                slowest_at = wd_mono_ms() - start;
             }
             posts++;
         }
@@ -187,7 +179,7 @@ static void test_reserve_for_requests(void **state)
         if (t[i].fd >= 0)
             (void)attack_sock_closed(t[i].fd, "GET / HTTP/1.1\r\n");
     }
-    start = mono_ms();
+    start = wd_mono_ms();
     for (int i = 0; i < DEVICE_POSTS / 2; i++) {
         long st = device_post(wd_port(f->s), f->device, wd_uniq(f->s, "reserve-"), &lat[i]);
         if (st != 201 || lat[i] > DEVICE_BOUND_MS)
@@ -203,7 +195,7 @@ static void test_reserve_for_requests(void **state)
     }
     print_message("reserve: %d of %d idle sockets shut within %lld ms (deadline 120 s); device "
                   "p99 %.1f ms\n",
-                  closed, TRICKLERS, (long long)(mono_ms() - start), p99(lat, DEVICE_POSTS / 2));
+                  closed, TRICKLERS, (long long)(wd_mono_ms() - start), p99(lat, DEVICE_POSTS / 2));
     /* At most half of the 1,024 places stay with idle sockets. */
     assert_true(closed >= TRICKLERS - 512);
     /* The connect burst does not overflow the accept queue (a dropped SYN

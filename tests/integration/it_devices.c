@@ -265,14 +265,6 @@ static void test_rotate_repeatedly(void **state)
     }
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A device posting from several connections while it is revoked. */
 struct poster {
     wd_client *client;
@@ -291,7 +283,7 @@ static void *poster_main(void *arg)
     char body[256];
 
     for (int n = 0; !atomic_load(p->stop); n++) {
-        int64_t sent = mono_ms(), revoked = atomic_load(p->revoked_ms);
+        int64_t sent = wd_mono_ms(), revoked = atomic_load(p->revoked_ms);
         long st;
         snprintf(body, sizeof body,
                  "{\"readings\": [{\"id\": \"race-%d-%d\", \"code\": \"hr\", "
@@ -338,7 +330,7 @@ static void test_revoke_under_load(void **state)
     WD_EXPECT_ONE_OF(
         wd_req(f->s, "DELETE", wd_path(f->s, "/api/v1/devices/%lld", id), f->admin, NULL), 200,
         204);
-    atomic_store(&revoked_ms, mono_ms());
+    atomic_store(&revoked_ms, wd_mono_ms());
     wd_sleep_ms(300);
     atomic_store(&stop, true);
     for (int i = 0; i < THREADS; i++) {

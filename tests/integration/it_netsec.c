@@ -7,11 +7,8 @@
 #include "harness.h"
 #include "secret.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,7 +17,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static wd_fixture *fx(void **state)
@@ -334,53 +330,6 @@ static void test_public_body_small(void **state)
 
 /* --- the body deadline -------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A raw connection to s that has sent `head`. */
-static int raw_open(wd_server *s, const char *head)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)wd_port(s))};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    size_t n = strlen(head);
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(send(fd, head, n, MSG_NOSIGNAL), (ssize_t)n);
-    return fd;
-}
-
-/* Reads what fd receives for up to ms, appending to buf (size bytes,
- * NUL-terminated); true once the server has closed the connection. */
-static bool raw_read(int fd, long ms, char *buf, size_t size)
-{
-    int64_t until = mono_ms() + ms;
-    size_t len = strlen(buf);
-
-    for (;;) {
-        int64_t left = until - mono_ms();
-        struct pollfd p = {fd, POLLIN, 0};
-        char scratch[4096];
-        ssize_t n;
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-            return false;
-        n = recv(fd, scratch, sizeof scratch, 0);
-        if (n <= 0)
-            return true;
-        if (len + (size_t)n < size) {
-            memcpy(buf + len, scratch, (size_t)n);
-            len += (size_t)n;
-            buf[len] = '\0';
-        }
-    }
-}
-
 /* A body trickled a byte at a time is cut off body-timeout after its
  * header; libmicrohttpd's own timeout restarts with every byte and would
  * never end it. A request whose body is complete is not cut: an event
@@ -402,31 +351,31 @@ static void test_body_deadline(void **state)
              "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
              "Connection: close\r\n\r\n",
              f->nurse);
-    stream = raw_open(f->s, head);
+    stream = wd_raw_open(f->s, head);
     snprintf(head, sizeof head,
              "POST /api/v1/readings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
              "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n[",
              f->device);
-    slow = raw_open(f->s, head);
-    t0 = mono_ms();
-    while (!cut && mono_ms() - t0 < 8000) {
-        cut =
-            send(slow, " ", 1, MSG_NOSIGNAL) != 1 || raw_read(slow, 250, slow_buf, sizeof slow_buf);
-        took = mono_ms() - t0;
+    slow = wd_raw_open(f->s, head);
+    t0 = wd_mono_ms();
+    while (!cut && wd_mono_ms() - t0 < 8000) {
+        cut = send(slow, " ", 1, MSG_NOSIGNAL) != 1 ||
+              wd_raw_read(slow, 250, slow_buf, sizeof slow_buf);
+        took = wd_mono_ms() - t0;
     }
     if (!cut)
         fail_msg("a body trickled for %lld ms was not cut off (body-timeout 2 s)", (long long)took);
     if (took < 1500)
         fail_msg("the trickled body was cut off after %lld ms, before its 2 s", (long long)took);
     /* the stream is older than the deadline and still open */
-    assert_false(raw_read(stream, 100, stream_buf, sizeof stream_buf));
+    assert_false(wd_raw_read(stream, 100, stream_buf, sizeof stream_buf));
     assert_non_null(strstr(stream_buf, "HTTP/1.1 200"));
     WD_EXPECT(wd_post_readings(f->s, f->device,
                                json_pack("[o]", wd_item(wd_uniq(f->s, "after-"), "hr",
                                                         json_integer(88), NULL, wd_now_ms()))),
               201);
     for (int i = 0; i < 30 && !strstr(stream_buf, "event: reading"); i++)
-        if (raw_read(stream, 100, stream_buf, sizeof stream_buf))
+        if (wd_raw_read(stream, 100, stream_buf, sizeof stream_buf))
             fail_msg("the event stream was closed: %.300s", stream_buf);
     if (!strstr(stream_buf, "event: reading"))
         fail_msg("the event stream delivered no reading after the deadline: %.300s", stream_buf);

@@ -6,15 +6,9 @@
  * the end of the body is the server closing the connection. */
 #include "harness.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define END_BOUND_MS 15000
@@ -22,36 +16,14 @@
 typedef struct rawsse {
     int fd;
     char buf[256 * 1024];
-    size_t len;
     bool eof;
 } rawsse;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads what arrives for up to ms (less once the server closed). */
 static void rs_poll(rawsse *c, long ms)
 {
-    int64_t until = mono_ms() + ms;
-
-    while (!c->eof && mono_ms() < until) {
-        struct pollfd p = {c->fd, POLLIN, 0};
-        ssize_t n;
-        if (poll(&p, 1, (int)(until - mono_ms() > 0 ? until - mono_ms() : 0)) <= 0)
-            continue;
-        n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len - 1, 0);
-        if (n <= 0) {
-            c->eof = true;
-            break;
-        }
-        c->len += (size_t)n;
-        c->buf[c->len] = '\0';
-    }
+    if (!c->eof)
+        c->eof = wd_raw_read(c->fd, ms, c->buf, sizeof c->buf);
 }
 
 static bool rs_has(const rawsse *c, const char *needle)
@@ -72,20 +44,14 @@ static size_t rs_count(const rawsse *c, const char *needle)
 static rawsse *rs_open(wd_server *s, const char *token)
 {
     rawsse *c = calloc(1, sizeof *c);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)wd_port(s))};
     char req[512];
-    int n;
 
     assert_non_null(c);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(c->fd >= 0);
-    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
-    n = snprintf(req, sizeof req,
-                 "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer "
-                 "%s\r\nConnection: close\r\n\r\n",
-                 wd_port(s), token);
-    assert_int_equal(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    snprintf(req, sizeof req,
+             "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer "
+             "%s\r\nConnection: close\r\n\r\n",
+             wd_port(s), token);
+    c->fd = wd_raw_open(s, req);
     for (int i = 0; i < 50 && !strstr(c->buf, "\r\n\r\n") && !c->eof; i++)
         rs_poll(c, 100);
     return c;
@@ -103,12 +69,12 @@ static void rs_close(rawsse *c)
  * failing after END_BOUND_MS. */
 static int64_t rs_wait_end(rawsse *c)
 {
-    int64_t t0 = mono_ms();
+    int64_t t0 = wd_mono_ms();
 
     rs_poll(c, END_BOUND_MS + 1000);
     if (!c->eof)
         fail_msg("the stream still runs %d ms after its session ended", END_BOUND_MS + 1000);
-    return mono_ms() - t0;
+    return wd_mono_ms() - t0;
 }
 
 static wd_resp *post_hr(wd_fixture *f, const char *id, int value)

@@ -4,7 +4,6 @@
  * audit trail of those changes, and where the passwords are hashed. */
 #include "harness.h"
 
-#include <glob.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -294,41 +293,6 @@ static void test_race_create_same_user(void **state)
     assert_int_equal(conflict, 7);
 }
 
-/* CPU time (clock ticks, user + system) of wardd's threads named `name`,
- * from /proc/PID/task/TID/stat (fields 14 and 15, counted after the
- * name's closing parenthesis). */
-static long thread_ticks(const wd_server *s, const char *name)
-{
-    char path[64];
-    long ticks = 0;
-    glob_t g;
-
-    snprintf(path, sizeof path, "/proc/%ld/task/*/stat", wd_pid(s));
-    assert_int_equal(glob(path, 0, NULL, &g), 0);
-    for (size_t i = 0; i < g.gl_pathc; i++) {
-        char line[1024] = "", comm[32] = "";
-        const char *open, *close;
-        long utime = 0, stime = 0;
-        FILE *f = fopen(g.gl_pathv[i], "r");
-        if (!f)
-            continue; /* a thread that ended meanwhile */
-        if (!fgets(line, sizeof line, f))
-            line[0] = '\0';
-        fclose(f);
-        open = strchr(line, '(');
-        close = strrchr(line, ')');
-        if (!open || !close || close <= open || (size_t)(close - open - 1) >= sizeof comm)
-            continue;
-        memcpy(comm, open + 1, (size_t)(close - open - 1));
-        if (strcmp(comm, name) == 0 &&
-            sscanf(close + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
-                   &stime) == 2)
-            ticks += utime + stime;
-    }
-    globfree(&g);
-    return ticks;
-}
-
 /* Passwords an admin sets are hashed on the password-hashing pool, as
  * log-ins are (docs/security.md "Ingest is never starved"), not on the
  * HTTP worker that serves the request, where argon2id would hold up the
@@ -344,14 +308,14 @@ static void test_passwords_hashed_on_the_pool(void **state)
     long pool, workers;
 
     WD_EXPECT(create_user(f, name, "a-long-password-0", "nurse"), 201);
-    pool = thread_ticks(f->s, "wd-hash");
-    workers = thread_ticks(f->s, "MHD-worker");
+    pool = wd_thread_ticks(f->s, "wd-hash");
+    workers = wd_thread_ticks(f->s, "MHD-worker");
     for (int i = 1; i <= CHANGES; i++) {
         snprintf(password, sizeof password, "a-long-password-%d", i);
         WD_EXPECT(patch_user(f, f->admin, name, json_pack("{s:s}", "password", password)), 200);
     }
-    pool = thread_ticks(f->s, "wd-hash") - pool;
-    workers = thread_ticks(f->s, "MHD-worker") - workers;
+    pool = wd_thread_ticks(f->s, "wd-hash") - pool;
+    workers = wd_thread_ticks(f->s, "MHD-worker") - workers;
     if (pool < 3 || pool <= workers)
         fail_msg("%d password changes took %ld ticks of the hashing pool and %ld of the HTTP "
                  "workers: the hashing did not run on the pool",
